@@ -1,0 +1,9 @@
+"""Alembic environment: migrations run on the engine the caller hands over (see events.database)."""
+
+from alembic import context
+
+engine = context.config.attributes["engine"]
+
+with engine.begin() as connection:
+    context.configure(connection=connection, render_as_batch=True)
+    context.run_migrations()

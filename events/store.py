@@ -1,0 +1,459 @@
+"""The append-only, hash-chained event store on SQLite or PostgreSQL.
+
+Appends are serialised (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory
+lock), so positions are gapless and commit order is position order: a reader that has seen
+position N can never later find an event below N that committed late.
+The hot paths (append, read, verify) use the driver's cursor directly; everything else goes
+through SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator, Sequence
+
+from sqlalchemy import Engine
+
+from .canonical import canonical_bytes, canonical_string, canonical_text
+from .chain import _ENVELOPE, GENESIS, GENESIS_HASH, Breach, ChainVerifier, Head
+from .errors import EventStoreError, IdempotencyKeyReused, WrongExpectedVersion
+from .records import AppendResult, Metadata, NewEvent, RecordedEvent, format_time
+from .types import EventRegistry
+
+COLUMNS = "position, stream, version, type, schema_version, data, metadata, recorded_at, prev_hash, hash"
+NOTIFY_CHANNEL = "policing_metrics_events"
+# Any constant will do: it names the lock every appender takes.
+APPEND_LOCK_KEY = 0x706D6576  # "pmev"
+MAX_STREAM_LENGTH = 200
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    head: Head
+    breach: Breach | None
+    checked: int
+    expected_head: Head | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.breach is None
+
+
+class _Dialect:
+    name: str
+    param: str
+
+    def begin_append(self, cursor) -> None:
+        raise NotImplementedError
+
+    def notify(self, cursor, position: int) -> None:
+        pass
+
+    def sql(self, text: str) -> str:
+        return text.replace("?", self.param)
+
+
+class _SQLite(_Dialect):
+    name = "sqlite"
+    param = "?"
+
+    def begin_append(self, cursor) -> None:
+        cursor.execute("BEGIN IMMEDIATE")
+
+
+class _Postgres(_Dialect):
+    name = "postgresql"
+    param = "%s"
+
+    def begin_append(self, cursor) -> None:
+        # psycopg has already opened a transaction; the lock is released at its end.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK_KEY,))
+
+    def notify(self, cursor, position: int) -> None:
+        # Delivered on commit only, so listeners never wake for an event they cannot see.
+        cursor.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(position)))
+
+
+def _dialect_for(engine: Engine) -> _Dialect:
+    name = engine.dialect.name
+    if name == "sqlite":
+        return _SQLite()
+    if name == "postgresql":
+        return _Postgres()
+    raise EventStoreError(f"unsupported database {name!r}")
+
+
+class EventStore:
+    """Append events to streams; read them back by stream, by position, or as of a past moment."""
+
+    def __init__(self, engine: Engine, registry: EventRegistry, clock: Clock = utc_now) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.clock = clock
+        self.dialect = _dialect_for(engine)
+        sql = self.dialect.sql
+        self._sql_insert = sql(f"INSERT INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        self._sql_head = "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"
+        self._sql_stream_version = sql("SELECT max(version) FROM events WHERE stream = ?")
+        self._sql_idempotency = sql(
+            "SELECT fingerprint, stream, first_position, last_position, stream_version FROM idempotency_keys WHERE key = ?"
+        )
+        self._sql_remember_key = sql(
+            "INSERT INTO idempotency_keys (key, fingerprint, stream, first_position, last_position, stream_version) "
+            "VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        self._sql_read_all = sql(
+            f"SELECT {COLUMNS} FROM events WHERE position >= ? AND position <= ? ORDER BY position LIMIT ?"
+        )
+        self._sql_read_stream = sql(
+            f"SELECT {COLUMNS} FROM events WHERE stream = ? AND version >= ? AND position <= ? ORDER BY version"
+        )
+        self._sql_time_at = sql("SELECT recorded_at FROM events WHERE position = ?")
+        self._sql_hash_at = sql("SELECT hash FROM events WHERE position = ?")
+
+    # -- connections -------------------------------------------------------------------------
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        """A driver cursor outside any transaction (autocommit reads see committed events only)."""
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+            if self.dialect.name == "postgresql":
+                connection.rollback()  # end psycopg's implicit read transaction
+        finally:
+            connection.close()
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def append(
+        self,
+        stream: str,
+        events: Sequence[NewEvent],
+        expected_version: int | None,
+        idempotency_key: str | None = None,
+        metadata: Metadata | None = None,
+    ) -> AppendResult:
+        """Append `events` to `stream`, all or nothing.
+
+        `expected_version` is the stream's version the caller decided on (0: the stream must
+        not exist yet; None: no check). A retry with the same `idempotency_key` and the same
+        events returns the original positions and writes nothing.
+        """
+        if not isinstance(stream, str) or not stream or len(stream) > MAX_STREAM_LENGTH:
+            raise EventStoreError(f"a stream name is 1 to {MAX_STREAM_LENGTH} characters, found {stream!r}")
+        if not events:
+            raise EventStoreError("an append needs at least one event")
+        if expected_version is not None and (not isinstance(expected_version, int) or expected_version < 0):
+            raise EventStoreError(f"expected_version is a version (0 or more) or None, found {expected_version!r}")
+        registry = self.registry
+        prepared = []
+        for index, event in enumerate(events):
+            event_type = registry.validate(event.type, event.data, index)
+            prepared.append((event.type, event_type.version, canonical_text(event.data)))
+        meta_text = canonical_text((metadata or Metadata()).as_dict(idempotency_key))
+        fingerprint = None
+        if idempotency_key is not None:
+            fingerprint = hashlib.sha256(
+                canonical_bytes([stream, [[event_type, data] for event_type, _, data in prepared]])
+            ).hexdigest()
+
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            self.dialect.begin_append(cursor)
+            if idempotency_key is not None:
+                cursor.execute(self._sql_idempotency, (idempotency_key,))
+                seen = cursor.fetchone()
+                if seen is not None:
+                    connection.rollback()
+                    if seen[0] != fingerprint:
+                        raise IdempotencyKeyReused(idempotency_key, seen[1])
+                    cursor.execute(self._sql_hash_at, (seen[3],))
+                    return AppendResult(seen[2], seen[3], seen[4], cursor.fetchone()[0], replayed=True)
+            cursor.execute(self._sql_stream_version, (stream,))
+            current_version = cursor.fetchone()[0] or 0
+            if expected_version is not None and expected_version != current_version:
+                raise WrongExpectedVersion(stream, expected_version, current_version)
+            cursor.execute(self._sql_head)
+            head = cursor.fetchone()
+            if head is None:
+                position, prev_hex, last_time = 0, GENESIS_HASH, ""
+            else:
+                position, prev_hex, last_time = head
+            recorded_at = format_time(self.clock())
+            if recorded_at < last_time:
+                recorded_at = last_time  # recorded_at never decreases along the log
+            first_position = position + 1
+            prev_digest = bytes.fromhex(prev_hex)
+            quoted_stream = canonical_string(stream)
+            quoted_time = canonical_string(recorded_at)
+            sha256 = hashlib.sha256
+            rows = []
+            version = current_version
+            for event_type, schema_version, data in prepared:
+                position += 1
+                version += 1
+                digest = sha256(
+                    prev_digest
+                    + (
+                        _ENVELOPE
+                        % (
+                            data,
+                            meta_text,
+                            position,
+                            quoted_time,
+                            schema_version,
+                            quoted_stream,
+                            canonical_string(event_type),
+                            version,
+                        )
+                    ).encode("utf-8")
+                )
+                digest_hex = digest.hexdigest()
+                rows.append(
+                    (position, stream, version, event_type, schema_version, data, meta_text, recorded_at, prev_hex, digest_hex)
+                )
+                prev_digest = digest.digest()
+                prev_hex = digest_hex
+            cursor.executemany(self._sql_insert, rows)
+            if idempotency_key is not None:
+                cursor.execute(
+                    self._sql_remember_key, (idempotency_key, fingerprint, stream, first_position, position, version)
+                )
+            self.dialect.notify(cursor, position)
+            connection.commit()
+            return AppendResult(first_position, position, version, prev_hex)
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            connection.close()
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def head(self) -> Head:
+        """The last event's position and hash (position 0 and the genesis hash when empty)."""
+        with self._cursor() as cursor:
+            cursor.execute(self._sql_head)
+            row = cursor.fetchone()
+        return GENESIS if row is None else Head(row[0], row[1])
+
+    def stream_version(self, stream: str) -> int:
+        with self._cursor() as cursor:
+            cursor.execute(self._sql_stream_version, (stream,))
+            return cursor.fetchone()[0] or 0
+
+    def position_at(self, moment: datetime | str) -> int:
+        """The last position recorded at or before `moment` (0 if none).
+
+        recorded_at never decreases along the log, so this is a binary search over positions
+        and needs no index on time.
+        """
+        bound = moment if isinstance(moment, str) else format_time(moment)
+        with self._cursor() as cursor:
+            cursor.execute(self._sql_head)
+            row = cursor.fetchone()
+            if row is None:
+                return 0
+            low, high = 0, row[0]  # invariant: time(low) <= bound < time(high + 1)
+            if row[2] <= bound:
+                return high
+            while low < high:
+                middle = (low + high + 1) // 2
+                cursor.execute(self._sql_time_at, (middle,))
+                if cursor.fetchone()[0] <= bound:
+                    low = middle
+                else:
+                    high = middle - 1
+            return low
+
+    def _bound(self, as_of_position: int | None, as_of_time: datetime | str | None) -> int:
+        bound = as_of_position if as_of_position is not None else (1 << 62)
+        if as_of_time is not None:
+            bound = min(bound, self.position_at(as_of_time))
+        return bound
+
+    def _decode(self, rows) -> list[RecordedEvent]:
+        loads = json.loads
+        registry = self.registry
+        current = {event_type.name: event_type.version for event_type in registry}
+        out = []
+        append = out.append
+        for position, stream, version, type_, schema_version, data, metadata, recorded_at, prev_hash, digest in rows:
+            payload = loads(data)
+            if current.get(type_, schema_version) != schema_version:
+                payload = registry.upcast(type_, schema_version, payload)
+            append(RecordedEvent(position, stream, version, type_, schema_version, payload, metadata, recorded_at, prev_hash, digest))
+        return out
+
+    def read_stream(
+        self,
+        stream: str,
+        from_version: int = 1,
+        *,
+        as_of_position: int | None = None,
+        as_of_time: datetime | str | None = None,
+    ) -> list[RecordedEvent]:
+        """Events of one stream from `from_version`, as the log stood at a position or time."""
+        bound = self._bound(as_of_position, as_of_time)
+        with self._cursor() as cursor:
+            cursor.execute(self._sql_read_stream, (stream, from_version, bound))
+            return self._decode(cursor.fetchall())
+
+    def read_batches(
+        self,
+        from_position: int = 1,
+        *,
+        as_of_position: int | None = None,
+        as_of_time: datetime | str | None = None,
+        batch_size: int = 1000,
+        raw: bool = False,
+    ) -> Iterator[list]:
+        """The log from `from_position` in batches, in constant memory (keyset pagination).
+
+        With `raw`, batches hold the stored rows (canonical JSON text, undecoded).
+        """
+        bound = self._bound(as_of_position, as_of_time)
+        position = max(from_position, 1)
+        while position <= bound:
+            with self._cursor() as cursor:
+                cursor.execute(self._sql_read_all, (position, bound, batch_size))
+                rows = cursor.fetchall()
+            if not rows:
+                return
+            yield rows if raw else self._decode(rows)
+            if len(rows) < batch_size:
+                return
+            position = rows[-1][0] + 1
+
+    def read_all(
+        self,
+        from_position: int = 1,
+        *,
+        as_of_position: int | None = None,
+        as_of_time: datetime | str | None = None,
+        batch_size: int = 1000,
+    ) -> Iterator[RecordedEvent]:
+        for batch in self.read_batches(
+            from_position, as_of_position=as_of_position, as_of_time=as_of_time, batch_size=batch_size
+        ):
+            yield from batch
+
+    # -- verifying ---------------------------------------------------------------------------
+
+    def verify(
+        self,
+        expect_head: Head | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        batch_size: int = 5000,
+    ) -> VerifyReport:
+        """Walk the whole chain; report the first breach, or the head it leads to.
+
+        With `expect_head` (a head noted earlier), a log that no longer reaches that position,
+        or reaches it with another hash, is reported too: that is how a truncated tail shows.
+        """
+        verifier = ChainVerifier()
+        total = self.head().position
+        for rows in self.read_batches(1, batch_size=batch_size, raw=True):
+            if verifier.feed(rows) is not None:
+                break
+            if progress is not None:
+                progress(verifier.head.position, total)
+        head, breach = verifier.head, verifier.breach
+        if breach is None and expect_head is not None and expect_head.position > 0:
+            if expect_head.position > head.position:
+                breach = Breach(
+                    head.position + 1,
+                    f"the log ends at position {head.position}, but position {expect_head.position} "
+                    "was noted earlier: events were removed from the tail",
+                )
+            else:
+                with self._cursor() as cursor:
+                    cursor.execute(self._sql_hash_at, (expect_head.position,))
+                    stored = cursor.fetchone()[0]
+                if stored != expect_head.hash:
+                    breach = Breach(
+                        expect_head.position,
+                        f"hash at position {expect_head.position} is {stored}, but {expect_head.hash} was noted earlier",
+                    )
+        return VerifyReport(head, breach, head.position, expect_head)
+
+    # -- following ---------------------------------------------------------------------------
+
+    @contextmanager
+    def listener(self, poll_interval: float = 0.5) -> Iterator["Listener"]:
+        """Something to wait on for new events: LISTEN/NOTIFY on PostgreSQL, polling on SQLite."""
+        if self.dialect.name == "postgresql":
+            listener = _PostgresListener(self.engine)
+        else:
+            listener = _PollingListener(self, poll_interval)
+        try:
+            yield listener
+        finally:
+            listener.close()
+
+
+class Listener:
+    def wait(self, after_position: int, timeout: float) -> bool:
+        """Block until an event after `after_position` may exist, or `timeout` seconds pass."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class _PollingListener(Listener):
+    def __init__(self, store: EventStore, poll_interval: float) -> None:
+        self._store = store
+        self._poll_interval = poll_interval
+
+    def wait(self, after_position: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._store.head().position > after_position:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(self._poll_interval, remaining))
+
+
+class _PostgresListener(Listener):
+    def __init__(self, engine: Engine) -> None:
+        # A connection of its own, taken out of the pool, in autocommit so LISTEN takes effect.
+        self._pooled = engine.raw_connection()
+        self._pooled.detach()
+        self._connection = self._pooled.driver_connection
+        self._connection.rollback()
+        self._connection.autocommit = True
+        self._connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+
+    def wait(self, after_position: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            for notify in self._connection.notifies(timeout=remaining, stop_after=1):
+                if not notify.payload.isdigit() or int(notify.payload) > after_position:
+                    return True
+        return False
+
+    def close(self) -> None:
+        try:
+            self._connection.close()
+        except Exception:
+            pass

@@ -1,0 +1,1 @@
+"""Turning a frozen edition into documents and putting them somewhere (grows with publishing)."""
