@@ -1,0 +1,196 @@
+"""The event store's contract, run against SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from events import (
+    EventRegistry,
+    EventStore,
+    EventStoreError,
+    IdempotencyKeyReused,
+    InvalidEvent,
+    Metadata,
+    NewEvent,
+    UnknownEventType,
+    WrongExpectedVersion,
+)
+from events.types import EventType
+
+from .support import counted
+
+
+def positions(events):
+    return [event.position for event in events]
+
+
+def test_appends_get_gapless_positions_in_commit_order_and_versions_per_stream(store):
+    first = store.append("a", [counted(count=1), counted(count=2)], expected_version=0)
+    second = store.append("b", [counted(count=3)], expected_version=0)
+    third = store.append("a", [counted(count=4)], expected_version=2)
+
+    assert (first.first_position, first.last_position, first.stream_version) == (1, 2, 2)
+    assert (second.first_position, second.last_position, second.stream_version) == (3, 3, 1)
+    assert (third.first_position, third.stream_version) == (4, 3)
+    log = list(store.read_all())
+    assert positions(log) == [1, 2, 3, 4]
+    assert [(e.stream, e.version, e.data["count"]) for e in log] == [("a", 1, 1), ("a", 2, 2), ("b", 1, 3), ("a", 3, 4)]
+    assert store.head().position == 4 and store.head().hash == third.hash
+
+
+def test_a_wrong_expected_version_is_refused_and_reports_the_current_version(store):
+    store.append("a", [counted(), counted()], expected_version=0)
+
+    with pytest.raises(WrongExpectedVersion) as conflict:
+        store.append("a", [counted()], expected_version=1)
+
+    assert conflict.value.actual == 2 and conflict.value.expected == 1
+    assert "at version 2" in str(conflict.value)
+    assert store.head().position == 2
+
+
+def test_expected_version_zero_means_the_stream_must_not_exist_yet(store):
+    store.append("a", [counted()], expected_version=0)
+    with pytest.raises(WrongExpectedVersion):
+        store.append("a", [counted()], expected_version=0)
+
+
+def test_no_expected_version_appends_whatever_the_stream_holds(store):
+    store.append("a", [counted()], expected_version=None)
+    result = store.append("a", [counted()], expected_version=None)
+    assert result.stream_version == 2
+
+
+def test_a_batch_with_one_invalid_event_writes_nothing(store):
+    store.append("a", [counted()], expected_version=0)
+
+    with pytest.raises(InvalidEvent) as invalid:
+        store.append("a", [counted(count=2), NewEvent("ThingCounted", {"thing": "x", "count": "many"})], expected_version=1)
+
+    assert invalid.value.index == 1
+    assert invalid.value.problems[0][0] == "count"
+    assert "event 2 (ThingCounted) is invalid: count:" in str(invalid.value)
+    assert positions(store.read_all()) == [1]
+
+
+def test_an_unknown_event_type_is_refused_naming_the_declared_types(store):
+    with pytest.raises(UnknownEventType) as unknown:
+        store.append("a", [NewEvent("ThingCountd", {"thing": "x", "count": 1})], expected_version=0)
+    assert "ThingCountd" in str(unknown.value) and "ThingCounted" in str(unknown.value)
+    assert store.head().position == 0
+
+
+@pytest.mark.parametrize("stream", ["", "x" * 201])
+def test_a_stream_name_must_be_one_to_two_hundred_characters(store, stream):
+    with pytest.raises(EventStoreError):
+        store.append(stream, [counted()], expected_version=0)
+
+
+def test_an_empty_append_is_refused(store):
+    with pytest.raises(EventStoreError, match="at least one event"):
+        store.append("a", [], expected_version=0)
+
+
+def test_a_retry_with_the_same_idempotency_key_returns_the_original_positions_and_writes_nothing(store):
+    store.append("other", [counted()], expected_version=0)
+    original = store.append("a", [counted(count=1), counted(count=2)], expected_version=0, idempotency_key="req-1")
+
+    retry = store.append("a", [counted(count=1), counted(count=2)], expected_version=0, idempotency_key="req-1")
+
+    assert retry.replayed and not original.replayed
+    assert retry[:4] == original[:4]
+    assert store.head().position == 3
+    assert store.read_stream("a")[0].metadata["idempotency_key"] == "req-1"
+
+
+def test_the_same_idempotency_key_with_different_events_is_refused(store):
+    store.append("a", [counted(count=1)], expected_version=0, idempotency_key="req-1")
+    with pytest.raises(IdempotencyKeyReused):
+        store.append("a", [counted(count=99)], expected_version=1, idempotency_key="req-1")
+    assert store.head().position == 1
+
+
+def test_metadata_records_actor_source_and_correlation(store):
+    meta = Metadata(actor="analyst@wmp", source="cli", correlation_id="c-1", causation_id="e-0")
+    store.append("a", [counted()], expected_version=0, metadata=meta)
+    event = store.read_stream("a")[0]
+    assert event.metadata == {"actor": "analyst@wmp", "source": "cli", "correlation_id": "c-1", "causation_id": "e-0"}
+
+
+def test_raw_sql_update_and_delete_of_events_fail(store, engine):
+    store.append("a", [counted()], expected_version=0)
+    for statement in ("UPDATE events SET data = '{}' WHERE position = 1", "DELETE FROM events WHERE position = 1"):
+        with pytest.raises(Exception, match="immutable"):
+            with engine.begin() as connection:
+                connection.execute(text(statement))
+    assert store.read_stream("a")[0].data["count"] == 1
+
+
+def test_recorded_at_never_decreases_even_when_the_clock_goes_back(store, clock):
+    store.append("a", [counted()], expected_version=0)
+    clock.advance(hours=-1)
+    store.append("a", [counted()], expected_version=1)
+    first, second = store.read_all()
+    assert second.recorded_at == first.recorded_at
+    assert first.recorded_at.endswith("Z") and len(first.recorded_at) == 27  # microseconds, UTC
+
+
+def test_a_stream_reads_from_a_version_and_as_of_a_position_or_time(store, clock):
+    store.append("a", [counted(count=1), counted(count=2)], expected_version=0)
+    noon = clock.advance(hours=3)
+    store.append("b", [counted(count=3)], expected_version=0)
+    clock.advance(hours=3)
+    store.append("a", [counted(count=4)], expected_version=2)
+
+    assert [e.data["count"] for e in store.read_stream("a")] == [1, 2, 4]
+    assert [e.data["count"] for e in store.read_stream("a", from_version=2)] == [2, 4]
+    assert [e.data["count"] for e in store.read_stream("a", as_of_position=3)] == [1, 2]
+    assert [e.data["count"] for e in store.read_stream("a", as_of_time=noon)] == [1, 2]
+    assert store.read_stream("missing") == []
+
+
+def test_the_log_reads_from_a_position_in_batches_and_as_of_a_time(store, clock):
+    times = []
+    for n in range(10):
+        times.append(clock.advance(minutes=1))
+        store.append(f"s{n % 3}", [counted(count=n)], expected_version=None)
+
+    batches = list(store.read_batches(3, batch_size=4))
+    assert [positions(batch) for batch in batches] == [[3, 4, 5, 6], [7, 8, 9, 10]]
+    assert positions(store.read_all(as_of_time=times[4])) == [1, 2, 3, 4, 5]
+    assert positions(store.read_all(5, as_of_position=7)) == [5, 6, 7]
+    assert store.position_at(times[0].replace(year=2000)) == 0
+    assert [store.position_at(t) for t in times] == list(range(1, 11))
+
+
+def test_events_of_an_older_schema_version_are_read_in_the_current_shape(engine, clock):
+    class RenamedV1(BaseModel):
+        name: str
+
+    class RenamedV2(BaseModel):
+        title: str
+        language: str
+
+    old = EventRegistry()
+    old.declare(EventType("Renamed", 1, RenamedV1))
+    EventStore(engine, old, clock=clock).append("a", [NewEvent("Renamed", {"name": "Homicide"})], expected_version=0)
+
+    new = EventRegistry()
+    new.declare(EventType("Renamed", 2, RenamedV2, {1: lambda d: {"title": d["name"], "language": "en"}}))
+    store = EventStore(engine, new, clock=clock)
+    store.append("a", [NewEvent("Renamed", {"title": "Robbery", "language": "en"})], expected_version=1)
+
+    first, second = store.read_stream("a")
+    assert (first.schema_version, first.data) == (1, {"title": "Homicide", "language": "en"})
+    assert (second.schema_version, second.data) == (2, {"title": "Robbery", "language": "en"})
+    assert store.verify().ok  # upcasting is a reading concern: the stored bytes still verify
+
+
+def test_a_type_declared_without_its_upcasters_is_refused():
+    class Model(BaseModel):
+        x: int
+
+    with pytest.raises(ValueError, match="lacks upcasters"):
+        EventRegistry().declare(EventType("T", 3, Model, {1: lambda d: d}))
