@@ -1,0 +1,9 @@
+"""The `policing-metrics` command: parse, call the service, format. Nothing else lives here.
+
+Each module registers its commands on the one Typer app in `common`.
+"""
+
+from . import log  # noqa: F401  (registers its commands)
+from .common import cli, run
+
+__all__ = ["cli", "run"]
