@@ -1,7 +1,10 @@
-"""The domain's event types: measures, figures, statements (see ../../docs and DOMAIN.md)."""
+"""The domain's event types: measures, figures, statement editions (see DOMAIN.md).
+
+Each module declares its types on `registry`; the application and its tests use this one.
+"""
 
 from ..types import EventRegistry
 
 registry = EventRegistry()
 
-from . import figures  # noqa: E402,F401  (declares its types on `registry`)
+from . import editions, figures, measures  # noqa: E402,F401  (each declares its types on `registry`)

@@ -101,7 +101,8 @@ def demo(ctx: typer.Context) -> None:
     """Append a few example events, verify the chain and print the head."""
     app = ready(ctx)
     store = app.store
-    from events.domain.figures import FigureRecorded, MeasureDefined
+    from events.domain.figures import FigureRecorded
+    from events.domain.measures import MeasureDefined
 
     stream = "measure-homicide"
     if store.stream_version(stream) == 0:
@@ -126,7 +127,7 @@ def demo(ctx: typer.Context) -> None:
             metadata=actor,
         )
         store.append(
-            "figures-homicide",
+            "figure-homicide",
             [
                 NewEvent.of(FigureRecorded(measure="homicide", area="west-midlands", period=period, value=value), store.registry)
                 for period, value in (("2018-07/2019-06", "52"), ("2021-01/2021-12", "46"))
