@@ -16,33 +16,65 @@ from typing import Any
 
 import rfc8785
 
-_encode = json.JSONEncoder(
-    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
-).encode
+try:
+    from _json import make_encoder as _make_c_encoder
+    from _json import encode_basestring as _quote
+except ImportError:  # pragma: no cover - CPython always has the C accelerator
+    _make_c_encoder = None
+
+_encoder = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+if _make_c_encoder is not None:
+    # The encoder JSONEncoder.encode builds on every call, built once. No circular-reference
+    # markers (a shared markers dict would not be thread-safe): a cycle ends in RecursionError.
+    _c_encode = _make_c_encoder(None, _encoder.default, _quote, None, ":", ",", True, False, False)
+    _join = "".join
+
+    def _encode(value: Any) -> str:
+        return _join(_c_encode(value, 0))
+
+else:  # pragma: no cover
+    _encode = _encoder.encode
+    _quote = json.encoder.encode_basestring
 
 # A number token (it follows ':', '[' or ',') with a fraction, an exponent or 16+ digits, or any
 # character at or above U+E000 (sorting by UTF-16 code units differs from code points only
 # there). A match inside a string is a false alarm that merely takes the slow path.
 _NEEDS_REFERENCE = re.compile(r"[:\[,]-?(?:\d+[.eE]|\d{16})|^-?(?:\d+[.eE]|\d{16})|[\ue000-\U0010ffff]")
+# The same test for ASCII text that does not start with a number: only the first branch can
+# match, and a pattern that starts with a character set is scanned several times faster.
+_ASCII_NEEDS_REFERENCE = re.compile(r"[:\[,]-?(?:\d+[.eE]|\d{16})")
+_NUMBER_START = frozenset("-0123456789")
+
+_FAILURES = (TypeError, ValueError, RecursionError)
 
 
 class CanonicalizationError(ValueError):
     """A value has no RFC 8785 form (NaN, an unsafe integer, a lone surrogate, ...)."""
 
 
+def _fast_path_holds(text: str) -> bool:
+    """Whether the encoder's `text` is already the RFC 8785 form (see the module docstring)."""
+    if text.isascii() and text[:1] not in _NUMBER_START:
+        # ASCII text is valid UTF-8 and has no character whose UTF-16 order differs.
+        return _ASCII_NEEDS_REFERENCE.search(text) is None
+    if _NEEDS_REFERENCE.search(text) is not None:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
+
+
 def canonical_text(value: Any) -> str:
     """The RFC 8785 form of `value` as text."""
     try:
         text = _encode(value)
-    except (TypeError, ValueError) as exc:
-        raise CanonicalizationError(str(exc)) from exc
-    if _NEEDS_REFERENCE.search(text) is None:
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            pass
-        else:
-            return text
+    except _FAILURES as exc:
+        raise CanonicalizationError(str(exc) or type(exc).__name__) from exc
+    if _fast_path_holds(text):
+        return text
     return _reference(value).decode("utf-8")
 
 
@@ -50,19 +82,16 @@ def canonical_bytes(value: Any) -> bytes:
     """The RFC 8785 form of `value` as UTF-8 bytes."""
     try:
         text = _encode(value)
-    except (TypeError, ValueError) as exc:
-        raise CanonicalizationError(str(exc)) from exc
-    if _NEEDS_REFERENCE.search(text) is None:
-        try:
-            return text.encode("utf-8")
-        except UnicodeEncodeError:
-            pass
+    except _FAILURES as exc:
+        raise CanonicalizationError(str(exc) or type(exc).__name__) from exc
+    if _fast_path_holds(text):
+        return text.encode("utf-8")
     return _reference(value)
 
 
 def canonical_string(value: str) -> str:
     """The RFC 8785 form of one JSON string (quotes included)."""
-    return _encode(value)
+    return _quote(value)
 
 
 def _reference(value: Any) -> bytes:
