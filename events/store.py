@@ -437,9 +437,9 @@ class _PollingListener(Listener):
 class _PostgresListener(Listener):
     def __init__(self, engine: Engine) -> None:
         # A connection of its own, taken out of the pool, in autocommit so LISTEN takes effect.
-        self._pooled = engine.raw_connection()
-        self._pooled.detach()
-        self._connection = self._pooled.driver_connection
+        pooled = engine.raw_connection()
+        self._connection = pooled.driver_connection
+        pooled.detach()
         self._connection.rollback()
         self._connection.autocommit = True
         self._connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
