@@ -1,0 +1,58 @@
+"""The FastAPI application: middleware, problem details, routers, health.
+
+`create_app(app)` takes the composition root's App, so tests and `serve` wire it the same way.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import text
+
+from .. import __version__
+from ..bootstrap import App
+from ..tokens import TokenDirectory
+from . import problems
+from .middleware import BodyLimit, RequestContext
+from .problems import Problem
+from .routes import audit
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+def create_app(app: App, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+    api = FastAPI(
+        title="policing-metrics",
+        version=__version__,
+        description=(
+            "Statutory policing performance statements from an append-only, verifiable log. "
+            "The public reads released editions without a token; data owners, editors, auditors "
+            "and admins send `Authorization: Bearer <token>`. Errors are RFC 9457 problem details."
+        ),
+    )
+    api.state.app = app
+    api.state.store = app.store
+    api.state.tokens = TokenDirectory(app.store)
+    problems.install(api)
+    api.add_middleware(BodyLimit, limit=max_body_bytes)
+    api.add_middleware(RequestContext)
+
+    @api.get("/healthz", tags=["health"], summary="The process is up")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @api.get("/readyz", tags=["health"], summary="The database (and object store) are reachable")
+    async def readyz(request: Request) -> dict[str, str]:
+        def check() -> None:
+            with app.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            app.check_schema()
+
+        try:
+            await run_in_threadpool(check)
+        except Exception as exc:
+            raise Problem(503, "Service unavailable", f"the database is not ready: {exc}")
+        return {"status": "ready", "database": "ok"}
+
+    api.include_router(audit.router)
+    return api

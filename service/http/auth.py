@@ -1,0 +1,61 @@
+"""Who may do what: bearer tokens, roles, and the permission each endpoint needs."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from events import Metadata
+
+from ..tokens import Token
+from .problems import Problem
+
+# One line per permission: the roles that hold it. Auditors read everything and write nothing.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "figures:write": frozenset({"data-owner"}),
+    "statements:write": frozenset({"editor"}),
+    "releases:write": frozenset({"editor"}),
+    "measures:write": frozenset({"admin"}),
+    "audit:read": frozenset({"auditor"}),
+}
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from `policing-metrics tokens create`.")
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="policing-metrics"'}
+
+
+def requires(permission: str) -> Callable[..., Token]:
+    roles = PERMISSIONS[permission]
+
+    def dependency(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Token:
+        if credentials is None:
+            raise Problem(401, "Unauthorized", "this endpoint needs an API token: send `Authorization: Bearer <token>`", headers=_CHALLENGE)
+        token = request.app.state.tokens.authenticate(credentials.credentials)
+        if token is None:
+            raise Problem(401, "Unauthorized", "the API token is unknown or revoked", headers=_CHALLENGE)
+        if token.role not in roles:
+            raise Problem(
+                403,
+                "Forbidden",
+                f"a {token.role} token may not do this: it needs the role {' or '.join(sorted(roles))}",
+            )
+        request.state.actor = f"token:{token.token_id}:{token.name}"
+        return token
+
+    dependency.__name__ = f"requires_{permission.replace(':', '_')}"
+    return dependency
+
+
+def metadata_for(request: Request, token: Token) -> Metadata:
+    """Every event records the token's actor and the request that caused it."""
+    return Metadata(
+        actor=f"token:{token.token_id}:{token.name}",
+        source="api",
+        correlation_id=request.state.request_id,
+    )
+
+
+def check_measure(token: Token, measure: str) -> None:
+    if not token.may_submit_for(measure):
+        raise Problem(403, "Forbidden", f"this token may submit figures only for: {', '.join(token.measures or ())}; not {measure!r}")

@@ -1,0 +1,136 @@
+"""RFC 9457 problem details: every 4xx and 5xx the service answers is application/problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from events import (
+    EventStoreError,
+    IdempotencyKeyReused,
+    InvalidEvent,
+    UnknownEventType,
+    WrongExpectedVersion,
+)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://policing-metrics.readthedocs.io/problems/"
+
+
+class Problem(Exception):
+    """Raise to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        type: str = "about:blank",
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type = type
+        self.headers = headers or {}
+        self.extensions = extensions
+
+
+def problem_response(request: Request, problem: Problem) -> JSONResponse:
+    body = {
+        "type": problem.type,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+        "instance": request.url.path,
+        **problem.extensions,
+    }
+    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
+
+
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Content too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    428: "Precondition required",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+def from_store_error(exc: EventStoreError) -> Problem:
+    """The problem a store refusal becomes."""
+    if isinstance(exc, WrongExpectedVersion):
+        return Problem(
+            412,
+            "Precondition failed",
+            str(exc),
+            type=PROBLEM_BASE + "stale-version",
+            current_version=exc.actual,
+            headers={"ETag": f'"{exc.actual}"'},
+        )
+    if isinstance(exc, IdempotencyKeyReused):
+        return Problem(422, "Idempotency key reused", str(exc), type=PROBLEM_BASE + "idempotency-key-reused")
+    if isinstance(exc, InvalidEvent):
+        errors = [{"field": field, "message": message} for field, message in exc.problems]
+        return Problem(422, "Invalid data", str(exc), type=PROBLEM_BASE + "invalid-data", errors=errors)
+    if isinstance(exc, UnknownEventType):
+        return Problem(422, "Unknown event type", str(exc), type=PROBLEM_BASE + "unknown-event-type")
+    return Problem(400, "Refused", str(exc), type=PROBLEM_BASE + "refused")
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem):
+        return problem_response(request, exc)
+
+    @app.exception_handler(EventStoreError)
+    async def _store(request: Request, exc: EventStoreError):
+        return problem_response(request, from_store_error(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        errors = [
+            {"field": ".".join(str(part) for part in error["loc"]), "message": error["msg"], "found": _found(error)}
+            for error in exc.errors()
+        ]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem_response(
+            request, Problem(422, "Invalid request", detail, type=PROBLEM_BASE + "invalid-request", errors=errors)
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        title = _TITLES.get(exc.status_code, "Error")
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        return problem_response(request, Problem(exc.status_code, title, detail, headers=dict(exc.headers or {})))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        structlog.get_logger().exception("http.unhandled", path=request.url.path)
+        return problem_response(
+            request,
+            Problem(500, "Internal server error", "The server failed to answer; the error is logged with this request's id."),
+        )
+
+
+def _found(error: dict) -> Any:
+    value = error.get("input")
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return type(value).__name__
