@@ -8,4 +8,5 @@ from ..types import EventRegistry
 registry = EventRegistry()
 
 from . import tokens  # noqa: E402,F401
+from . import calendar  # noqa: E402,F401
 from . import editions, figures, measures  # noqa: E402,F401  (each declares its types on `registry`)
