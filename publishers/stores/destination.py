@@ -1,0 +1,50 @@
+"""From a destination as a person writes it (`--to`) to the store that writes there."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import unquote
+
+from .base import ObjectStore
+from .errors import InvalidDestination
+from .local import LocalDirectory
+from .s3 import DEFAULT_RETRY, S3, RetryPolicy
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def open_store(
+    destination: str,
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    path_style: bool = False,
+    retry: RetryPolicy = DEFAULT_RETRY,
+) -> ObjectStore:
+    """`file://DIR` or a plain path gives a LocalDirectory; `s3://BUCKET/PREFIX` gives an S3 store.
+
+    `file://var/public` is the relative directory var/public and `file:///srv/site` the absolute /srv/site.
+    The S3 options apply to s3:// only; given with a directory they are refused rather than ignored.
+    """
+    if not destination.strip():
+        raise InvalidDestination(destination, "it is empty")
+    match = _SCHEME.match(destination)
+    scheme = match.group(1).lower() if match else None
+    if scheme == "s3":
+        bucket, _, prefix = destination[match.end() :].partition("/")
+        if not bucket:
+            raise InvalidDestination(destination, "it names no bucket")
+        return S3(bucket, prefix, endpoint_url=endpoint_url, region=region, path_style=path_style, retry=retry)
+    if scheme not in (None, "file"):
+        raise InvalidDestination(destination, f"{scheme}:// is not supported")
+    if endpoint_url or region or path_style:
+        raise InvalidDestination(destination, "an endpoint URL, region or path-style option only applies to s3://")
+    if scheme == "file":
+        path = unquote(destination[match.end() :])
+        if path.startswith("localhost/"):  # RFC 8089: file://localhost/srv/site is /srv/site
+            path = path[len("localhost") :]
+        if not path:
+            raise InvalidDestination(destination, "it names no directory")
+        return LocalDirectory(Path(path))
+    return LocalDirectory(Path(destination))
