@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from events import EventStore
 from events.database import make_engine, upgrade
 
+from .s3 import s3_bucket, s3_store, seaweedfs  # noqa: F401  (SeaweedFS fixtures for the S3 tests)
 from .support import registry as test_registry
 
 POSTGRES_URL = os.environ.get("POLICING_METRICS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
