@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from itertools import repeat
+from typing import Any, Iterable
 
 import rfc8785
 
@@ -33,9 +34,15 @@ if _make_c_encoder is not None:
     def _encode(value: Any) -> str:
         return _join(_c_encode(value, 0))
 
+    def _encode_all(values: list) -> list[str]:
+        return list(map(_join, map(_c_encode, values, repeat(0))))
+
 else:  # pragma: no cover
     _encode = _encoder.encode
     _quote = json.encoder.encode_basestring
+
+    def _encode_all(values: list) -> list[str]:
+        return list(map(_encode, values))
 
 # A number token (it follows ':', '[' or ',') with a fraction, an exponent or 16+ digits, or any
 # character at or above U+E000 (sorting by UTF-16 code units differs from code points only
@@ -45,6 +52,10 @@ _NEEDS_REFERENCE = re.compile(r"[:\[,]-?(?:\d+[.eE]|\d{16})|^-?(?:\d+[.eE]|\d{16
 # match, and a pattern that starts with a character set is scanned several times faster.
 _ASCII_NEEDS_REFERENCE = re.compile(r"[:\[,]-?(?:\d+[.eE]|\d{16})")
 _NUMBER_START = frozenset("-0123456789")
+# A cheaper, coarser alarm for many texts at once: with every digit made "0" and every "e" or
+# "E" made ".", a fraction or an exponent shows as "0.", a long integer as sixteen zeros.
+_MARK_NUMBERS = bytes.maketrans(b"123456789eE", b"000000000..")
+_SIXTEEN_DIGITS = b"0" * 16
 
 _FAILURES = (TypeError, ValueError, RecursionError)
 
@@ -87,6 +98,27 @@ def canonical_bytes(value: Any) -> bytes:
     if _fast_path_holds(text):
         return text.encode("utf-8")
     return _reference(value)
+
+
+def canonical_texts(values: Iterable[Any]) -> list[str]:
+    """`canonical_text` of each value, checking the lot in one pass when it is plain ASCII."""
+    values = list(values)
+    if len(values) == 1:
+        return [canonical_text(values[0])]
+    try:
+        texts = _encode_all(values)
+    except _FAILURES:
+        return [canonical_text(value) for value in values]  # raises for the first bad value
+    # "," before each text makes a leading number look like any other number token; no match
+    # can span two texts because a comma is not a digit.
+    joined = "," + ",".join(texts)
+    if joined.isascii():
+        marked = joined.encode("ascii").translate(_MARK_NUMBERS)
+        if b"0." not in marked and _SIXTEEN_DIGITS not in marked:
+            return texts
+        if _ASCII_NEEDS_REFERENCE.search(joined) is None:
+            return texts
+    return [text if _fast_path_holds(text) else _reference(value).decode("utf-8") for text, value in zip(texts, values)]
 
 
 def canonical_string(value: str) -> str:

@@ -126,6 +126,9 @@ class ChainVerifier:
         prev_hex = self.head.hash
         prev_digest = bytes.fromhex(prev_hex)
         last_time = self._last_time
+        # Streams, types and times repeat from row to row: quote each once (see _ENVELOPE).
+        quoted: dict[str, str] = {}
+        quote = canonical_string
         breach = None
         for position, stream, version, type_, schema_version, data, metadata, recorded_at, prev_hash, digest in rows:
             if position != expected_position:
@@ -138,27 +141,19 @@ class ChainVerifier:
             if recorded_at < last_time:
                 breach = Breach(position, f"recorded_at {recorded_at} is earlier than the previous event's {last_time}")
                 break
+            quoted_time = quoted.get(recorded_at) or quoted.setdefault(recorded_at, quote(recorded_at))
+            quoted_stream = quoted.get(stream) or quoted.setdefault(stream, quote(stream))
+            quoted_type = quoted.get(type_) or quoted.setdefault(type_, quote(type_))
             actual = sha256(
                 prev_digest
-                + (
-                    _ENVELOPE
-                    % (
-                        data,
-                        metadata,
-                        position,
-                        canonical_string(recorded_at),
-                        schema_version,
-                        canonical_string(stream),
-                        canonical_string(type_),
-                        version,
-                    )
-                ).encode("utf-8")
-            )
-            actual_hex = actual.hexdigest()
+                + f'{{"data":{data},"metadata":{metadata},"position":{position},"recorded_at":{quoted_time},'
+                f'"schema_version":{schema_version},"stream":{quoted_stream},"type":{quoted_type},"version":{version}}}'.encode()
+            ).digest()
+            actual_hex = actual.hex()
             if actual_hex != digest:
                 breach = Breach(position, f"hash does not match the event's contents (stored {digest}, computed {actual_hex})")
                 break
-            prev_digest = actual.digest()
+            prev_digest = actual
             prev_hex = actual_hex
             last_time = recorded_at
             expected_position += 1

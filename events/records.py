@@ -16,7 +16,11 @@ def format_time(moment: datetime) -> str:
     """recorded_at as stored and hashed: UTC, microseconds, fixed width, so text order is time order."""
     if moment.tzinfo is None:
         raise ValueError("times must carry a time zone")
-    return moment.astimezone(timezone.utc).strftime(TIME_FORMAT)
+    utc = moment.astimezone(timezone.utc)
+    if utc.year >= 1000:
+        # The same text as TIME_FORMAT, several times faster: "YYYY-MM-DDTHH:MM:SS.ffffff" + "Z".
+        return utc.isoformat(timespec="microseconds")[:26] + "Z"
+    return utc.strftime(TIME_FORMAT)
 
 
 def parse_time(text: str) -> datetime:
