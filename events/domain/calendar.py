@@ -226,18 +226,17 @@ def apply(release: Release | None, event_type: str, data: dict[str, Any], *, pos
     if event_type == "ReleaseAnnounced":
         change = Change("announced", data["release_at"], None, data.get("override_reason"), recorded_at, position)
         if release is None:
-            release = Release(data["edition"], data["title"], data["state"], data["release_at"])
-            sequence = 0
+            release, sequence, previous = Release(data["edition"], data["title"], data["state"], data["release_at"]), 0, None
         else:
             # Announced again after a cancellation: the same calendar entry, so calendar clients update it.
-            sequence = release.sequence + 1
+            sequence, previous = release.sequence + 1, release.release_at
         return replace(
             release,
             title=data["title"],
             status=data["state"],
             release_at=data["release_at"],
             time_zone=data.get("time_zone", TIME_ZONE),
-            previous_release_at=release.release_at if release.changes else None,
+            previous_release_at=previous,
             cancellation_reason=None,
             override_reason=data.get("override_reason"),
             sequence=sequence,
