@@ -1,0 +1,175 @@
+"""The SQLite cases: appends (ours and raw `sqlite3`), reading and folding, verifying.
+
+"Raw" is the limit: `sqlite3` writing the same rows into a table of the same shape (same
+columns, same primary key and unique (stream, version) constraint, WAL, synchronous=FULL) with
+no validation, no canonical JSON and no hashing (hash columns hold a fixed 64-hex-digit text,
+so rows are as long as ours). Its reads select the same columns from our own log file.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timezone
+from json.scanner import make_scanner
+from pathlib import Path
+from time import perf_counter
+
+from events import EventStore
+from events.database import make_engine, upgrade
+from events.records import format_time
+
+from .workload import EVENT_TYPE, Batch, registry
+
+RAW_SCHEMA = """
+CREATE TABLE events (
+    position INTEGER NOT NULL PRIMARY KEY,
+    stream TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    schema_version INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    CONSTRAINT events_stream_version UNIQUE (stream, version)
+)
+"""
+COLUMNS = "position, stream, version, type, schema_version, data, metadata, recorded_at, prev_hash, hash"
+RAW_INSERT = f"INSERT INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# What our store writes as metadata for an append without any, so raw rows are as long.
+RAW_METADATA = '{"actor":"system","source":"api"}'
+PLACEHOLDER_HASH = "0" * 64
+
+
+def _dumps(data: dict) -> str:
+    return json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def open_store(path: Path) -> EventStore:
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    return EventStore(engine, registry)
+
+
+def ours_append(path: Path, batches: list[Batch]) -> float:
+    """Seconds for our store to take `batches`, one append (one durable commit) each."""
+    store = open_store(path)
+    try:
+        start = perf_counter()
+        for batch in batches:
+            store.append(batch.stream, batch.new_events(), expected_version=batch.first_version - 1)
+        return perf_counter() - start
+    finally:
+        store.engine.dispose()
+
+
+def raw_connect(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    return connection
+
+
+def raw_settings(connection: sqlite3.Connection) -> dict:
+    synchronous = connection.execute("PRAGMA synchronous").fetchone()[0]
+    return {
+        "journal_mode": connection.execute("PRAGMA journal_mode").fetchone()[0],
+        "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[synchronous],
+    }
+
+
+def raw_append(path: Path, batches: list[Batch]) -> float:
+    """Seconds for `sqlite3.executemany` to insert `batches`, one transaction each."""
+    connection = raw_connect(path)
+    try:
+        connection.execute(RAW_SCHEMA)
+        position = 0
+        start = perf_counter()
+        for batch in batches:
+            recorded_at = format_time(datetime.now(timezone.utc))
+            rows = []
+            for version, data in enumerate(batch.payloads, batch.first_version):
+                position += 1
+                rows.append(
+                    (position, batch.stream, version, EVENT_TYPE, 1, _dumps(data), RAW_METADATA, recorded_at,
+                     PLACEHOLDER_HASH, PLACEHOLDER_HASH)
+                )
+            connection.execute("BEGIN IMMEDIATE")
+            if len(rows) == 1:
+                connection.execute(RAW_INSERT, rows[0])
+            else:
+                connection.executemany(RAW_INSERT, rows)
+            connection.execute("COMMIT")
+        return perf_counter() - start
+    finally:
+        connection.close()
+
+
+def build_log(path: Path, batches: list[Batch]) -> None:
+    """Our log, for the read cases (not timed)."""
+    store = open_store(path)
+    try:
+        for batch in batches:
+            store.append(batch.stream, batch.new_events(), expected_version=batch.first_version - 1)
+    finally:
+        store.engine.dispose()
+
+
+def ours_read_fold(path: Path) -> tuple[float, dict]:
+    """Seconds to read the whole log with `read_all` and fold it into {stream: total value}."""
+    store = EventStore(make_engine(f"sqlite:///{path}"), registry)
+    try:
+        start = perf_counter()
+        totals: dict[str, int] = {}
+        for event in store.read_all():
+            totals[event.stream] = totals.get(event.stream, 0) + event.data["value"]
+        return perf_counter() - start, totals
+    finally:
+        store.engine.dispose()
+
+
+def raw_read_fold(path: Path) -> tuple[float, dict]:
+    """The same fold over the same file: `sqlite3` select of the same columns, `json.loads`."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        loads = json.loads
+        start = perf_counter()
+        totals: dict[str, int] = {}
+        cursor = connection.execute(f"SELECT {COLUMNS} FROM events ORDER BY position")
+        for position, stream, version, type_, schema_version, data, metadata, recorded_at, prev_hash, digest in cursor:
+            totals[stream] = totals.get(stream, 0) + loads(data)["value"]
+        return perf_counter() - start, totals
+    finally:
+        connection.close()
+
+
+def raw_read_fold_scanner(path: Path) -> tuple[float, dict]:
+    """The raw fold again, decoding with what our store uses: the json module's C scanner
+    called directly (json.loads minus its Python wrappers). Shown so the gain is not hidden."""
+    scan = make_scanner(json.JSONDecoder())
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        start = perf_counter()
+        totals: dict[str, int] = {}
+        cursor = connection.execute(f"SELECT {COLUMNS} FROM events ORDER BY position")
+        for position, stream, version, type_, schema_version, data, metadata, recorded_at, prev_hash, digest in cursor:
+            totals[stream] = totals.get(stream, 0) + scan(data, 0)[0]["value"]
+        return perf_counter() - start, totals
+    finally:
+        connection.close()
+
+
+def ours_verify(path: Path) -> tuple[float, int]:
+    """Seconds for `verify` to walk the whole chain."""
+    store = EventStore(make_engine(f"sqlite:///{path}"), registry)
+    try:
+        start = perf_counter()
+        report = store.verify()
+        elapsed = perf_counter() - start
+        if not report.ok:
+            raise RuntimeError(f"the benchmark's own log does not verify: {report.breach}")
+        return elapsed, report.checked
+    finally:
+        store.engine.dispose()
