@@ -69,8 +69,8 @@ class StorageUnavailable(StorageError):
     def __init__(self, operation: str, location: str, attempts: int, cause: str) -> None:
         self.attempts = attempts
         super().__init__(
-            f"{operation} {location} failed {attempts} times, last with {cause}; the storage looks unavailable: "
-            "publish again later (files already there are kept, identical ones are skipped)",
+            f"{operation} {location} failed {attempts} times (last: {cause}); the storage looks unavailable: "
+            "publish again later, which keeps the files already there and skips identical ones",
             operation=operation,
             location=location,
         )
@@ -80,4 +80,6 @@ class StorageRequestRefused(StorageError):
     """The store answered with an error that retrying cannot fix (403, 404 bucket, 400 ...)."""
 
     def __init__(self, operation: str, location: str, cause: str, hint: str) -> None:
-        super().__init__(f"{operation} {location} was refused: {cause}; {hint}", operation=operation, location=location)
+        super().__init__(
+            f"{operation} {location} was refused ({cause}); {hint}", operation=operation, location=location
+        )

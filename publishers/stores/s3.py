@@ -300,7 +300,7 @@ def _status(error: ClientError) -> int:
 
 def _describe(error: Exception) -> str:
     if isinstance(error, ClientError):
-        message = error.response.get("Error", {}).get("Message", "")
+        message = str(error.response.get("Error", {}).get("Message", "")).rstrip(".")
         return f"{_code(error)} (HTTP {_status(error)})" + (f": {message}" if message else "")
     return f"{type(error).__name__}: {error}"
 
