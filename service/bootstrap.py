@@ -13,6 +13,7 @@ from events.domain import registry
 from events.store import Clock, utc_now
 
 from .config import Settings
+from .scheduler import Publish, publishing_not_configured
 
 
 @dataclass
@@ -27,6 +28,11 @@ class App:
     @cached_property
     def store(self) -> EventStore:
         return EventStore(self.engine, registry, clock=self.clock)
+
+    @cached_property
+    def publish(self) -> Publish:
+        """What the release scheduler calls to publish an edition's revision (a placeholder until wired)."""
+        return publishing_not_configured
 
     def check_schema(self) -> None:
         require_current_schema(self.engine)

@@ -1,0 +1,237 @@
+"""The published release calendar: calendar.ics (RFC 5545), calendar.json, and an Atom feed of changes.
+
+Pure functions of the calendar's releases, so the same log gives the same bytes: every time
+in them comes from the events, none from the clock of the build.
+
+Embargo: before its release, an entry says only the title, the time and the history of the
+time (previous times, reasons for changes). Nothing about the edition's content is passed in,
+so nothing can leak; after release an entry adds the revision and where it was published.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from typing import Iterable, Sequence
+
+from feedgen.feed import FeedGenerator
+from icalendar import Calendar, Event
+
+from events.domain.calendar import TIME_ZONE, Change, Release, parse_zoned
+from events.records import parse_time
+
+ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
+JSON_CONTENT_TYPE = "application/json"
+ATOM_CONTENT_TYPE = "application/atom+xml"
+STATUS = {"provisional": "TENTATIVE", "confirmed": "CONFIRMED", "released": "CONFIRMED", "cancelled": "CANCELLED"}
+# The log's first moment stands in for "last changed" on an empty calendar, so its bytes are stable too.
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def display_time(release_at: str) -> str:
+    """'Thursday 5 February 2026 09:30 GMT': the zone's abbreviation says whether it is BST or GMT."""
+    moment = parse_zoned(release_at)
+    return f"{moment:%A} {moment.day} {moment:%B %Y %H:%M} {moment.tzname()}"
+
+
+def release_uid(edition: str, domain: str) -> str:
+    """Stable for the life of the release: calendar clients update the entry rather than add one."""
+    return f"release-{edition}@{domain}"
+
+
+def edition_path(edition: str, revision: int) -> str:
+    return f"editions/{edition}/r{revision}/"
+
+
+def _url(base_url: str | None, path: str) -> str | None:
+    return None if base_url is None else base_url.rstrip("/") + "/" + path
+
+
+def _changed(change: Change) -> datetime:
+    return parse_time(change.recorded_at)
+
+
+def _last_changed(releases: Sequence[Release]) -> datetime:
+    return max((_changed(c) for r in releases for c in r.changes), default=EPOCH)
+
+
+def _sentence(release: Release, change: Change) -> str:
+    """One change in words, as the calendar's description and the feed say it."""
+    if change.kind == "announced":
+        text = f"Release announced for {display_time(change.release_at)}."
+        if change.reason:
+            text += f" Announced against the usual practice (four weeks' notice, a weekday) because: {change.reason}"
+        return text
+    if change.kind == "confirmed":
+        return f"Release confirmed for {display_time(change.release_at)}."
+    if change.kind == "rescheduled":
+        return (
+            f"Release moved from {display_time(change.previous_release_at)} to {display_time(change.release_at)}. "
+            f"Reason: {change.reason}"
+        )
+    if change.kind == "cancelled":
+        return f"Release for {display_time(change.release_at)} cancelled. Reason: {change.reason}"
+    text = f"Released for {display_time(change.release_at)}."
+    if release.late_by_seconds:
+        text += f" Published late, by {_duration(release.late_by_seconds)}."
+    return text
+
+
+def _duration(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes = rest // 60
+    parts = [f"{hours} hour{'s' if hours != 1 else ''}"] if hours else []
+    if minutes or not hours:
+        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return " ".join(parts)
+
+
+def _description(release: Release) -> str:
+    lines = [f"{release.title}: {release.status} release, {display_time(release.release_at)}."]
+    if release.previous_release_at:
+        lines.append(f"Previously {display_time(release.previous_release_at)}.")
+    lines.extend(_sentence(release, change) for change in release.changes)
+    return "\n".join(lines)
+
+
+def _ordered(releases: Iterable[Release]) -> list[Release]:
+    return sorted(releases, key=lambda r: (parse_zoned(r.release_at), r.edition))
+
+
+def calendar_ics(
+    releases: Iterable[Release], *, domain: str = "policing-metrics.invalid", name: str = "Release calendar", base_url: str | None = None
+) -> bytes:
+    """calendar.ics: one VEVENT per release, times in Europe/London with its VTIMEZONE."""
+    releases = _ordered(releases)
+    calendar = Calendar()
+    calendar.add("prodid", "-//policing-metrics//release calendar//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-timezone", TIME_ZONE)
+    for release in releases:
+        event = Event()
+        event.add("uid", release_uid(release.edition, domain))
+        event.add("sequence", release.sequence)
+        event.add("status", STATUS[release.status])
+        event.add("summary", release.title if release.status != "cancelled" else f"Cancelled: {release.title}")
+        event.add("dtstart", parse_zoned(release.release_at))
+        # The moment of last change stands for DTSTAMP (RFC 5545 3.8.7.2 for a published calendar).
+        changed = [_changed(c) for c in release.changes]
+        if changed:
+            event.add("dtstamp", max(changed))
+            event.add("created", min(changed))
+            event.add("last-modified", max(changed))
+        else:
+            event.add("dtstamp", EPOCH)
+        event.add("description", _description(release))
+        event.add("transp", "TRANSPARENT")  # a release does not make anyone busy
+        if release.status == "released" and release.released_revision is not None:
+            url = _url(base_url, edition_path(release.edition, release.released_revision))
+            if url:
+                event.add("url", url)
+        calendar.add_component(event)
+    if releases:
+        # Only the transitions around the calendar's own dates: every client can then show the
+        # times, and the file stays small and depends only on the releases.
+        years = [parse_zoned(r.release_at).year for r in releases]
+        calendar.add_missing_timezones(first_date=date(min(years) - 1, 1, 1), last_date=date(max(years) + 2, 1, 1))
+    return calendar.to_ical()
+
+
+def release_record(release: Release, base_url: str | None = None) -> dict:
+    """One release as calendar.json has it."""
+    released = None
+    if release.status == "released":
+        released = {
+            "revision": release.released_revision,
+            "released_at": release.released_at,
+            "late_by_seconds": release.late_by_seconds,
+            "manifest_hash": release.manifest_hash,
+            "path": edition_path(release.edition, release.released_revision),
+            "url": _url(base_url, edition_path(release.edition, release.released_revision)),
+        }
+    return {
+        "edition": release.edition,
+        "title": release.title,
+        "status": release.status,
+        "release_at": release.release_at,
+        "release_at_display": display_time(release.release_at),
+        "time_zone": release.time_zone,
+        "previous_release_at": release.previous_release_at,
+        "cancellation_reason": release.cancellation_reason,
+        "override_reason": release.override_reason,
+        "sequence": release.sequence,
+        "changes": [
+            {
+                "kind": change.kind,
+                "release_at": change.release_at,
+                "previous_release_at": change.previous_release_at,
+                "reason": change.reason,
+                "recorded_at": change.recorded_at,
+            }
+            for change in release.changes
+        ],
+        "released": released,
+    }
+
+
+def calendar_json(releases: Iterable[Release], *, base_url: str | None = None) -> bytes:
+    """calendar.json: every release, soonest first, with its change history."""
+    releases = _ordered(releases)
+    document = {
+        "time_zone": TIME_ZONE,
+        "updated": _last_changed(releases).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if releases else None,
+        "releases": [release_record(r, base_url) for r in releases],
+    }
+    return (json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode()
+
+
+def calendar_feed(
+    releases: Iterable[Release],
+    *,
+    feed_url: str,
+    site_url: str,
+    domain: str = "policing-metrics.invalid",
+    title: str = "Release calendar changes",
+) -> bytes:
+    """An Atom feed with one entry per calendar change (announced, confirmed, moved, cancelled, released), newest first."""
+    releases = list(releases)
+    feed = FeedGenerator()
+    feed.id(f"tag:{domain},2026:calendar")
+    feed.title(title)
+    feed.link(href=feed_url, rel="self", type=ATOM_CONTENT_TYPE)
+    feed.link(href=site_url, rel="alternate")
+    feed.language("en-GB")
+    feed.updated(_last_changed(releases))
+    feed.generator("policing-metrics")
+    entries = sorted(((c, r) for r in releases for c in r.changes), key=lambda pair: pair[0].position)
+    # feedgen puts the entry added last first, so oldest first in gives newest first out.
+    for change, release in entries:
+        entry = feed.add_entry()
+        entry.id(f"tag:{domain},{change.recorded_at[:10]}:release/{release.edition}/{change.position}")
+        entry.title(f"{release.title}: {_headline(change)}")
+        entry.updated(_changed(change))
+        entry.published(_changed(change))
+        entry.content(_sentence(release, change), type="text")
+        entry.category(term=change.kind, label=change.kind)
+        if change.kind == "released" and release.released_revision is not None:
+            entry.link(href=site_url.rstrip("/") + "/" + edition_path(release.edition, release.released_revision), rel="alternate")
+        else:
+            entry.link(href=site_url, rel="alternate")
+    return feed.atom_str(pretty=True)
+
+
+def _headline(change: Change) -> str:
+    when = display_time(change.release_at)
+    return {
+        "announced": f"release announced for {when}",
+        "confirmed": f"release confirmed for {when}",
+        "rescheduled": f"release moved to {when}",
+        "cancelled": "release cancelled",
+        "released": f"released ({when})",
+    }[change.kind]
+
+
+__all__ = ["calendar_feed", "calendar_ics", "calendar_json", "display_time", "release_record", "release_uid"]

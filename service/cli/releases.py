@@ -1,0 +1,215 @@
+"""The release calendar commands: schedule, confirm, reschedule, cancel, calendar, pre-release, scheduler."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from datetime import timedelta
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from events.domain.calendar import Release
+from events.projections.calendar import CalendarProjection
+from publishers.calendar import calendar_feed, calendar_ics, calendar_json, display_time
+
+from ..handlers.releases import ReleaseRefused, Releases
+from ..logging import configure_logging
+from ..scheduler import ReleaseScheduler, run_until_signalled
+from .common import cli, fail, ready
+
+pre_release_cli = typer.Typer(help="Pre-release access to embargoed editions: grants and each access, for auditors.", no_args_is_help=True)
+cli.add_typer(pre_release_cli, name="pre-release")
+
+AT_HELP = "London time: 2026-02-05 (09:30 that day) or 2026-02-05T09:30; GMT or BST is worked out."
+ACTOR = typer.Option(None, "--actor", envvar="POLICING_METRICS_ACTOR", help="Who is doing this (default: your login).")
+
+
+def _handlers(ctx: typer.Context) -> Releases:
+    app = ready(ctx)
+    return Releases(app.store, app.clock)
+
+
+def _actor(actor: Optional[str]) -> str:
+    return actor or getpass.getuser()
+
+
+def _say(release: Release) -> str:
+    return f"{release.edition}: {release.status}, {display_time(release.release_at)} ({release.release_at})"
+
+
+@cli.command()
+def schedule(
+    ctx: typer.Context,
+    edition: str = typer.Argument(..., help="The edition's id, e.g. 2026-q1."),
+    at: str = typer.Option(..., "--at", help=AT_HELP),
+    provisional: bool = typer.Option(False, "--provisional", help="Announce a provisional time (no four weeks' notice needed)."),
+    title: Optional[str] = typer.Option(None, "--title", help="Shown on the public calendar (default: the edition's title)."),
+    override_reason: Optional[str] = typer.Option(
+        None, "--override-reason", help="Why a confirmed release has under four weeks' notice, or falls at a weekend."
+    ),
+    actor: Optional[str] = ACTOR,
+) -> None:
+    """Announce an edition's release on the calendar."""
+    try:
+        release = _handlers(ctx).announce(
+            edition, at, title=title, provisional=provisional, override_reason=override_reason, actor=_actor(actor)
+        )
+    except ReleaseRefused as exc:
+        raise fail(str(exc), 2)
+    typer.echo(f"announced {_say(release)}")
+
+
+@cli.command()
+def confirm(
+    ctx: typer.Context,
+    edition: str = typer.Argument(...),
+    override_reason: Optional[str] = typer.Option(None, "--override-reason", help="Why with under four weeks' notice."),
+    actor: Optional[str] = ACTOR,
+) -> None:
+    """Make a provisional release time firm."""
+    try:
+        release = _handlers(ctx).confirm(edition, override_reason=override_reason, actor=_actor(actor))
+    except ReleaseRefused as exc:
+        raise fail(str(exc), 2)
+    typer.echo(f"confirmed {_say(release)}")
+
+
+@cli.command()
+def reschedule(
+    ctx: typer.Context,
+    edition: str = typer.Argument(...),
+    at: str = typer.Option(..., "--at", help=AT_HELP),
+    reason: str = typer.Option(..., "--reason", help="Shown on the public calendar beside the change."),
+    override_reason: Optional[str] = typer.Option(None, "--override-reason", help="Why a weekend."),
+    actor: Optional[str] = ACTOR,
+) -> None:
+    """Move a release to another time; the previous time and the reason stay on the calendar."""
+    try:
+        release = _handlers(ctx).reschedule(edition, at, reason=reason, override_reason=override_reason, actor=_actor(actor))
+    except ReleaseRefused as exc:
+        raise fail(str(exc), 2)
+    typer.echo(f"rescheduled {_say(release)}, previously {display_time(release.previous_release_at)}")
+
+
+@cli.command()
+def cancel(
+    ctx: typer.Context,
+    edition: str = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason", help="Shown on the public calendar."),
+    actor: Optional[str] = ACTOR,
+) -> None:
+    """Cancel a release; it stays on the calendar as cancelled, with the reason."""
+    try:
+        release = _handlers(ctx).cancel(edition, reason=reason, actor=_actor(actor))
+    except ReleaseRefused as exc:
+        raise fail(str(exc), 2)
+    typer.echo(f"cancelled {release.edition} (was {display_time(release.release_at)}): {release.cancellation_reason}")
+
+
+class CalendarFormat(str, Enum):
+    table = "table"
+    json = "json"
+    ics = "ics"
+    atom = "atom"
+
+
+@cli.command("calendar")
+def calendar_(
+    ctx: typer.Context,
+    format: CalendarFormat = typer.Option(CalendarFormat.table, "--format", help="table, json, ics (RFC 5545) or atom (feed of changes)."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", help="Where the site is published, for links."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of standard output."),
+) -> None:
+    """The release calendar: every release, its time, state and change history (never an edition's content)."""
+    app = ready(ctx)
+    projection = CalendarProjection(app.store)
+    projection.catch_up()
+    releases = projection.releases()
+    if format is CalendarFormat.table:
+        lines = []
+        for r in releases:
+            extra = f"  previously {r.previous_release_at}" if r.previous_release_at else ""
+            if r.status == "cancelled":
+                extra += f"  cancelled: {r.cancellation_reason}"
+            if r.status == "released" and r.late_by_seconds:
+                extra += f"  late by {r.late_by_seconds}s"
+            lines.append(f"{r.release_at}  {r.status:<11}  {r.edition:<20}  {r.title}{extra}")
+        body = ("\n".join(lines) + "\n" if lines else "no releases announced\n").encode()
+    elif format is CalendarFormat.json:
+        body = calendar_json(releases, base_url=base_url)
+    elif format is CalendarFormat.ics:
+        body = calendar_ics(releases, base_url=base_url)
+    else:
+        site = base_url or "http://127.0.0.1/"
+        body = calendar_feed(releases, feed_url=site.rstrip("/") + "/calendar.atom", site_url=site)
+    if output is not None:
+        output.write_bytes(body)
+        typer.echo(f"wrote {output}", err=True)
+    else:
+        typer.echo(body.decode(), nl=False)
+
+
+@pre_release_cli.command("grant")
+def grant(
+    ctx: typer.Context,
+    edition: str = typer.Argument(...),
+    person: str = typer.Option(..., "--person", help="The named person."),
+    reason: str = typer.Option(..., "--reason"),
+    role: str = typer.Option("", "--role"),
+    actor: Optional[str] = ACTOR,
+) -> None:
+    """Grant a named person access to the edition before its release."""
+    try:
+        _handlers(ctx).grant_access(edition, person, reason=reason, role=role, actor=_actor(actor))
+    except ReleaseRefused as exc:
+        raise fail(str(exc), 2)
+    typer.echo(f"granted pre-release access to {edition} for {person}")
+
+
+@pre_release_cli.command("record")
+def record(
+    ctx: typer.Context,
+    edition: str = typer.Argument(...),
+    person: str = typer.Option(..., "--person"),
+    what: str = typer.Option(..., "--what", help="What was seen, e.g. 'draft r1 scorecard'."),
+    actor: Optional[str] = ACTOR,
+) -> None:
+    """Record one access to the embargoed edition (an access without a grant is recorded and flagged)."""
+    try:
+        granted = _handlers(ctx).record_access(edition, person, what=what, actor=_actor(actor))
+    except ReleaseRefused as exc:
+        raise fail(str(exc), 2)
+    if not granted:
+        typer.secho(f"warning: {person} has no pre-release access to {edition}; recorded as a breach", err=True, fg=typer.colors.YELLOW)
+    typer.echo(f"recorded access to {edition} by {person}")
+
+
+@pre_release_cli.command("list")
+def list_access(ctx: typer.Context, edition: str = typer.Argument(...)) -> None:
+    """Grants and accesses for an edition, as JSON lines, for auditors."""
+    for entry in _handlers(ctx).access_log(edition):
+        typer.echo(json.dumps(entry, sort_keys=True))
+
+
+@cli.command()
+def scheduler(
+    ctx: typer.Context,
+    sweep_seconds: float = typer.Option(30.0, "--sweep-seconds", help="How often to look for anything due."),
+    lease_seconds: float = typer.Option(60.0, "--lease-seconds", help="How long a dead process's claim blocks others."),
+    grace_seconds: float = typer.Option(30.0, "--grace-seconds", help="On SIGTERM, how long a release being published may finish."),
+) -> None:
+    """Publish each release at its time, in the foreground, until SIGTERM (JSON logs; run one or more)."""
+    app = ready(ctx)
+    if app.settings.log_format == "auto":
+        configure_logging(app.settings.log_level, "json")
+    runner = ReleaseScheduler(
+        app.store,
+        app.publish,
+        clock=app.clock,
+        lease=timedelta(seconds=lease_seconds),
+        sweep_interval=timedelta(seconds=sweep_seconds),
+    )
+    run_until_signalled(runner, grace=grace_seconds)
