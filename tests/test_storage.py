@@ -435,6 +435,23 @@ def test_an_s3_url_opens_an_s3_store_on_that_bucket_and_prefix(destination, buck
     assert store.client.meta.config.signature_version == "s3v4"
 
 
+def test_without_options_an_s3_store_takes_endpoint_region_and_addressing_from_the_aws_configuration(
+    tmp_path, monkeypatch
+):
+    config = tmp_path / "aws-config"
+    config.write_text("[default]\nregion = eu-west-2\ns3 =\n    addressing_style = path\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:8333")
+    for name in ("AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+    store = open_store("s3://stats/site")
+
+    assert store.client.meta.endpoint_url == "http://127.0.0.1:8333"
+    assert store.client.meta.region_name == "eu-west-2"
+    assert store.client.meta.config.s3 == {"addressing_style": "path"}
+
+
 @pytest.mark.parametrize(
     "destination, problem",
     [
