@@ -9,13 +9,14 @@ from .errors import (
     UnknownEventType,
     WrongExpectedVersion,
 )
-from .records import AppendResult, Metadata, NewEvent, RecordedEvent
+from .records import AppendManyResult, AppendResult, Metadata, NewEvent, RecordedEvent
 from .store import EventStore, VerifyReport
 from .subscription import CatchUpSubscription
 from .types import EventRegistry, EventType
 
 __all__ = [
     "GENESIS",
+    "AppendManyResult",
     "AppendResult",
     "Breach",
     "CatchUpSubscription",

@@ -135,3 +135,13 @@ class AppendResult(NamedTuple):
     stream_version: int
     hash: str
     replayed: bool = False  # True when an idempotent retry returned the original positions
+
+
+class AppendManyResult(NamedTuple):
+    """What `EventStore.append_many` wrote: one run of positions across several streams."""
+
+    first_position: int
+    last_position: int
+    hash: str  # of the last event written
+    stream_versions: dict[str, int]  # each stream written to, at its new version
+    replayed: bool = False

@@ -15,14 +15,14 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import Engine
 
 from .canonical import CanonicalizationError, canonical_bytes, canonical_string, canonical_text, canonical_texts
 from .chain import GENESIS, GENESIS_HASH, Breach, ChainVerifier, Head
 from .errors import EventStoreError, IdempotencyKeyReused, WrongExpectedVersion
-from .records import AppendResult, Metadata, NewEvent, RecordedEvent, format_time
+from .records import AppendManyResult, AppendResult, Metadata, NewEvent, RecordedEvent, format_time
 from .types import EventRegistry
 
 COLUMNS = "position, stream, version, type, schema_version, data, metadata, recorded_at, prev_hash, hash"
@@ -30,6 +30,8 @@ NOTIFY_CHANNEL = "policing_metrics_events"
 # Any constant will do: it names the lock every appender takes.
 APPEND_LOCK_KEY = 0x706D6576  # "pmev"
 MAX_STREAM_LENGTH = 200
+# Streams per `IN (...)` query: well inside SQLite's and PostgreSQL's limits on parameters.
+IN_CHUNK = 500
 
 Clock = Callable[[], datetime]
 
@@ -148,6 +150,12 @@ class EventStore:
         )
         self._sql_time_at = sql("SELECT recorded_at FROM events WHERE position = ?")
         self._sql_hash_at = sql("SELECT hash FROM events WHERE position = ?")
+        self._sql_versions_between = sql(
+            "SELECT stream, max(version) FROM events WHERE position >= ? AND position <= ? GROUP BY stream"
+        )
+        self._sql_read_prefix = sql(
+            f"SELECT {COLUMNS} FROM events WHERE stream LIKE ? ESCAPE '\\' AND position <= ? ORDER BY stream, version"
+        )
 
     # -- connections -------------------------------------------------------------------------
 
@@ -274,6 +282,150 @@ class EventStore:
         finally:
             connection.close()
 
+    def append_many(
+        self,
+        appends: Sequence[tuple[str, Sequence[NewEvent], int | None]],
+        idempotency_key: str | None = None,
+        metadata: Metadata | None = None,
+    ) -> AppendManyResult:
+        """Append to several streams in one transaction: every event lands, or none does.
+
+        `appends` holds (stream, events, expected_version) per stream, each stream once. An
+        entry with no events only checks its stream's version: a condition the decision rested
+        on (a figure is recorded only while its measure is still at the version that was read).
+        Positions follow the entries' order. A retry with the same `idempotency_key` and the
+        same events returns the original positions and writes nothing.
+        """
+        entries = list(appends)
+        seen: set[str] = set()
+        total = 0
+        for stream, events, expected_version in entries:
+            if not isinstance(stream, str) or not stream or len(stream) > MAX_STREAM_LENGTH:
+                raise EventStoreError(f"a stream name is 1 to {MAX_STREAM_LENGTH} characters, found {stream!r}")
+            if stream in seen:
+                raise EventStoreError(f"stream {stream!r} appears twice in one append: give each stream one entry")
+            seen.add(stream)
+            if expected_version is not None and (not isinstance(expected_version, int) or expected_version < 0):
+                raise EventStoreError(f"expected_version is a version (0 or more) or None, found {expected_version!r}")
+            total += len(events)
+        if not total:
+            raise EventStoreError("an append needs at least one event")
+        validate = self.registry.validate
+        flat = [event for _, events, _ in entries for event in events]
+        try:
+            texts = canonical_texts([event.data for event in flat])
+        except CanonicalizationError:
+            # Report whichever problem comes first, event by event, as a one-by-one pass would.
+            texts = [None] * len(flat)
+        prepared = []  # per entry: [(type, schema_version, canonical data), ...]
+        index = 0
+        for _, events, _ in entries:
+            batch = []
+            for event in events:
+                data, text = event.data, texts[index]
+                batch.append((event.type, validate(event.type, data, index).version, canonical_text(data) if text is None else text))
+                index += 1
+            prepared.append(batch)
+        meta_text = canonical_text((metadata or Metadata()).as_dict(idempotency_key))
+        fingerprint = None
+        if idempotency_key is not None:
+            described = [[stream, [[t, d] for t, _, d in batch]] for (stream, _, _), batch in zip(entries, prepared)]
+            # One stream: the shape `append` has always fingerprinted, so old keys still match.
+            fingerprint = hashlib.sha256(canonical_bytes(described[0] if len(described) == 1 else described)).hexdigest()
+
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            self.dialect.begin_append(cursor)
+            if idempotency_key is not None:
+                cursor.execute(self._sql_idempotency, (idempotency_key,))
+                seen_key = cursor.fetchone()
+                if seen_key is not None:
+                    connection.rollback()
+                    if seen_key[0] != fingerprint:
+                        raise IdempotencyKeyReused(idempotency_key, seen_key[1])
+                    cursor.execute(self._sql_hash_at, (seen_key[3],))
+                    digest_hex = cursor.fetchone()[0]
+                    cursor.execute(self._sql_versions_between, (seen_key[2], seen_key[3]))
+                    versions = dict(cursor.fetchall())
+                    connection.rollback()
+                    return AppendManyResult(seen_key[2], seen_key[3], digest_hex, versions, replayed=True)
+            current = self._current_versions(cursor, [stream for stream, _, _ in entries])
+            for stream, _, expected_version in entries:
+                if expected_version is not None and expected_version != current.get(stream, 0):
+                    raise WrongExpectedVersion(stream, expected_version, current.get(stream, 0))
+            cursor.execute(self._sql_head)
+            head = cursor.fetchone()
+            if head is None:
+                position, prev_hex, last_time = 0, GENESIS_HASH, ""
+            else:
+                position, prev_hex, last_time = head
+            recorded_at = format_time(self.clock())
+            if recorded_at < last_time:
+                recorded_at = last_time  # recorded_at never decreases along the log
+            first_position = position + 1
+            # The envelope (chain._ENVELOPE) assembled from parts: what lies between "position"
+            # and "version" is the same for every event of one type in one stream.
+            middle = f',"metadata":{meta_text},"position":'
+            after_position = f',"recorded_at":{canonical_string(recorded_at)},"schema_version":'
+            prev_digest = bytes.fromhex(prev_hex)
+            sha256 = hashlib.sha256
+            rows = []
+            add_row = rows.append
+            versions: dict[str, int] = {}
+            for (stream, _, _), batch in zip(entries, prepared):
+                if not batch:
+                    continue
+                after_type = f',"stream":{canonical_string(stream)},"type":'
+                tails: dict[tuple[str, int], str] = {}
+                version = current.get(stream, 0)
+                for event_type, schema_version, data in batch:
+                    position += 1
+                    version += 1
+                    tail = tails.get((event_type, schema_version))
+                    if tail is None:
+                        tail = tails[event_type, schema_version] = (
+                            f"{after_position}{schema_version}{after_type}{canonical_string(event_type)},\"version\":"
+                        )
+                    prev_digest = sha256(prev_digest + f'{{"data":{data}{middle}{position}{tail}{version}}}'.encode()).digest()
+                    digest_hex = prev_digest.hex()
+                    add_row((position, stream, version, event_type, schema_version, data, meta_text, recorded_at, prev_hex, digest_hex))
+                    prev_hex = digest_hex
+                versions[stream] = version
+            cursor.executemany(self._sql_insert, rows)
+            if idempotency_key is not None:
+                first_stream = next(iter(versions))
+                cursor.execute(
+                    self._sql_remember_key,
+                    (idempotency_key, fingerprint, first_stream, first_position, position, versions[first_stream]),
+                )
+            self.dialect.notify(cursor, position)
+            connection.commit()
+            return AppendManyResult(first_position, position, prev_hex, versions)
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            connection.close()
+
+    def _current_versions(self, cursor, streams: list[str]) -> dict[str, int]:
+        """Each stream's version (absent: the stream does not exist yet)."""
+        if len(streams) == 1:
+            cursor.execute(self._sql_stream_version, (streams[0],))
+            version = cursor.fetchone()[0]
+            return {streams[0]: version} if version else {}
+        found: dict[str, int] = {}
+        for start in range(0, len(streams), IN_CHUNK):
+            chunk = streams[start : start + IN_CHUNK]
+            cursor.execute(self._sql_versions_of(len(chunk)), chunk)
+            found.update(cursor.fetchall())
+        return found
+
+    def _sql_versions_of(self, count: int) -> str:
+        return self.dialect.sql(
+            f"SELECT stream, max(version) FROM events WHERE stream IN ({', '.join('?' * count)}) GROUP BY stream"
+        )
+
     # -- reading ----------------------------------------------------------------------------
 
     def head(self) -> Head:
@@ -365,6 +517,53 @@ class EventStore:
         with self._cursor() as cursor:
             cursor.execute(self._sql_read_stream, (stream, from_version, bound))
             return self._decode(cursor.fetchall())
+
+    def read_streams(
+        self,
+        streams: Iterable[str],
+        *,
+        as_of_position: int | None = None,
+        as_of_time: datetime | str | None = None,
+    ) -> dict[str, list[RecordedEvent]]:
+        """Several streams' events at once (a few queries, not one per stream), keyed by stream.
+
+        Every stream asked for is a key; one that does not exist (yet) maps to an empty list.
+        """
+        names = list(dict.fromkeys(streams))
+        found: dict[str, list[RecordedEvent]] = {name: [] for name in names}
+        if not names:
+            return found
+        bound = self._bound(as_of_position, as_of_time)
+        with self._cursor() as cursor:
+            for start in range(0, len(names), IN_CHUNK):
+                chunk = names[start : start + IN_CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                cursor.execute(
+                    self.dialect.sql(
+                        f"SELECT {COLUMNS} FROM events WHERE stream IN ({marks}) AND position <= ? ORDER BY position"
+                    ),
+                    (*chunk, bound),
+                )
+                for event in self._decode(cursor.fetchall()):
+                    found[event.stream].append(event)
+        return found
+
+    def read_prefix(
+        self,
+        prefix: str,
+        *,
+        as_of_position: int | None = None,
+        as_of_time: datetime | str | None = None,
+    ) -> dict[str, list[RecordedEvent]]:
+        """Every stream whose name starts with `prefix` ("measure-"), keyed by stream, in name order."""
+        bound = self._bound(as_of_position, as_of_time)
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        found: dict[str, list[RecordedEvent]] = {}
+        with self._cursor() as cursor:
+            cursor.execute(self._sql_read_prefix, (pattern, bound))
+            for event in self._decode(cursor.fetchall()):
+                found.setdefault(event.stream, []).append(event)
+        return dict(sorted(found.items()))
 
     def read_batches(
         self,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 from sqlalchemy import text
 
@@ -194,3 +196,151 @@ def test_a_type_declared_without_its_upcasters_is_refused():
 
     with pytest.raises(ValueError, match="lacks upcasters"):
         EventRegistry().declare(EventType("T", 3, Model, {1: lambda d: d}))
+
+
+# -- append_many: several streams, one transaction ------------------------------------------------
+
+
+def test_append_many_writes_several_streams_in_one_run_of_positions_in_entry_order(store):
+    store.append("a", [counted(count=1)], expected_version=0)
+
+    result = store.append_many(
+        [("b", [counted(count=2), counted(count=3)], 0), ("a", [counted(count=4)], 1), ("c", [counted(count=5)], None)]
+    )
+
+    assert (result.first_position, result.last_position) == (2, 5)
+    assert result.stream_versions == {"b": 2, "a": 2, "c": 1}
+    assert result.hash == store.head().hash
+    log = list(store.read_all())
+    assert [(e.stream, e.version, e.data["count"]) for e in log] == [("a", 1, 1), ("b", 1, 2), ("b", 2, 3), ("a", 2, 4), ("c", 1, 5)]
+    assert store.verify().ok
+
+
+def test_append_many_with_one_stale_expected_version_writes_nothing_and_names_that_stream(store):
+    store.append("a", [counted()], expected_version=0)
+    store.append("b", [counted(), counted()], expected_version=0)
+
+    with pytest.raises(WrongExpectedVersion) as conflict:
+        store.append_many([("a", [counted()], 1), ("b", [counted()], 1), ("c", [counted()], 0)])
+
+    assert (conflict.value.stream, conflict.value.expected, conflict.value.actual) == ("b", 1, 2)
+    assert store.head().position == 3
+    assert store.read_stream("c") == []
+
+
+def test_append_many_with_one_invalid_event_writes_nothing_and_counts_events_across_streams(store):
+    with pytest.raises(InvalidEvent) as invalid:
+        store.append_many(
+            [("a", [counted(), counted()], 0), ("b", [NewEvent("ThingCounted", {"thing": "x", "count": "many"})], 0)]
+        )
+    assert invalid.value.index == 2
+    assert store.head().position == 0
+
+
+def test_an_entry_without_events_is_a_condition_on_its_streams_version(store):
+    store.append("measure", [counted()], expected_version=0)
+
+    store.append_many([("figure-1", [counted()], 0), ("measure", [], 1)])
+    with pytest.raises(WrongExpectedVersion) as conflict:
+        store.append_many([("figure-2", [counted()], 0), ("measure", [], 0)])
+
+    assert conflict.value.stream == "measure"
+    assert [e.stream for e in store.read_all()] == ["measure", "figure-1"]
+    assert store.stream_version("measure") == 1  # a condition writes nothing to its stream
+
+
+def test_append_many_refuses_a_stream_named_twice_and_a_call_with_no_events(store):
+    with pytest.raises(EventStoreError, match="appears twice"):
+        store.append_many([("a", [counted()], 0), ("a", [counted()], 1)])
+    with pytest.raises(EventStoreError, match="at least one event"):
+        store.append_many([("a", [], 0), ("b", [], None)])
+    with pytest.raises(EventStoreError, match="at least one event"):
+        store.append_many([])
+    assert store.head().position == 0
+
+
+def test_an_append_many_retried_with_its_idempotency_key_returns_the_original_result_and_writes_nothing(store):
+    entries = [("a", [counted(count=1)], 0), ("b", [counted(count=2), counted(count=3)], 0)]
+    original = store.append_many(entries, idempotency_key="import-1")
+    store.append("c", [counted()], expected_version=0)
+
+    retry = store.append_many(entries, idempotency_key="import-1")
+
+    assert retry.replayed and not original.replayed
+    assert retry[:4] == original[:4]
+    assert store.head().position == 4
+    with pytest.raises(IdempotencyKeyReused):
+        store.append_many([("a", [counted(count=9)], 1)], idempotency_key="import-1")
+
+
+def test_append_and_a_one_stream_append_many_share_idempotency_keys(store):
+    first = store.append("a", [counted(count=1)], expected_version=0, idempotency_key="req-1")
+    retry = store.append_many([("a", [counted(count=1)], 0)], idempotency_key="req-1")
+    assert retry.replayed and (retry.first_position, retry.stream_versions) == (first.first_position, {"a": 1})
+
+
+def test_append_many_records_one_metadata_for_every_event(store):
+    store.append_many([("a", [counted()], 0), ("b", [counted()], 0)], metadata=Metadata(actor="analyst", source="cli"))
+    assert [e.metadata for e in store.read_all()] == [{"actor": "analyst", "source": "cli"}] * 2
+
+
+def test_append_many_spans_thousands_of_streams(store):
+    result = store.append_many([(f"s-{n}", [counted(count=n)], 0) for n in range(2_000)])
+    assert result.last_position == 2_000 and len(result.stream_versions) == 2_000
+    assert store.read_streams(["s-0", "s-1999"])["s-1999"][0].data["count"] == 1999
+    assert store.verify().ok
+
+
+pool = st.sampled_from(["p", "q", "r", "s"])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    entries=st.lists(st.tuples(pool, st.integers(0, 3), st.sampled_from(["right", "right", "none", "stale"])), max_size=4, unique_by=lambda e: e[0])
+)
+def test_append_many_lands_whole_or_not_at_all(store, entries):
+    """Property: with every expected version right (or None) all events land, in entry order,
+    each stream continuing from its version; with any stale one, or no events, nothing does."""
+    before = {stream: store.stream_version(stream) for stream in "pqrs"}
+    head = store.head().position
+    appends = [
+        (stream, [counted(stream, n) for n in range(count)], {"right": before[stream], "none": None, "stale": before[stream] + 1}[how])
+        for stream, count, how in entries
+    ]
+    total = sum(count for _, count, _ in entries)
+    ok = total > 0 and all(how != "stale" for _, _, how in entries)
+    try:
+        result = store.append_many(appends)
+    except EventStoreError:
+        assert not ok
+        assert store.head().position == head
+        return
+    assert ok
+    written = list(store.read_all(head + 1))
+    assert [e.stream for e in written] == [stream for stream, count, _ in entries for _ in range(count)]
+    for stream, count, _ in entries:
+        if count:
+            assert result.stream_versions[stream] == before[stream] + count == store.stream_version(stream)
+    assert result.last_position == head + total
+
+
+def test_read_streams_reads_many_streams_at_once_and_as_of_a_position(store):
+    store.append("a", [counted(count=1)], expected_version=0)
+    store.append("b", [counted(count=2)], expected_version=0)
+    store.append("a", [counted(count=3)], expected_version=1)
+
+    streams = store.read_streams(["a", "b", "missing", "a"])
+    assert {name: [e.data["count"] for e in events] for name, events in streams.items()} == {"a": [1, 3], "b": [2], "missing": []}
+    assert [e.data["count"] for e in store.read_streams(["a"], as_of_position=2)["a"]] == [1]
+
+
+def test_read_prefix_reads_every_stream_that_starts_so_and_no_other(store):
+    for stream in ("measure-b", "measure-a", "measures", "measure_x", "figure-a"):
+        store.append(stream, [counted()], expected_version=0)
+    store.append("measure-a", [counted()], expected_version=1)
+
+    found = store.read_prefix("measure-")
+    assert list(found) == ["measure-a", "measure-b"]
+    assert [e.version for e in found["measure-a"]] == [1, 2]
+    assert list(store.read_prefix("measure_")) == ["measure_x"]  # "_" is not a wildcard
+    assert list(store.read_prefix("measure-", as_of_position=1)) == ["measure-b"]
