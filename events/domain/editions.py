@@ -9,10 +9,15 @@ projection when the edition is rendered, so text and data cannot disagree:
     {{value:homicide:2021-01/2021-12}}          the figure's value            46
     {{baseline:homicide}}                        the baseline figure's value   52
     {{change:homicide:2021-01/2021-12}}          value minus baseline          -6
+    {{difference:homicide:2021-01/2021-12}}      |change|                      6
     {{percent:homicide:2021-01/2021-12}}         |change| in whole percent     12%
     {{direction:homicide:2021-01/2021-12}}       reduction / increase / no change
 
-A fourth part names an area other than the edition's: `{{value:homicide:2021-01/2021-12:coventry}}`.
+`difference` and `percent` are sizes, to be read with `direction`: "a {{direction:...}} of
+{{difference:...}}" reads "a reduction of 70". A fourth part names an area other than the
+edition's: `{{value:homicide:2021-01/2021-12:coventry}}`, `{{baseline:homicide::coventry}}`.
+
+A footnote is marked in the text as `[^1]` and its text kept in the paragraph's `footnotes`.
 """
 
 from __future__ import annotations
@@ -26,13 +31,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from . import registry
 from .fields import DomainEvent, PeriodText, Priority, Reason, Slug, Text
 
-BindingKind = Literal["value", "baseline", "change", "percent", "direction"]
+BindingKind = Literal["value", "baseline", "change", "difference", "percent", "direction"]
+BINDING_KINDS: tuple[str, ...] = BindingKind.__args__
 BINDING = re.compile(
-    r"\{\{(?P<kind>value|baseline|change|percent|direction):(?P<measure>[a-z0-9-]+)"
-    r"(?::(?P<period>[0-9/-]+))?(?::(?P<area>[a-z0-9-]+))?\}\}"
+    r"\{\{(?P<kind>value|baseline|change|difference|percent|direction):(?P<measure>[a-z0-9-]+)"
+    r"(?::(?P<period>[0-9/-]*))?(?::(?P<area>[a-z0-9-]+))?\}\}"
 )
-# Anything that reads as a number typed into prose: 46, 28,675, 10, 579, 12%, 1.5, £2m.
-LITERAL_NUMBER = re.compile(r"(?<![\w{:/-])£?\d[\d,.]*(?:, \d{3})*%?(?![\w}])")
+# Anything between double braces, to tell a mistyped placeholder from a good one.
+PLACEHOLDER = re.compile(r"\{\{.*?\}\}")
+FOOTNOTE_MARK = re.compile(r"\[\^\d+\]")
 
 DEFAULT_SECTIONS = (
     ("force-statement", "Force statement"),
@@ -52,13 +59,94 @@ class Binding:
 
 def bindings(text: str) -> list[Binding]:
     return [
-        Binding(m["kind"], m["measure"], m["period"], m["area"], m.group(0)) for m in BINDING.finditer(text)
+        Binding(m["kind"], m["measure"], m["period"] or None, m["area"], m.group(0)) for m in BINDING.finditer(text)
     ]
 
 
+def unrecognised_placeholders(text: str) -> list[str]:
+    """Placeholders in double braces that do not follow the binding grammar (typos)."""
+    return [m.group(0) for m in PLACEHOLDER.finditer(text) if not BINDING.fullmatch(m.group(0))]
+
+
+# -- literal numbers ---------------------------------------------------------------------------
+#
+# A number typed into prose is flagged unless it is part of a date: a year after a month
+# ("January 2021", "June 19"), a day before one ("1 March"), a financial year ("2019/20",
+# "2022-23", "2021/2022"), or a four-digit year 1900-2099 after a word that introduces a time
+# ("in 2021", "since 2019", "Order 2021") or before "baseline" ("the 2019 baseline", "(2019)").
+# A count in that range written without a thousands separator after such a word reads as a
+# year: house style writes counts with separators (1,087), which are always flagged.
+# Number words are flagged too ("averaging five a month", "one in four", "half a million").
+
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december"
+    "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
+)
+_NUMBER_WORDS = (
+    "two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen"
+    "|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+    "|hundred|thousand|million|billion|dozen"
+)
+LITERAL_NUMBER = re.compile(
+    # Not glued to a word ("Q3", "DG6", "COVID-19"), a decimal point or footnote ("offences.1")
+    # or a slash ("24/7" flags 24 only).
+    r"(?<![\w.,/£])(?<!\w-)"
+    r"(?P<digits>(?P<money>£)?"
+    r"(?:\d{1,3}(?:, ?\d{3})+(?!\d)|\d+)(?:\.\d+)?"  # 28,675 and the mistyped 10, 579 are one number each
+    r"(?:-\d+(?:\.\d+)?)?"  # a range: 10-15
+    r"(?:%|(?(money)(?:bn|m|k|\s(?:million|billion|thousand))(?!\w)))?"
+    r"(?![\w£])"
+    r")"
+    r"|(?P<words>(?i:\b(?:one in (?:two|three|four|five|six|seven|eight|nine|ten|\d+)"
+    rf"|half an? (?:million|billion|thousand)|(?:{_NUMBER_WORDS})(?:-(?:{_NUMBER_WORDS}|fold))*)\b))"
+)
+_YEAR_WORDS = frozenset(
+    "in of since from to until till by during before after late early mid ending order year through throughout".split()
+)
+_MONTH_BEFORE = re.compile(rf"(?i:\b(?:{_MONTHS}))\.?\s+$")
+_MONTH_AFTER = re.compile(rf"^(?:st|nd|rd|th)?\s+(?i:(?:{_MONTHS})\b)")
+_WORD_BEFORE = re.compile(r"(\w+)\W{0,2}$")
+_FINANCIAL_YEAR = re.compile(r"^(?P<first>(?:19|20)\d\d)(?:[/-](?P<second>\d\d(?:\d\d)?))$")
+
+
+def _is_date(literal: str, before: str, after: str) -> bool:
+    if not literal.isdigit():
+        financial = _FINANCIAL_YEAR.match(literal)
+        if financial is None:
+            return False
+        first, second = int(financial["first"]), financial["second"]
+        return int(second) in ((first + 1) % 100, first + 1)
+    if _MONTH_BEFORE.search(before) and len(literal) in (2, 4):
+        return True  # June 2019, June 19
+    if len(literal) <= 2 and _MONTH_AFTER.match(after):
+        return True  # 1 March
+    if len(literal) != 4 or not 1900 <= int(literal) <= 2099:
+        return False
+    if after[:1] == "/" and after[1:3].isdigit():
+        return True  # 2019/20, written with the slash outside the match
+    if before.endswith("(") and after.startswith(")"):
+        return True  # (2019)
+    if after.lstrip().lower().startswith("baseline"):
+        return True
+    word = _WORD_BEFORE.search(before)
+    return word is not None and word.group(1).lower() in _YEAR_WORDS
+
+
 def literal_numbers(text: str) -> list[str]:
-    """Numbers typed literally into a paragraph (outside placeholders), for an editor to bind or confirm."""
-    return [m.group(0).rstrip(".,") for m in LITERAL_NUMBER.finditer(BINDING.sub(" ", text))]
+    """Numbers typed literally into a paragraph (outside placeholders), for an editor to bind or confirm.
+
+    In order of appearance, repeats included; each as written ("10, 579", "12%", "five").
+    """
+    prose = FOOTNOTE_MARK.sub(" ", PLACEHOLDER.sub(" ", text))
+    found = []
+    for match in LITERAL_NUMBER.finditer(prose):
+        literal = match.group(0)
+        if match["digits"] is not None:
+            start, end = match.span()
+            if _is_date(literal, prose[max(0, start - 40) : start], prose[end : end + 20]):
+                continue
+        found.append(literal)
+    return found
 
 
 class Person(BaseModel):
@@ -117,6 +205,7 @@ class ParagraphWritten(DomainEvent):
     text: Text = Field(min_length=1)
     heading: Text = ""  # a heading that starts before this paragraph, e.g. "Measure: Reduce Serious Violence"
     priority: Optional[Priority] = None
+    footnotes: list[Text] = []  # footnote n is marked [^n] in the text
 
 
 @registry.event("ParagraphRevised")
@@ -126,6 +215,7 @@ class ParagraphRevised(DomainEvent):
     text: Text = Field(min_length=1)
     reason: Reason
     heading: Optional[Text] = None
+    footnotes: Optional[list[Text]] = None
 
 
 @registry.event("ParagraphRemoved")
@@ -137,7 +227,12 @@ class ParagraphRemoved(DomainEvent):
 
 @registry.event("LiteralNumberConfirmed")
 class LiteralNumberConfirmed(DomainEvent):
-    """An editor confirms a number typed into a paragraph is not a recorded figure (e.g. '22 officers')."""
+    """An editor confirms a number typed into a paragraph is not a recorded figure (e.g. '22 officers').
+
+    A confirmation covers every occurrence of the literal in the paragraph as it then reads; a
+    later ParagraphRevised clears the paragraph's confirmations, since the words around a
+    number are what made it safe.
+    """
 
     edition: Slug
     number: int = Field(ge=1)

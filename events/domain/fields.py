@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -28,13 +29,23 @@ Polarity = Literal["lower-is-better", "higher-is-better"]
 RevisionKind = Literal["revision", "correction"]
 
 
-def _period(value: str) -> str:
+@lru_cache(maxsize=65536)
+def period_problem(value: str) -> str | None:
+    """Why `value` is not a period in its one written form, or None. Cached: a bulk import
+    checks the same periods thousands of times."""
     try:
         written = str(Period.parse(value))
     except PeriodError as exc:
-        raise ValueError(str(exc)) from None
+        return str(exc)
     if written != value:
-        raise ValueError(f"write the period as {written!r}, found {value!r}")
+        return f"write the period as {written!r}, found {value!r}"
+    return None
+
+
+def _period(value: str) -> str:
+    problem = period_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 

@@ -1,0 +1,100 @@
+"""Why the domain's rules refuse a command: each error says what was expected, what was found,
+and what to do instead, in words a data owner can act on."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class for every command the rules refuse."""
+
+
+class InvalidValue(DomainError):
+    """One field's value is not acceptable. `field` names it as the CSV column and event field do."""
+
+    def __init__(self, field: str, expected: str, found: object, hint: str = "") -> None:
+        self.field = field
+        self.expected = expected
+        self.found = found
+        self.hint = hint
+        shown = "nothing" if found in (None, "") else repr(found)
+        super().__init__(f"{field}: expected {expected}, found {shown}" + (f" ({hint})" if hint else ""))
+
+    @property
+    def detail(self) -> str:
+        """The message without the field name, for reports that name the column themselves."""
+        return str(self).split(": ", 1)[1]
+
+
+class NothingToChange(DomainError):
+    """The command would record nothing new (the same value, the same text, ...)."""
+
+
+class MeasureAlreadyDefined(DomainError):
+    def __init__(self, measure: str) -> None:
+        self.measure = measure
+        super().__init__(f"measure {measure!r} is already defined: amend it with a reason instead")
+
+
+class UnknownMeasure(DomainError):
+    def __init__(self, measure: str) -> None:
+        self.measure = measure
+        super().__init__(f"measure {measure!r} is not defined: define it first (measures define or measures import)")
+
+
+class MeasureIsRetired(DomainError):
+    def __init__(self, measure: str, reason: str, doing: str) -> None:
+        self.measure = measure
+        super().__init__(f"measure {measure!r} was retired ({reason}): {doing} is refused")
+
+
+class FigureAlreadyRecorded(DomainError):
+    def __init__(self, key: str, value: str, new_value: str) -> None:
+        self.key = key
+        super().__init__(
+            f"figure {key} is already recorded as {value}: to change it to {new_value}, revise it "
+            "with a reason and a kind (revision for late data, correction for an error)"
+        )
+
+
+class UnknownFigure(DomainError):
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(f"no figure {key} is recorded: record it first")
+
+
+class FigureIsWithdrawn(DomainError):
+    def __init__(self, key: str, reason: str, doing: str) -> None:
+        self.key = key
+        super().__init__(f"figure {key} was withdrawn ({reason}): {doing}")
+
+
+class EditionAlreadyOpened(DomainError):
+    def __init__(self, edition: str) -> None:
+        super().__init__(f"edition {edition!r} is already open: amend its details with a reason instead")
+
+
+class UnknownEdition(DomainError):
+    def __init__(self, edition: str) -> None:
+        super().__init__(f"edition {edition!r} has not been opened: open it first (edition open)")
+
+
+class UnknownParagraph(DomainError):
+    def __init__(self, edition: str, number: int) -> None:
+        super().__init__(f"edition {edition!r} has no paragraph {number}")
+
+
+class ParagraphNumberTaken(DomainError):
+    def __init__(self, edition: str, number: int, section: str) -> None:
+        super().__init__(
+            f"paragraph {number} already exists in edition {edition!r} (section {section}): paragraph numbers run "
+            "through the whole edition; revise that paragraph or choose another number"
+        )
+
+
+class NotReadyToApprove(DomainError):
+    """Approval is refused while the check finds problems; `problems` lists every one."""
+
+    def __init__(self, edition: str, problems: list) -> None:
+        self.problems = problems
+        listed = "\n".join(f"  {problem}" for problem in problems)
+        super().__init__(f"edition {edition!r} cannot be approved, {len(problems)} problem(s):\n{listed}")

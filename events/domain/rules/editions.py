@@ -1,0 +1,532 @@
+"""Statement editions: details, 7A(b) applicability, numbered paragraphs, literal numbers, approval.
+
+An edition is approved only when every national priority is assessed, every placeholder binds
+a defined measure to a recorded figure, and every number typed into the text is confirmed.
+Approval names a log position: the edition is what the log said there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+from ..comparisons import compare, format_number, format_value
+from ..editions import (
+    Binding,
+    EditionApproved,
+    EditionDetailsAmended,
+    EditionOpened,
+    LiteralNumberConfirmed,
+    ParagraphRemoved,
+    ParagraphRevised,
+    ParagraphWritten,
+    PriorityApplicabilityAssessed,
+    bindings,
+    literal_numbers,
+    unrecognised_placeholders,
+)
+from ..errors import (
+    EditionAlreadyOpened,
+    InvalidValue,
+    NotReadyToApprove,
+    NothingToChange,
+    ParagraphNumberTaken,
+    UnknownEdition,
+    UnknownParagraph,
+)
+from ..fields import NATIONAL_PRIORITIES
+from ..periods import Period
+from . import values
+from .figures import Figure, figure_key
+from .measures import Measure
+
+COMPARISONS = ("change", "difference", "percent", "direction")
+
+
+@dataclass
+class Paragraph:
+    number: int
+    section: str
+    text: str
+    heading: str = ""
+    priority: str | None = None
+    footnotes: tuple[str, ...] = ()
+    confirmed: dict[str, str] = field(default_factory=dict)  # literal -> reason
+
+    def literals(self) -> list[str]:
+        """Distinct literal numbers in the heading and text, in order."""
+        return list(dict.fromkeys(literal_numbers(f"{self.heading}\n{self.text}")))
+
+    def unconfirmed(self) -> list[str]:
+        return [literal for literal in self.literals() if literal not in self.confirmed]
+
+
+@dataclass(frozen=True)
+class Approval:
+    revision: int
+    position: int
+    head_hash: str
+    reason: str
+    recorded_at: str = ""
+
+
+@dataclass
+class Edition:
+    edition: str
+    area: str
+    title: str
+    authors: list[dict[str, str]]
+    lead_contact: dict[str, str]
+    sections: dict[str, str]  # slug -> title, in order
+    applicability: dict[str, tuple[bool, str]] = field(default_factory=dict)
+    paragraphs: dict[int, Paragraph] = field(default_factory=dict)
+    approvals: list[Approval] = field(default_factory=list)
+
+    def in_order(self) -> list[Paragraph]:
+        return [self.paragraphs[number] for number in sorted(self.paragraphs)]
+
+    def bindings(self) -> list[tuple[int, Binding]]:
+        return [(p.number, b) for p in self.in_order() for b in bindings(f"{p.heading}\n{p.text}")]
+
+
+def fold(events: Iterable[tuple[str, dict[str, Any]]], recorded_at: Iterable[str] | None = None) -> Edition | None:
+    state: Edition | None = None
+    times = iter(recorded_at) if recorded_at is not None else None
+    for type_, data in events:
+        when = next(times, "") if times is not None else ""
+        if type_ == "EditionOpened":
+            state = Edition(
+                data["edition"],
+                data["area"],
+                data["title"],
+                list(data["authors"]),
+                dict(data["lead_contact"]),
+                {s["section"]: s["title"] for s in data["sections"]},
+            )
+        elif state is None:
+            continue
+        elif type_ == "EditionDetailsAmended":
+            for name in ("title", "authors", "lead_contact"):
+                if data.get(name) is not None:
+                    setattr(state, name, data[name])
+        elif type_ == "PriorityApplicabilityAssessed":
+            state.applicability[data["priority"]] = (data["applicable"], data["reason"])
+        elif type_ == "ParagraphWritten":
+            state.paragraphs[data["number"]] = Paragraph(
+                data["number"],
+                data["section"],
+                data["text"],
+                data.get("heading", ""),
+                data.get("priority"),
+                tuple(data.get("footnotes", ())),
+            )
+        elif type_ == "ParagraphRevised":
+            old = state.paragraphs[data["number"]]
+            state.paragraphs[data["number"]] = Paragraph(
+                old.number,
+                old.section,
+                data["text"],
+                old.heading if data.get("heading") is None else data["heading"],
+                old.priority,
+                old.footnotes if data.get("footnotes") is None else tuple(data["footnotes"]),
+            )
+        elif type_ == "ParagraphRemoved":
+            state.paragraphs.pop(data["number"], None)
+        elif type_ == "LiteralNumberConfirmed":
+            state.paragraphs[data["number"]].confirmed[data["literal"]] = data["reason"]
+        elif type_ == "EditionApproved":
+            state.approvals.append(
+                Approval(data["revision"], data["position"], data["head_hash"], data.get("reason", ""), when)
+            )
+    return state
+
+
+def _require(current: Edition | None, edition: str) -> Edition:
+    if current is None:
+        raise UnknownEdition(edition)
+    return current
+
+
+def _person(field_name: str, person: Any, keys: tuple[str, ...]) -> dict[str, str]:
+    if not isinstance(person, Mapping) or not str(person.get("name") or "").strip():
+        raise InvalidValue(field_name, "a person with a name", person)
+    unknown = set(person) - set(keys)
+    if unknown:
+        raise InvalidValue(field_name, f"only the keys {', '.join(keys)}", ", ".join(sorted(unknown)))
+    return {key: str(person.get(key) or "").strip() for key in keys}
+
+
+def _authors(authors: Any) -> list[dict[str, str]]:
+    if not isinstance(authors, (list, tuple)) or not authors:
+        raise InvalidValue("authors", "at least one author with a name and job title", authors)
+    return [_person("authors", author, ("name", "job_title")) for author in authors]
+
+
+def open_edition(
+    current: Edition | None,
+    *,
+    edition: str,
+    area: str,
+    title: str,
+    authors: list[Mapping[str, str]],
+    lead_contact: Mapping[str, str],
+    sections: list[tuple[str, str]],
+) -> EditionOpened:
+    values.slug("edition", edition)
+    values.slug("area", area)
+    values.text("title", title, required=True)
+    if current is not None:
+        raise EditionAlreadyOpened(edition)
+    if not sections:
+        raise InvalidValue("sections", "at least one section", sections)
+    seen = set()
+    for slug, section_title in sections:
+        values.slug("section", slug)
+        values.text("section title", section_title, required=True)
+        if slug in seen:
+            raise InvalidValue("sections", "each section once", slug)
+        seen.add(slug)
+    return EditionOpened(
+        edition=edition,
+        area=area,
+        title=title,
+        authors=_authors(authors),
+        lead_contact=_person("lead_contact", lead_contact, ("name", "email", "phone")),
+        sections=[{"section": slug, "title": section_title} for slug, section_title in sections],
+    )
+
+
+def amend_details(
+    current: Edition | None,
+    *,
+    edition: str,
+    reason: str | None,
+    title: str | None = None,
+    authors: list[Mapping[str, str]] | None = None,
+    lead_contact: Mapping[str, str] | None = None,
+) -> EditionDetailsAmended:
+    state = _require(current, edition)
+    changes: dict[str, Any] = {}
+    if title is not None and values.text("title", title, required=True) != state.title:
+        changes["title"] = title
+    if authors is not None and (checked := _authors(authors)) != state.authors:
+        changes["authors"] = checked
+    if lead_contact is not None:
+        contact = _person("lead_contact", lead_contact, ("name", "email", "phone"))
+        if contact != state.lead_contact:
+            changes["lead_contact"] = contact
+    if not changes:
+        raise NothingToChange(f"edition {edition!r} already has these details: nothing to amend")
+    values.reason("reason", reason, f"a reason for amending the edition's {', '.join(changes)}")
+    return EditionDetailsAmended(edition=edition, reason=reason, **changes)
+
+
+def assess_priority(
+    current: Edition | None, *, edition: str, priority: str, applicable: bool, reason: str | None
+) -> PriorityApplicabilityAssessed:
+    """Order paragraph 7A(b): applicable or not, and why. A later assessment replaces an earlier one."""
+    state = _require(current, edition)
+    values.national_priority("priority", priority)
+    values.reason("reason", reason, f"the reason {priority} is {'' if applicable else 'not '}applicable")
+    if state.applicability.get(priority) == (applicable, reason):
+        raise NothingToChange(f"priority {priority} is already assessed so, with that reason")
+    return PriorityApplicabilityAssessed(edition=edition, priority=priority, applicable=applicable, reason=reason)
+
+
+def binding_problems(binding: Binding, measures: Mapping[str, Measure | None]) -> list[str]:
+    """What is wrong with a placeholder on its own: grammar, measure, period."""
+    found = []
+    measure = measures.get(binding.measure)
+    if measure is None:
+        found.append(f"{binding.text}: measure {binding.measure!r} is not defined")
+    elif measure.retired:
+        found.append(f"{binding.text}: measure {binding.measure!r} is retired ({measure.retired_reason})")
+    if binding.kind == "baseline":
+        if binding.period:
+            found.append(f"{binding.text}: a baseline takes the measure's baseline period; write {{{{baseline:{binding.measure}}}}}")
+    elif not binding.period:
+        found.append(f"{binding.text}: expected a period, such as {{{{{binding.kind}:{binding.measure}:2021-01/2021-12}}}}")
+    else:
+        try:
+            values.period("period", binding.period)
+        except InvalidValue as exc:
+            found.append(f"{binding.text}: {exc.detail}")
+    return found
+
+
+def _text_problems(text: str, heading: str, measures: Mapping[str, Measure | None]) -> list[str]:
+    found = [
+        f"{placeholder}: not a placeholder; expected {{{{KIND:MEASURE:PERIOD}}}} with KIND one of "
+        "value, baseline, change, difference, percent, direction"
+        for placeholder in unrecognised_placeholders(f"{heading}\n{text}")
+    ]
+    for binding in bindings(f"{heading}\n{text}"):
+        found.extend(binding_problems(binding, measures))
+    return found
+
+
+def _require_text_bindings(text: str, heading: str, measures: Mapping[str, Measure | None]) -> None:
+    found = _text_problems(text, heading, measures)
+    if found:
+        raise InvalidValue("text", "placeholders that bind defined measures", "; ".join(found))
+
+
+def write_paragraph(
+    current: Edition | None,
+    measures: Mapping[str, Measure | None],
+    *,
+    edition: str,
+    number: int,
+    section: str,
+    text: str,
+    heading: str = "",
+    priority: str | None = None,
+    footnotes: list[str] | tuple[str, ...] = (),
+) -> ParagraphWritten:
+    state = _require(current, edition)
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+        raise InvalidValue("number", "a paragraph number of 1 or more", number)
+    if section not in state.sections:
+        raise InvalidValue("section", f"one of the edition's sections: {', '.join(state.sections)}", section)
+    if number in state.paragraphs:
+        raise ParagraphNumberTaken(edition, number, state.paragraphs[number].section)
+    values.text("text", text, required=True)
+    values.text("heading", heading)
+    if priority is not None:
+        values.priority("priority", priority)
+    _require_text_bindings(text, heading, measures)
+    return ParagraphWritten(
+        edition=edition,
+        number=number,
+        section=section,
+        text=text,
+        heading=heading or "",
+        priority=priority,
+        footnotes=list(footnotes),
+    )
+
+
+def revise_paragraph(
+    current: Edition | None,
+    measures: Mapping[str, Measure | None],
+    *,
+    edition: str,
+    number: int,
+    text: str,
+    reason: str | None,
+    heading: str | None = None,
+    footnotes: list[str] | tuple[str, ...] | None = None,
+) -> ParagraphRevised:
+    """New text for a paragraph. Its literal-number confirmations are cleared (see LiteralNumberConfirmed)."""
+    state = _require(current, edition)
+    paragraph = state.paragraphs.get(number)
+    if paragraph is None:
+        raise UnknownParagraph(edition, number)
+    values.text("text", text, required=True)
+    same_heading = heading is None or heading == paragraph.heading
+    same_notes = footnotes is None or tuple(footnotes) == paragraph.footnotes
+    if text == paragraph.text and same_heading and same_notes:
+        raise NothingToChange(f"paragraph {number} already reads so: nothing to revise")
+    values.reason("reason", reason, f"a reason for revising paragraph {number}")
+    _require_text_bindings(text, paragraph.heading if heading is None else heading, measures)
+    return ParagraphRevised(
+        edition=edition,
+        number=number,
+        text=text,
+        reason=reason,
+        heading=None if same_heading else heading,
+        footnotes=None if same_notes else list(footnotes or ()),
+    )
+
+
+def remove_paragraph(current: Edition | None, *, edition: str, number: int, reason: str | None) -> ParagraphRemoved:
+    state = _require(current, edition)
+    if number not in state.paragraphs:
+        raise UnknownParagraph(edition, number)
+    values.reason("reason", reason, f"a reason for removing paragraph {number}")
+    return ParagraphRemoved(edition=edition, number=number, reason=reason)
+
+
+def confirm_literal(
+    current: Edition | None, *, edition: str, number: int, literal: str, reason: str | None
+) -> LiteralNumberConfirmed:
+    """An editor confirms a literal number is meant as typed (not a figure to bind)."""
+    state = _require(current, edition)
+    paragraph = state.paragraphs.get(number)
+    if paragraph is None:
+        raise UnknownParagraph(edition, number)
+    literals = paragraph.literals()
+    if literal not in literals:
+        raise InvalidValue(
+            "literal",
+            f"one of the numbers typed in paragraph {number}: {', '.join(literals) or 'there are none'}",
+            literal,
+        )
+    if literal in paragraph.confirmed:
+        raise NothingToChange(f"{literal!r} in paragraph {number} is already confirmed ({paragraph.confirmed[literal]})")
+    values.reason("reason", reason, f"why {literal!r} in paragraph {number} is not a recorded figure")
+    return LiteralNumberConfirmed(edition=edition, number=number, literal=literal, reason=reason)
+
+
+# -- figures behind the placeholders -------------------------------------------------------------
+
+
+def figures_needed(state: Edition, measures: Mapping[str, Measure | None]) -> set[tuple[str, str, str]]:
+    """(measure, area, period) of every figure the edition's placeholders read, baselines included."""
+    needed = set()
+    for _, binding in state.bindings():
+        area = binding.area or state.area
+        measure = measures.get(binding.measure)
+        if binding.kind != "baseline" and binding.period:
+            needed.add((binding.measure, area, binding.period))
+        if (binding.kind == "baseline" or binding.kind in COMPARISONS) and measure is not None:
+            needed.add((binding.measure, area, measure.baseline_period))
+    return needed
+
+
+@dataclass(frozen=True)
+class Resolved:
+    text: str | None  # what the placeholder reads as, or None
+    problem: str | None = None
+
+
+def resolve(
+    binding: Binding,
+    area: str,
+    measures: Mapping[str, Measure | None],
+    figures: Mapping[tuple[str, str, str], Figure | None],
+) -> Resolved:
+    """The words a placeholder stands for, from the recorded figures, or the reason it has none."""
+    grammar = binding_problems(binding, measures)
+    if grammar:
+        return Resolved(None, grammar[0])
+    measure = measures[binding.measure]
+    area = binding.area or area
+
+    def figure(period: str, what: str) -> tuple[Decimal | None, str | None]:
+        found = figures.get((binding.measure, area, period))
+        key = figure_key(binding.measure, area, period)
+        if found is None:
+            return None, f"{binding.text}: no {what} {key} is recorded"
+        if found.withdrawn:
+            return None, f"{binding.text}: the {what} {key} was withdrawn ({found.withdrawn_reason})"
+        return Decimal(found.value), None
+
+    if binding.kind == "baseline":
+        baseline, problem = figure(measure.baseline_period, "baseline figure")
+        return Resolved(None, problem) if problem else Resolved(format_value(baseline, measure.unit))
+    value, problem = figure(binding.period, "figure")
+    if problem:
+        return Resolved(None, problem)
+    if binding.kind == "value":
+        return Resolved(format_value(value, measure.unit))
+    if not Period.parse(binding.period).same_length(Period.parse(measure.baseline_period)):
+        return Resolved(
+            None,
+            f"{binding.text}: {binding.period} is not the same length as the baseline period "
+            f"{measure.baseline_period}; compare like with like",
+        )
+    baseline, problem = figure(measure.baseline_period, "baseline figure")
+    if problem:
+        return Resolved(None, problem)
+    comparison = compare(value, baseline)
+    if binding.kind == "direction":
+        return Resolved(comparison.direction)
+    if binding.kind == "change":
+        return Resolved(format_number(comparison.change))
+    if binding.kind == "difference":
+        return Resolved(format_number(abs(comparison.change)))
+    percent = comparison.change_percent
+    if percent is None:
+        return Resolved(None, f"{binding.text}: the baseline is 0, so there is no percentage change")
+    return Resolved(f"{abs(percent)}%")
+
+
+def render(
+    text: str,
+    area: str,
+    measures: Mapping[str, Measure | None],
+    figures: Mapping[tuple[str, str, str], Figure | None],
+) -> str:
+    """The text with each placeholder filled in; one that cannot be is left as written."""
+    out = text
+    for binding in bindings(text):
+        resolved = resolve(binding, area, measures, figures)
+        if resolved.text is not None:
+            out = out.replace(binding.text, resolved.text, 1)
+    return out
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing that stands in the way of approval."""
+
+    where: str  # "paragraph 4", "priority cyber-crime", "edition"
+    message: str
+    kind: str  # literal, binding, priority, empty
+    number: int | None = None
+    literal: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+def check(
+    state: Edition,
+    measures: Mapping[str, Measure | None],
+    figures: Mapping[tuple[str, str, str], Figure | None],
+) -> list[Problem]:
+    """Everything that stands in the way of approval, in paragraph order, priorities last."""
+    found: list[Problem] = []
+    if not state.paragraphs:
+        found.append(Problem("edition", "has no paragraphs", "empty"))
+    for paragraph in state.in_order():
+        where = f"paragraph {paragraph.number}"
+        for placeholder in unrecognised_placeholders(f"{paragraph.heading}\n{paragraph.text}"):
+            found.append(Problem(where, f"{placeholder} is not a placeholder", "binding", paragraph.number))
+        seen = set()
+        for binding in bindings(f"{paragraph.heading}\n{paragraph.text}"):
+            if binding.text in seen:
+                continue
+            seen.add(binding.text)
+            resolved = resolve(binding, state.area, measures, figures)
+            if resolved.problem:
+                found.append(Problem(where, resolved.problem, "binding", paragraph.number))
+        for literal in paragraph.unconfirmed():
+            found.append(
+                Problem(
+                    where,
+                    f"the number {literal!r} is typed, not bound to a figure: bind it to a figure or confirm it with a reason",
+                    "literal",
+                    paragraph.number,
+                    literal,
+                )
+            )
+    for priority in NATIONAL_PRIORITIES:
+        if priority not in state.applicability:
+            found.append(
+                Problem(f"priority {priority}", "applicability not assessed (Order paragraph 7A(b)): say whether it applies and why", "priority")
+            )
+    return found
+
+
+def approve(
+    current: Edition | None,
+    problems: list[Problem],
+    *,
+    edition: str,
+    position: int,
+    head_hash: str,
+    reason: str | None = None,
+) -> EditionApproved:
+    """Freeze the edition at `position`; a later approval is the next revision and needs a reason."""
+    state = _require(current, edition)
+    if problems:
+        raise NotReadyToApprove(edition, problems)
+    revision = len(state.approvals) + 1
+    if revision > 1:
+        values.reason(
+            "reason", reason, f"a reason for approving revision {revision}, which supersedes revision {revision - 1}"
+        )
+    return EditionApproved(edition=edition, revision=revision, position=position, head_hash=head_hash, reason=reason or "")

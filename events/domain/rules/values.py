@@ -1,0 +1,100 @@
+"""Checks for single values, shared by commands and bulk import, so both word errors alike."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any, Callable
+
+from ..errors import InvalidValue
+from ..fields import NATIONAL_PRIORITIES, SLUG, Polarity, Priority, RevisionKind, Unit, period_problem
+from ..periods import Period, PeriodError
+
+_SLUG = re.compile(SLUG)
+_DECIMAL = re.compile(r"^-?(?:0|[1-9]\d*)(?:\.\d+)?$")
+_LOOKS_GROUPED = re.compile(r"^-?\d{1,3}(?:[, ]\s*\d{3})+(?:\.\d+)?$")
+
+PRIORITIES: tuple[str, ...] = Priority.__args__
+UNITS: tuple[str, ...] = Unit.__args__
+POLARITIES: tuple[str, ...] = Polarity.__args__
+REVISION_KINDS: tuple[str, ...] = RevisionKind.__args__
+
+
+def _one_of(choices: tuple[str, ...]) -> str:
+    return "one of " + ", ".join(choices)
+
+
+def slug(field: str, value: Any) -> str:
+    if not isinstance(value, str) or not _SLUG.match(value) or len(value) > 80:
+        raise InvalidValue(field, "an id of lower-case letters, digits and single hyphens, such as knife-crime", value)
+    return value
+
+
+def period(field: str, value: Any) -> str:
+    if isinstance(value, str) and period_problem(value) is None:
+        return value
+    try:
+        written = str(Period.parse(value))
+    except PeriodError as exc:
+        message = str(exc)
+        if "ends before it starts" in message:
+            raise InvalidValue(field, "a period that ends on or after its start", value) from None
+        if "not a real date range" in message:
+            raise InvalidValue(field, "a period of real dates", value, message.rsplit(": ", 1)[1]) from None
+        raise InvalidValue(
+            field, "a period such as 2021-01/2021-12 (months) or 2021-01-01/2021-12-31 (days)", value
+        ) from None
+    raise InvalidValue(field, f"the period written as {written}", value)
+
+
+def decimal(field: str, value: Any) -> str:
+    if isinstance(value, str) and _DECIMAL.match(value):
+        return value
+    hint = ""
+    if isinstance(value, str) and _LOOKS_GROUPED.match(value.strip()):
+        hint = f"write {re.sub(r'[, ]', '', value.strip())}: no thousands separators or spaces"
+    elif isinstance(value, float):
+        hint = "write the value as text, not a binary floating-point number"
+    raise InvalidValue(field, "an exact decimal such as 46 or 12.5", value, hint)
+
+
+def choice(choices: tuple[str, ...]) -> Callable[[str, Any], str]:
+    def check(field: str, value: Any) -> str:
+        if value not in choices:
+            raise InvalidValue(field, _one_of(choices), value)
+        return value
+
+    return check
+
+
+priority = choice(PRIORITIES)
+national_priority = choice(NATIONAL_PRIORITIES)
+unit = choice(UNITS)
+polarity = choice(POLARITIES)
+kind = choice(REVISION_KINDS)
+
+
+def text(field: str, value: Any, *, required: bool = False, limit: int = 20_000) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidValue(field, "text", value)
+    if required and not value.strip():
+        raise InvalidValue(field, "some text", value)
+    if len(value) > limit:
+        raise InvalidValue(field, f"at most {limit:,} characters", f"{len(value):,} characters")
+    return value
+
+
+def reason(field: str, value: Any, what: str) -> str:
+    """A reason is required: `what` says for what ("a reason for revising ...")."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidValue(field, what, value)
+    if len(value) > 2000:
+        raise InvalidValue(field, "a reason of at most 2,000 characters", f"{len(value):,} characters")
+    return value
+
+
+def same_value(a: str, b: str) -> bool:
+    """46 and 46.0 are the same value: figures compare as exact decimals."""
+    return a == b or Decimal(a) == Decimal(b)

@@ -1,0 +1,187 @@
+"""Edition commands: open, amend details, assess applicability, write/revise/remove paragraphs,
+confirm literal numbers, check, approve.
+
+Each reads the edition's stream (and the measures and figures its placeholders name), decides
+with the rules in `events.domain.rules.editions`, and appends at the version it read. Approval
+reads everything as of one log head and records that head: the edition is frozen there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from events import AppendResult, EventStore, Metadata, NewEvent
+from events.domain.editions import DEFAULT_SECTIONS, EditionApproved, bindings, edition_stream
+from events.domain.errors import UnknownEdition
+from events.domain.rules import editions as rules
+from events.domain.rules.editions import Edition, Problem
+from events.domain.rules.figures import Figure
+from events.domain.rules.measures import Measure
+
+from .loading import load_figures, load_measures
+
+
+def load_edition(store: EventStore, edition: str, as_of_position: int | None = None) -> tuple[Edition | None, int]:
+    events = store.read_stream(edition_stream(edition), as_of_position=as_of_position)
+    state = rules.fold(((e.type, e.data) for e in events), (e.recorded_at for e in events))
+    return state, (events[-1].version if events else 0)
+
+
+def _append(store: EventStore, edition: str, event, version: int, metadata: Metadata) -> AppendResult:
+    return store.append(edition_stream(edition), [NewEvent.of(event, store.registry)], version, metadata=metadata)
+
+
+def _measures_in(store: EventStore, *texts: str | None, as_of_position: int | None = None) -> dict[str, Measure | None]:
+    names = [b.measure for text in texts if text for b in bindings(text)]
+    return {name: state for name, (state, _) in load_measures(store, names, as_of_position).items()}
+
+
+def open_edition(
+    store: EventStore,
+    edition: str,
+    *,
+    area: str,
+    title: str,
+    authors: list[Mapping[str, str]],
+    lead_contact: Mapping[str, str],
+    metadata: Metadata,
+    sections: list[tuple[str, str]] | None = None,
+) -> AppendResult:
+    current, version = load_edition(store, edition)
+    event = rules.open_edition(
+        current,
+        edition=edition,
+        area=area,
+        title=title,
+        authors=authors,
+        lead_contact=lead_contact,
+        sections=list(sections or DEFAULT_SECTIONS),
+    )
+    return _append(store, edition, event, version, metadata)
+
+
+def amend_edition(store: EventStore, edition: str, *, reason: str | None, metadata: Metadata, **changes: Any) -> AppendResult:
+    current, version = load_edition(store, edition)
+    return _append(store, edition, rules.amend_details(current, edition=edition, reason=reason, **changes), version, metadata)
+
+
+def assess_priority(
+    store: EventStore, edition: str, priority: str, applicable: bool, reason: str | None, metadata: Metadata
+) -> AppendResult:
+    current, version = load_edition(store, edition)
+    event = rules.assess_priority(current, edition=edition, priority=priority, applicable=applicable, reason=reason)
+    return _append(store, edition, event, version, metadata)
+
+
+def write_paragraph(
+    store: EventStore,
+    edition: str,
+    number: int,
+    *,
+    section: str,
+    text: str,
+    metadata: Metadata,
+    heading: str = "",
+    priority: str | None = None,
+    footnotes: list[str] | tuple[str, ...] = (),
+) -> AppendResult:
+    current, version = load_edition(store, edition)
+    event = rules.write_paragraph(
+        current,
+        _measures_in(store, text, heading),
+        edition=edition,
+        number=number,
+        section=section,
+        text=text,
+        heading=heading,
+        priority=priority,
+        footnotes=footnotes,
+    )
+    return _append(store, edition, event, version, metadata)
+
+
+def revise_paragraph(
+    store: EventStore,
+    edition: str,
+    number: int,
+    *,
+    text: str,
+    reason: str | None,
+    metadata: Metadata,
+    heading: str | None = None,
+    footnotes: list[str] | None = None,
+) -> AppendResult:
+    current, version = load_edition(store, edition)
+    paragraph = current.paragraphs.get(number) if current else None
+    measures = _measures_in(store, text, heading if heading is not None else (paragraph.heading if paragraph else ""))
+    event = rules.revise_paragraph(
+        current, measures, edition=edition, number=number, text=text, reason=reason, heading=heading, footnotes=footnotes
+    )
+    return _append(store, edition, event, version, metadata)
+
+
+def remove_paragraph(store: EventStore, edition: str, number: int, reason: str | None, metadata: Metadata) -> AppendResult:
+    current, version = load_edition(store, edition)
+    return _append(store, edition, rules.remove_paragraph(current, edition=edition, number=number, reason=reason), version, metadata)
+
+
+def confirm_literal(
+    store: EventStore, edition: str, number: int, literal: str, reason: str | None, metadata: Metadata
+) -> AppendResult:
+    current, version = load_edition(store, edition)
+    event = rules.confirm_literal(current, edition=edition, number=number, literal=literal, reason=reason)
+    return _append(store, edition, event, version, metadata)
+
+
+@dataclass(frozen=True)
+class EditionView:
+    """An edition as the log stood at `position`, with what its placeholders read."""
+
+    state: Edition
+    version: int
+    position: int
+    measures: dict[str, Measure | None]
+    figures: dict[tuple[str, str, str], Figure | None]
+
+    def problems(self) -> list[Problem]:
+        return rules.check(self.state, self.measures, self.figures)
+
+    def rendered(self, text: str) -> str:
+        return rules.render(text, self.state.area, self.measures, self.figures)
+
+
+def view_edition(store: EventStore, edition: str, as_of_position: int | None = None) -> EditionView:
+    """The edition, measures and figures read as of one position (the head when None)."""
+    position = store.head().position if as_of_position is None else as_of_position
+    state, version = load_edition(store, edition, position)
+    if state is None:
+        raise UnknownEdition(edition)
+    measures = {
+        name: measure
+        for name, (measure, _) in load_measures(store, [b.measure for _, b in state.bindings()], position).items()
+    }
+    needed = rules.figures_needed(state, measures)
+    figures = {key: figure for key, (figure, _) in load_figures(store, needed, position).items()}
+    return EditionView(state, version, position, measures, figures)
+
+
+def check_edition(store: EventStore, edition: str) -> tuple[Edition, list[Problem]]:
+    view = view_edition(store, edition)
+    return view.state, view.problems()
+
+
+def approve_edition(
+    store: EventStore, edition: str, metadata: Metadata, reason: str | None = None
+) -> tuple[AppendResult, EditionApproved]:
+    """Check the edition as of the current head and, if nothing stands in the way, freeze it there.
+
+    The edition stream is appended at the version it had at that head, so an edit that lands
+    between the check and the approval makes the approval conflict rather than freeze unchecked text.
+    """
+    head = store.head()
+    view = view_edition(store, edition, head.position)
+    event = rules.approve(
+        view.state, view.problems(), edition=edition, position=head.position, head_hash=head.hash, reason=reason
+    )
+    return _append(store, edition, event, view.version, metadata), event
