@@ -1,0 +1,393 @@
+"""The scorecard as a fold over the log, in memory: measures, lines (measure x area), figures.
+
+One model serves both the persisted projection and the in-memory fold, so they cannot differ in
+what they decide; they differ only in where state comes from and where changes go.
+
+A *line* is one measure in one area. What the scorecard shows of it is three things: the latest
+figure whose period has the baseline period's length (other than the baseline period itself),
+that figure's value, and the baseline figure's value. Every event that changes any of them
+emits a *version* of the line: (position, line id, period, value, baseline value, when, by whom).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
+
+from ..domain.periods import Period, PeriodError
+from .comparison import compare
+
+MEASURE_TYPES = frozenset({"MeasureDefined", "MeasureAmended", "MeasureRetired"})
+FIGURE_TYPES = frozenset({"FigureRecorded", "FigureRevised", "FigureWithdrawn"})
+SCORECARD_TYPES = MEASURE_TYPES | FIGURE_TYPES
+
+
+class PeriodInfo(NamedTuple):
+    months: int | None  # length in whole months, when made of whole months
+    days: int
+    latest_rank: int  # orders periods for "latest": by end, then start (then text, on a tie)
+    order_rank: int  # orders periods for display: by start, then end (then text)
+
+
+_periods: dict[str, PeriodInfo] = {}
+_DAY_BITS = 21  # day ordinals stay below 2**21 until the year 5741
+
+
+def period_info(text: str) -> PeriodInfo:
+    info = _periods.get(text)
+    if info is None:
+        try:
+            period = Period.parse(text)
+        except PeriodError:
+            # The schemas refuse such periods; stored data that predates a rule still folds.
+            info = PeriodInfo(None, -1, 0, 0)
+        else:
+            start, end = period.start.toordinal(), period.end.toordinal()
+            info = PeriodInfo(period.months, period.days, end << _DAY_BITS | start, start << _DAY_BITS | end)
+        _periods[text] = info
+    return info
+
+
+def order_key(text: str) -> tuple[int, str]:
+    """Sort key for showing periods: by start, then end."""
+    return (period_info(text).order_rank, text)
+
+
+def same_length(a: PeriodInfo, b: PeriodInfo) -> bool:
+    """12 months against 12 months; periods not of whole months compare by days (see Period.same_length)."""
+    if a.months is not None and b.months is not None:
+        return a.months == b.months
+    return a.days == b.days
+
+
+# For each baseline period: period -> its latest_rank if it has the baseline's length, else -1.
+# One lookup answers both questions the fold asks of every figure.
+_ranks_by_baseline: dict[str, dict[str, int]] = {}
+
+
+def ranks_for(baseline_period: str) -> dict[str, int]:
+    ranks = _ranks_by_baseline.get(baseline_period)
+    if ranks is None:
+        ranks = _ranks_by_baseline[baseline_period] = {}
+    return ranks
+
+
+def rank_against(ranks: dict[str, int], baseline_period: str, period: str) -> int:
+    rank = ranks.get(period)
+    if rank is None:
+        info = period_info(period)
+        rank = ranks[period] = info.latest_rank if same_length(info, period_info(baseline_period)) else -1
+    return rank
+
+
+class MeasureState:
+    __slots__ = ("measure", "title", "priority", "unit", "polarity", "baseline_period", "baseline_info", "ranks", "retired")
+
+    def __init__(self, measure: str, title: str, priority: str, unit: str, polarity: str, baseline_period: str, retired: bool = False):
+        self.measure = measure
+        self.title = title
+        self.priority = priority
+        self.unit = unit
+        self.polarity = polarity
+        self.baseline_period = baseline_period
+        self.baseline_info = period_info(baseline_period)
+        self.ranks = ranks_for(baseline_period)
+        self.retired = retired
+
+    def row(self) -> tuple:
+        return (self.measure, self.title, self.priority, self.unit, self.polarity, self.baseline_period, self.retired)
+
+
+class Line:
+    """One measure in one area. `figures` (period -> value) is None until needed (see ScorecardModel)."""
+
+    __slots__ = ("line_id", "measure", "area", "figures", "latest", "latest_rank", "value", "baseline", "revised_at", "revised_by")
+
+    def __init__(self, line_id: int, measure: str, area: str, figures: dict[str, str] | None) -> None:
+        self.line_id = line_id
+        self.measure = measure
+        self.area = area
+        self.figures = figures
+        self.latest: str | None = None
+        self.latest_rank = -1
+        self.value: str | None = None
+        self.baseline: str | None = None
+        self.revised_at: str | None = None
+        self.revised_by: str | None = None
+
+    def shown(self) -> tuple:
+        return (self.latest, self.value, self.baseline)
+
+    def restore(self, period: str | None, value: str | None, baseline: str | None, revised_at: str | None, revised_by: str | None) -> None:
+        self.latest = period
+        self.latest_rank = -1 if period is None else period_info(period).latest_rank
+        self.value = value
+        self.baseline = baseline
+        self.revised_at = revised_at
+        self.revised_by = revised_by
+
+
+def _same(actor: Any) -> str:
+    return actor
+
+
+# (position, line_id, period, value, baseline_value, revised_at, revised_by)
+Version = tuple
+# (position, measure, title, priority, unit, polarity, baseline_period, retired, recorded_at, actor)
+MeasureVersion = tuple
+FiguresLoader = Callable[[str, str, int], dict[str, str]]
+
+
+class ScorecardModel:
+    """Applies measure and figure events; emits line versions and measure versions.
+
+    Full mode (`loader` None): every line holds all its figures, as after folding from position 1.
+    Partial mode: lines start with what the scorecard showed (restored from storage) and no
+    figures; the few events that need a line's figures (withdrawing the latest figure, a new
+    baseline period) fetch them as of the position before the event through `loader`.
+    """
+
+    def __init__(self, loader: FiguresLoader | None = None, next_line_id: int = 1, actor_of: Callable[[Any], str] | None = None) -> None:
+        self.loader = loader
+        # Who made a change, from what the caller passes as `actor`: the projection passes the
+        # stored metadata text and resolves it only for the events that change a line.
+        self.actor_of: Callable[[Any], str] = actor_of or _same
+        self.measures: dict[str, MeasureState] = {}
+        self.lines: dict[tuple[str, str], Line] = {}
+        self.measure_lines: dict[str, list[Line]] = {}
+        self.next_line_id = next_line_id
+        self.new_lines: list[tuple[int, str, str]] = []
+        self.versions: list[Version] = []
+        self.measure_versions: list[MeasureVersion] = []
+
+    # -- state ------------------------------------------------------------------------------
+
+    def add_line(self, line_id: int, measure: str, area: str) -> Line:
+        line = Line(line_id, measure, area, {} if self.loader is None else None)
+        self.lines[(measure, area)] = line
+        self.measure_lines.setdefault(measure, []).append(line)
+        return line
+
+    def _new_line(self, measure: str, area: str) -> Line:
+        line_id = self.next_line_id
+        self.next_line_id += 1
+        self.new_lines.append((line_id, measure, area))
+        line = Line(line_id, measure, area, {})  # a new line's figures are all in this batch: known
+        self.lines[(measure, area)] = line
+        self.measure_lines.setdefault(measure, []).append(line)
+        return line
+
+    def _figures(self, line: Line, before: int) -> dict[str, str]:
+        if line.figures is None:
+            line.figures = self.loader(line.measure, line.area, before)  # type: ignore[misc]
+        return line.figures
+
+    def _emit(self, line: Line, position: int, recorded_at: str, actor: Any) -> None:
+        line.revised_at = recorded_at
+        line.revised_by = actor = self.actor_of(actor)
+        self.versions.append((position, line.line_id, line.latest, line.value, line.baseline, recorded_at, actor))
+
+    def _recompute(self, line: Line, measure: MeasureState | None, position: int) -> None:
+        """Choose the line's latest and baseline figures afresh from all its figures."""
+        latest, latest_rank, value, baseline = None, -1, None, None
+        if measure is not None:
+            figures = self._figures(line, position - 1)
+            baseline_period, ranks = measure.baseline_period, measure.ranks
+            baseline = figures.get(baseline_period)
+            for period, figure in figures.items():
+                if period == baseline_period:
+                    continue
+                rank = rank_against(ranks, baseline_period, period)
+                if rank > latest_rank or (rank == latest_rank and rank >= 0 and period > latest):  # type: ignore[operator]
+                    latest, latest_rank, value = period, rank, figure
+        line.latest, line.latest_rank, line.value, line.baseline = latest, latest_rank, value, baseline
+
+    def _recompute_measure(self, measure_id: str, position: int, recorded_at: str, actor: str) -> None:
+        measure = self.measures.get(measure_id)
+        for line in self.measure_lines.get(measure_id, ()):
+            before = line.shown()
+            self._recompute(line, measure, position)
+            if line.shown() != before:
+                self._emit(line, position, recorded_at, actor)
+
+    def _measure_changed(self, measure: MeasureState, position: int, recorded_at: str, actor: str) -> None:
+        self.measure_versions.append((position, *measure.row(), recorded_at, self.actor_of(actor)))
+
+    # -- events -----------------------------------------------------------------------------
+
+    def apply(self, position: int, type_: str, data: dict[str, Any], recorded_at: str, actor: str) -> None:
+        if type_ == "FigureRecorded" or type_ == "FigureRevised":
+            self.figure_set(position, data["measure"], data["area"], data["period"], data["value"], recorded_at, actor)
+        elif type_ == "FigureWithdrawn":
+            self.figure_withdrawn(position, data["measure"], data["area"], data["period"], recorded_at, actor)
+        elif type_ == "MeasureDefined":
+            self.measure_defined(position, data, recorded_at, actor)
+        elif type_ == "MeasureAmended":
+            self.measure_amended(position, data, recorded_at, actor)
+        elif type_ == "MeasureRetired":
+            measure = self.measures.get(data["measure"])
+            if measure is not None and not measure.retired:
+                measure.retired = True
+                self._measure_changed(measure, position, recorded_at, actor)
+
+    def figure_set(self, position: int, measure_id: str, area: str, period: str, value: str, recorded_at: str, actor: Any) -> None:
+        # The hot path: most events of a large log come through here, so it stays flat.
+        line = self.lines.get((measure_id, area))
+        if line is None:
+            line = self._new_line(measure_id, area)
+        figures = line.figures
+        if figures is not None:
+            figures[period] = value
+        measure = self.measures.get(measure_id)
+        if measure is None:
+            return
+        if period == line.latest:
+            if line.value != value:
+                line.value = value
+                self._emit(line, position, recorded_at, actor)
+            return
+        if period == measure.baseline_period:
+            if line.baseline != value:
+                line.baseline = value
+                self._emit(line, position, recorded_at, actor)
+            return
+        rank = measure.ranks.get(period)
+        if rank is None:
+            rank = rank_against(measure.ranks, measure.baseline_period, period)
+        if rank > line.latest_rank or (rank == line.latest_rank and rank >= 0 and period > line.latest):  # type: ignore[operator]
+            line.latest, line.latest_rank, line.value = period, rank, value
+            self._emit(line, position, recorded_at, actor)
+
+    def figure_withdrawn(self, position: int, measure_id: str, area: str, period: str, recorded_at: str, actor: str) -> None:
+        line = self.lines.get((measure_id, area))
+        if line is None:
+            return  # nothing recorded there: nothing to withdraw
+        measure = self.measures.get(measure_id)
+        if measure is not None and period == line.latest:
+            figures = self._figures(line, position - 1)
+            figures.pop(period, None)
+            self._recompute(line, measure, position)
+            self._emit(line, position, recorded_at, actor)
+            return
+        if line.figures is not None:
+            line.figures.pop(period, None)
+        if measure is not None and period == measure.baseline_period and line.baseline is not None:
+            line.baseline = None
+            self._emit(line, position, recorded_at, actor)
+
+    def measure_defined(self, position: int, data: dict[str, Any], recorded_at: str, actor: str) -> None:
+        measure_id = data["measure"]
+        measure = MeasureState(
+            measure_id, data["title"], data["priority"], data["unit"], data["polarity"], data["baseline_period"]
+        )
+        self.measures[measure_id] = measure
+        self._measure_changed(measure, position, recorded_at, actor)
+        self._recompute_measure(measure_id, position, recorded_at, actor)
+
+    def measure_amended(self, position: int, data: dict[str, Any], recorded_at: str, actor: str) -> None:
+        measure = self.measures.get(data["measure"])
+        if measure is None:
+            return  # amending what was never defined changes nothing
+        for name in ("title", "priority", "unit", "polarity"):
+            if data.get(name) is not None:
+                setattr(measure, name, data[name])
+        baseline_period = data.get("baseline_period")
+        rebased = baseline_period is not None and baseline_period != measure.baseline_period
+        if rebased:
+            measure.baseline_period = baseline_period
+            measure.baseline_info = period_info(baseline_period)
+            measure.ranks = ranks_for(baseline_period)
+        self._measure_changed(measure, position, recorded_at, actor)
+        if rebased:
+            self._recompute_measure(measure.measure, position, recorded_at, actor)
+
+    # -- what it shows ----------------------------------------------------------------------
+
+    def shown_lines(self) -> Iterator[Line]:
+        for line in self.lines.values():
+            if line.latest is not None or line.baseline is not None:
+                yield line
+
+
+@dataclass(frozen=True)
+class ScorecardLine:
+    """One line of the scorecard: a measure's latest figure in an area against its baseline.
+
+    Values are exact decimal text; `change_percent` is a signed whole percent (-12 for a 12%
+    reduction). Comparison fields are None when either figure is missing.
+    """
+
+    measure: str
+    area: str
+    title: str
+    unit: str
+    polarity: str
+    priority: str
+    period: str | None
+    value: str | None
+    baseline_period: str
+    baseline_value: str | None
+    change: str | None
+    change_percent: int | None
+    direction: str | None
+    assessment: str | None
+    revised_at: str | None
+    revised_by: str | None
+    series: tuple[tuple[str, str], ...] = ()
+
+    JSON_KEYS = (
+        "measure", "area", "title", "period", "value", "unit", "baseline_period", "baseline_value",
+        "change", "change_percent", "direction", "assessment",
+    )  # fmt: skip
+
+    def as_json(self) -> dict[str, Any]:
+        """The published shape: exactly JSON_KEYS, decimals as strings."""
+        return {key: getattr(self, key) for key in self.JSON_KEYS}
+
+
+def scorecard_line(
+    measure: MeasureState, area: str, period: str | None, value: str | None, baseline: str | None,
+    revised_at: str | None, revised_by: str | None,
+) -> ScorecardLine | None:  # fmt: skip
+    """What a line shows, or None when the measure is retired or the line has no figures to show."""
+    if measure.retired or (period is None and baseline is None):
+        return None
+    comparison = None
+    if value is not None and baseline is not None:
+        comparison = compare(value, baseline, measure.polarity)
+    return ScorecardLine(
+        measure=measure.measure,
+        area=area,
+        title=measure.title,
+        unit=measure.unit,
+        polarity=measure.polarity,
+        priority=measure.priority,
+        period=period,
+        value=value,
+        baseline_period=measure.baseline_period,
+        baseline_value=baseline,
+        change=comparison.change if comparison else None,
+        change_percent=comparison.change_percent if comparison else None,
+        direction=comparison.direction if comparison else None,
+        assessment=comparison.assessment if comparison else None,
+        revised_at=revised_at,
+        revised_by=revised_by,
+    )
+
+
+def sort_lines(lines: Iterable[ScorecardLine]) -> list[ScorecardLine]:
+    return sorted(lines, key=lambda line: (line.measure, line.area))
+
+
+def fold_scorecard(events: Iterable[Any]) -> list[ScorecardLine]:
+    """The scorecard after `events` (RecordedEvents, in position order), folded in memory."""
+    model = ScorecardModel()
+    for event in events:
+        if event.type in SCORECARD_TYPES:
+            model.apply(event.position, event.type, event.data, event.recorded_at, event.actor)
+    return sort_lines(
+        shown
+        for line in model.shown_lines()
+        if (measure := model.measures.get(line.measure)) is not None
+        and (shown := scorecard_line(measure, line.area, line.latest, line.value, line.baseline, line.revised_at, line.revised_by))
+    )

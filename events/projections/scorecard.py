@@ -1,0 +1,187 @@
+"""The scorecard, persisted: pages of line versions in position order, and snapshots of every line.
+
+As of position P, a line shows what the last snapshot at or before P held for it, overridden by
+its versions after that snapshot up to P. A snapshot is written once the versions since the
+previous one outnumber the lines a few times over, so a read costs a few times the scorecard's
+size whatever the log's length.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+from sqlalchemy import Connection
+
+from ..store import EventStore
+from ..subscription import load_checkpoint
+from .base import DATA, METADATA, POSITION, RECORDED_AT, SCHEMA_VERSION, TYPE, Decoder, Projection, ProjectionError, driver_sql, insert_rows
+from .model import SCORECARD_TYPES, MeasureState, ScorecardLine, ScorecardModel, scorecard_line, sort_lines
+from .tables import SCORECARD_TABLES, measure_versions, scorecard_lines, scorecard_pages, scorecard_snapshots
+
+MEASURE_COLUMNS = (
+    "position", "measure", "title", "priority", "unit", "polarity", "baseline_period", "retired", "recorded_at", "actor",
+)  # fmt: skip
+# A snapshot once the versions since the last one reach SNAPSHOT_FACTOR x the lines (and at least SNAPSHOT_MIN).
+SNAPSHOT_FACTOR = 4
+SNAPSHOT_MIN = 2000
+
+LineState = tuple  # (period, value, baseline_value, revised_at, revised_by)
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_decode = json.JSONDecoder().decode
+
+
+def line_states_at(connection: Connection, position: int) -> tuple[dict[int, LineState], int]:
+    """Every line's state as of `position`, and how many versions were read past the snapshot."""
+    snapshot = connection.exec_driver_sql(
+        driver_sql(connection, f"SELECT position, state FROM {scorecard_snapshots.name} WHERE position <= ? ORDER BY position DESC LIMIT 1"),
+        (position,),
+    ).first()
+    states: dict[int, LineState] = {}
+    since = 0
+    if snapshot is not None:
+        since = snapshot[0]
+        for line_id, *state in _decode(snapshot[1]):
+            states[line_id] = tuple(state)
+    read = 0
+    pages = connection.exec_driver_sql(
+        driver_sql(connection, f"SELECT first_position, versions FROM {scorecard_pages.name} WHERE last_position > ? ORDER BY last_position"),
+        (since,),
+    )
+    for first, versions in pages:
+        if first > position:
+            break
+        for version_position, line_id, *state in _decode(versions):
+            if version_position > position:
+                break
+            if version_position > since:
+                states[line_id] = tuple(state)
+                read += 1
+    pages.close()
+    return states, read
+
+
+def measures_at(connection: Connection, position: int) -> dict[str, MeasureState]:
+    measures: dict[str, MeasureState] = {}
+    rows = connection.exec_driver_sql(
+        driver_sql(connection, f"SELECT {', '.join(MEASURE_COLUMNS[1:8])} FROM {measure_versions.name} WHERE position <= ? ORDER BY position"),
+        (position,),
+    )
+    for measure, title, priority, unit, polarity, baseline_period, retired in rows:
+        measures[measure] = MeasureState(measure, title, priority, unit, polarity, baseline_period, bool(retired))
+    return measures
+
+
+def line_keys(connection: Connection) -> dict[int, tuple[str, str]]:
+    rows = connection.exec_driver_sql(f"SELECT line_id, measure, area FROM {scorecard_lines.name}")
+    return {line_id: (measure, area) for line_id, measure, area in rows}
+
+
+class ScorecardProjection(Projection):
+    name = "scorecard-v1"
+    tables = SCORECARD_TABLES
+
+    def __init__(self, store: EventStore, figures_as_of=None, history_checkpoint: str | None = None) -> None:
+        """`figures_as_of(connection, measure, area, position)` gives a line's figures from the history
+        projection (checkpoint `history_checkpoint`); needed only when continuing from storage."""
+        self.store = store
+        self.decoder = Decoder(store, SCORECARD_TYPES)
+        self._figures_as_of = figures_as_of
+        self._history_checkpoint = history_checkpoint
+        self._model: ScorecardModel | None = None
+        self._position: int | None = None  # the checkpoint the model stands at; None: unknown
+        self._connection: Connection | None = None
+        self._since_snapshot = 0
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def handle(self, connection: Connection, rows: Sequence[Sequence[Any]], checkpoint: int) -> None:
+        model_position, self._position = self._position, None  # unknown until this batch is through
+        self._connection = connection
+        if checkpoint == 0:
+            self._model, self._since_snapshot = ScorecardModel(), 0
+        elif self._model is None or model_position != checkpoint:
+            self._model = self._restore(connection, checkpoint)
+        model = self._model
+        decoder = self.decoder
+        model.actor_of = decoder.actor
+        wanted, scan, current, upcast = decoder.types, decoder.scan, decoder.current, decoder.upcast
+        figure_set, figure_withdrawn, apply = model.figure_set, model.figure_withdrawn, model.apply
+        for row in rows:
+            type_ = row[TYPE]
+            if type_ not in wanted:
+                continue
+            data = scan(row[DATA], 0)[0]
+            if current.get(type_) != row[SCHEMA_VERSION]:
+                data = upcast(row, data)
+            # The actor is passed as the stored metadata text, resolved only if a line changes.
+            if type_ == "FigureRecorded" or type_ == "FigureRevised":
+                figure_set(row[POSITION], data["measure"], data["area"], data["period"], data["value"], row[RECORDED_AT], row[METADATA])
+            elif type_ == "FigureWithdrawn":
+                figure_withdrawn(row[POSITION], data["measure"], data["area"], data["period"], row[RECORDED_AT], row[METADATA])
+            else:
+                apply(row[POSITION], type_, data, row[RECORDED_AT], row[METADATA])
+        self._flush(connection, checkpoint, rows[-1][POSITION])
+        self._connection = None
+        self._position = rows[-1][POSITION]
+
+    def _flush(self, connection: Connection, checkpoint: int, position: int) -> None:
+        model = self._model
+        assert model is not None
+        insert_rows(connection, scorecard_lines, ("line_id", "measure", "area"), model.new_lines)
+        insert_rows(connection, measure_versions, MEASURE_COLUMNS, model.measure_versions)
+        if model.versions:
+            insert_rows(
+                connection, scorecard_pages, ("last_position", "first_position", "versions"), [(position, checkpoint + 1, _encode(model.versions))]
+            )
+        self._since_snapshot += len(model.versions)
+        model.new_lines, model.versions, model.measure_versions = [], [], []
+        if self._since_snapshot >= max(SNAPSHOT_MIN, SNAPSHOT_FACTOR * len(model.lines)):
+            shown = [
+                (line.line_id, line.latest, line.value, line.baseline, line.revised_at, line.revised_by) for line in model.shown_lines()
+            ]
+            insert_rows(connection, scorecard_snapshots, ("position", "lines", "state"), [(position, len(shown), _encode(shown))])
+            self._since_snapshot = 0
+
+    def _restore(self, connection: Connection, checkpoint: int) -> ScorecardModel:
+        """The model as stored at `checkpoint`: what every line shows, without figures."""
+        model = ScorecardModel(loader=self._load_figures)
+        keys = line_keys(connection)
+        for line_id, (measure, area) in sorted(keys.items()):
+            model.add_line(line_id, measure, area)
+        model.next_line_id = max(keys, default=0) + 1
+        model.measures = measures_at(connection, checkpoint)
+        states, self._since_snapshot = line_states_at(connection, checkpoint)
+        for line_id, state in states.items():
+            model.lines[keys[line_id]].restore(*state)
+        return model
+
+    def _load_figures(self, measure: str, area: str, position: int) -> dict[str, str]:
+        connection = self._connection
+        if self._figures_as_of is None or connection is None:
+            raise ProjectionError("the scorecard needs the history projection to continue from storage")
+        if self._history_checkpoint is not None and load_checkpoint(connection, self._history_checkpoint) < position:
+            raise ProjectionError(
+                f"the history projection is behind position {position}: catch it up before the scorecard"
+            )
+        return self._figures_as_of(connection, measure, area, position)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def lines_at(self, connection: Connection, position: int, area: str | None = None, measure: str | None = None) -> list[ScorecardLine]:
+        """The scorecard as the log stood at `position` (the caller checks the checkpoint)."""
+        states, _ = line_states_at(connection, position)
+        measures = measures_at(connection, position)
+        keys = line_keys(connection)
+        lines = []
+        for line_id, (period, value, baseline, revised_at, revised_by) in states.items():
+            line_measure, line_area = keys[line_id]
+            if (area is not None and line_area != area) or (measure is not None and line_measure != measure):
+                continue
+            state = measures.get(line_measure)
+            if state is None:
+                continue
+            line = scorecard_line(state, line_area, period, value, baseline, revised_at, revised_by)
+            if line is not None:
+                lines.append(line)
+        return sort_lines(lines)
