@@ -5,8 +5,17 @@ docs/configuration.md lists every setting; keep the two in step.
 
 from __future__ import annotations
 
+import getpass
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (some containers): the log still needs an actor
+        return "unknown"
 
 
 class Settings(BaseSettings):
@@ -18,3 +27,8 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("info", description="debug, info, warning or error.")
     log_format: str = Field("auto", description="json, console, or auto (console on a terminal, JSON otherwise).")
+    default_area: str = Field(
+        "force",
+        description="The area a figure or edition belongs to when none is given: the force's own area, e.g. west-midlands.",
+    )
+    actor: str = Field(default_factory=os_user, description="Who the CLI records as making a change; the OS user by default.")

@@ -1,0 +1,53 @@
+"""`policing-metrics examples load [DIR]` and `policing-metrics edition import FILE`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..handlers.examples import DEFAULT_EXAMPLE, import_edition, load_example, read_edition_document
+from .common import cli, fail, ready
+from .editions import edition_cli
+from .recording import actor_option, metadata, refusals
+
+examples_cli = typer.Typer(help="Example data: the seed statement (West Midlands, February 2022).", no_args_is_help=True)
+cli.add_typer(examples_cli, name="examples")
+
+
+@examples_cli.command("load")
+def load(
+    ctx: typer.Context,
+    directory: Optional[Path] = typer.Argument(None, help=f"A directory with measures.csv, figures.csv, edition.json [default: {DEFAULT_EXAMPLE.name}]."),
+    actor: Optional[str] = actor_option(),
+) -> None:
+    """Load an example statement: its measures, figures and edition, approved. Safe to run twice."""
+    app = ready(ctx)
+    directory = directory or DEFAULT_EXAMPLE
+    if not directory.is_dir():
+        raise fail(f"{directory} is not a directory (expected measures.csv, figures.csv and edition.json in it)", 2)
+    with refusals():
+        report = load_example(app.store, directory, metadata(app, actor), app.settings.default_area)
+    typer.echo(f"measures.csv: {report.measures.summary('defined', 'amended')}")
+    typer.echo(f"figures.csv: {report.figures.summary('recorded', 'revised')}")
+    typer.echo(report.edition.summary())
+    for note in report.edition.notes:
+        typer.echo(f"note: {note}")
+    typer.echo(f"{report.events} event(s) written" if report.events else "nothing to do: the example is already loaded")
+
+
+@edition_cli.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="An edition as JSON (see examples/)."),
+    approve: bool = typer.Option(False, "--approve", help="Approve it afterwards if it has never been approved."),
+    actor: Optional[str] = actor_option(),
+) -> None:
+    """Open or update an edition from a JSON document: details, applicability, paragraphs, confirmations."""
+    app = ready(ctx)
+    with refusals():
+        report = import_edition(app.store, read_edition_document(file), metadata(app, actor), name=str(file), approve=approve or None)
+    typer.echo(report.summary())
+    for note in report.notes:
+        typer.echo(f"note: {note}")

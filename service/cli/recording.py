@@ -1,0 +1,56 @@
+"""What the commands that record share: who is acting, and turning refusals into clear exits."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+
+from events import Metadata, WrongExpectedVersion
+from events.domain.errors import DomainError, NothingToChange
+
+from ..bootstrap import App
+from ..handlers.imports import ImportRefused
+from .common import fail
+
+ACTOR_HELP = "Who is making the change, recorded with every event [default: POLICING_METRICS_ACTOR or the OS user]."
+
+
+def actor_option() -> Optional[str]:
+    return typer.Option(None, "--actor", help=ACTOR_HELP)
+
+
+def metadata(app: App, actor: str | None) -> Metadata:
+    return Metadata(actor=actor or app.settings.actor, source="cli")
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    """A refused command exits 1 with the rule's message; a file's bad rows are listed one a line."""
+    try:
+        yield
+    except ImportRefused as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1)
+    except NothingToChange as exc:
+        raise fail(f"{exc}", 1)
+    except DomainError as exc:
+        raise fail(str(exc), 1)
+    except WrongExpectedVersion as exc:
+        raise fail(f"{exc.stream} changed while this command was deciding (someone else wrote to it): run it again", 1)
+
+
+def text_from(text: str | None, text_file: Path | None, what: str = "--text") -> str | None:
+    """A paragraph's text from --text, or from --text-file ('-' for standard input)."""
+    if text is not None and text_file is not None:
+        raise fail(f"give {what} or {what}-file, not both", 2)
+    if text_file is None:
+        return text
+    if str(text_file) == "-":
+        return typer.get_text_stream("stdin").read().strip("\n")
+    try:
+        return text_file.read_text(encoding="utf-8").strip("\n")
+    except OSError as exc:
+        raise fail(f"{what}-file: cannot read {text_file}: {exc.strerror}", 2)
