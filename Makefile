@@ -18,7 +18,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/policing-metrics db upgrade
-	$(BIN)/policing-metrics demo
+	$(BIN)/policing-metrics examples load
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
