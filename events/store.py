@@ -15,8 +15,10 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import repeat
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine
 
 from .canonical import CanonicalizationError, canonical_bytes, canonical_string, canonical_text, canonical_texts
@@ -61,6 +63,62 @@ if _make_scanner is not None:
 
 else:  # pragma: no cover
     _loads = json.loads
+
+
+# list[Model] validators, one per event schema: a batch of one type is validated in one call.
+_LIST_ADAPTERS: dict[type, TypeAdapter] = {}
+
+
+def _chain_rows(
+    prev_hex: str,
+    first_position: int,
+    stream: str,
+    first_version: int,
+    types: list[str],
+    schema_versions: list[int],
+    texts: list[str],
+    meta_text: str,
+    recorded_at: str,
+) -> tuple[list[tuple], str]:
+    """The rows of events appended to one stream after `prev_hex`, hashed; and the last hash.
+
+    The envelope (chain._ENVELOPE) is assembled from parts: what lies between "position"
+    and "version" is the same for every event of one type in one append.
+    """
+    middle = f',"metadata":{meta_text},"position":'
+    after_position = f',"recorded_at":{canonical_string(recorded_at)},"schema_version":'
+    after_type = f',"stream":{canonical_string(stream)},"type":'
+    tails = {
+        kind: f'{after_position}{kind[1]}{after_type}{canonical_string(kind[0])},"version":'
+        for kind in set(zip(types, schema_versions))
+    }
+    count = len(texts)
+    positions = range(first_position, first_position + count)
+    versions = range(first_version, first_version + count)
+    if len(tails) == 1:
+        (tail,) = tails.values()
+        envelopes = [
+            f'{{"data":{text}{middle}{position}{tail}{version}}}'.encode()
+            for text, position, version in zip(texts, positions, versions)
+        ]
+    else:
+        envelopes = [
+            f'{{"data":{text}{middle}{position}{tails[kind]}{version}}}'.encode()
+            for text, position, version, kind in zip(texts, positions, versions, zip(types, schema_versions))
+        ]
+    sha256 = hashlib.sha256
+    digest = bytes.fromhex(prev_hex)
+    hashes = []
+    add = hashes.append
+    for envelope in envelopes:
+        digest = sha256(digest + envelope).digest()
+        add(digest.hex())
+    prev_hashes = [prev_hex, *hashes[:-1]]
+    rows = list(
+        zip(positions, repeat(stream), versions, types, schema_versions, texts, repeat(meta_text), repeat(recorded_at),
+            prev_hashes, hashes)
+    )
+    return rows, hashes[-1]
 
 
 def utc_now() -> datetime:
@@ -135,6 +193,11 @@ class EventStore:
         self._sql_insert = sql(f"INSERT INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         self._sql_head = "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"
         self._sql_stream_version = sql("SELECT max(version) FROM events WHERE stream = ?")
+        # One round trip for both things an append reads under its lock.
+        self._sql_version_and_head = sql(
+            "SELECT (SELECT max(version) FROM events WHERE stream = ?), position, hash, recorded_at "
+            "FROM events ORDER BY position DESC LIMIT 1"
+        )
         self._sql_idempotency = sql(
             "SELECT fingerprint, stream, first_position, last_position, stream_version FROM idempotency_keys WHERE key = ?"
         )
@@ -196,18 +259,7 @@ class EventStore:
             raise EventStoreError("an append needs at least one event")
         if expected_version is not None and (not isinstance(expected_version, int) or expected_version < 0):
             raise EventStoreError(f"expected_version is a version (0 or more) or None, found {expected_version!r}")
-        validate = self.registry.validate
-        try:
-            texts = canonical_texts([event.data for event in events])
-        except CanonicalizationError:
-            # Report whichever problem comes first, event by event, as a one-by-one pass would.
-            texts = [None] * len(events)
-        prepared = []
-        remember = prepared.append
-        for index, (event, text) in enumerate(zip(events, texts)):
-            data = event.data
-            version = validate(event.type, data, index).version
-            remember((event.type, version, canonical_text(data) if text is None else text))
+        types, schema_versions, texts = self._prepare(events)
         if metadata is None and idempotency_key is None:
             meta_text = _DEFAULT_METADATA_TEXT
         else:
@@ -215,7 +267,7 @@ class EventStore:
         fingerprint = None
         if idempotency_key is not None:
             fingerprint = hashlib.sha256(
-                canonical_bytes([stream, [[event_type, data] for event_type, _, data in prepared]])
+                canonical_bytes([stream, [[event_type, data] for event_type, data in zip(types, texts)]])
             ).hexdigest()
 
         connection = self.engine.raw_connection()
@@ -231,43 +283,24 @@ class EventStore:
                         raise IdempotencyKeyReused(idempotency_key, seen[1])
                     cursor.execute(self._sql_hash_at, (seen[3],))
                     return AppendResult(seen[2], seen[3], seen[4], cursor.fetchone()[0], replayed=True)
-            cursor.execute(self._sql_stream_version, (stream,))
-            current_version = cursor.fetchone()[0] or 0
+            cursor.execute(self._sql_version_and_head, (stream,))
+            found = cursor.fetchone()
+            if found is None:  # an empty log
+                current_version, position, prev_hex, last_time = 0, 0, GENESIS_HASH, ""
+            else:
+                current_version, position, prev_hex, last_time = found
+                current_version = current_version or 0
             if expected_version is not None and expected_version != current_version:
                 raise WrongExpectedVersion(stream, expected_version, current_version)
-            cursor.execute(self._sql_head)
-            head = cursor.fetchone()
-            if head is None:
-                position, prev_hex, last_time = 0, GENESIS_HASH, ""
-            else:
-                position, prev_hex, last_time = head
             recorded_at = format_time(self.clock())
             if recorded_at < last_time:
                 recorded_at = last_time  # recorded_at never decreases along the log
             first_position = position + 1
-            # The envelope (chain._ENVELOPE) assembled from parts: what lies between "position"
-            # and "version" is the same for every event of one type in this append.
-            middle = f',"metadata":{meta_text},"position":'
-            after_position = f',"recorded_at":{canonical_string(recorded_at)},"schema_version":'
-            after_type = f',"stream":{canonical_string(stream)},"type":'
-            tails: dict[tuple[str, int], str] = {}
-            prev_digest = bytes.fromhex(prev_hex)
-            sha256 = hashlib.sha256
-            rows = []
-            add_row = rows.append
-            version = current_version
-            for event_type, schema_version, data in prepared:
-                position += 1
-                version += 1
-                tail = tails.get((event_type, schema_version))
-                if tail is None:
-                    tail = tails[event_type, schema_version] = (
-                        f"{after_position}{schema_version}{after_type}{canonical_string(event_type)},\"version\":"
-                    )
-                prev_digest = sha256(prev_digest + f'{{"data":{data}{middle}{position}{tail}{version}}}'.encode()).digest()
-                digest_hex = prev_digest.hex()
-                add_row((position, stream, version, event_type, schema_version, data, meta_text, recorded_at, prev_hex, digest_hex))
-                prev_hex = digest_hex
+            rows, last_hash = _chain_rows(
+                prev_hex, first_position, stream, current_version + 1, types, schema_versions, texts, meta_text, recorded_at
+            )
+            position = first_position + len(texts) - 1
+            version = current_version + len(texts)
             cursor.executemany(self._sql_insert, rows)
             if idempotency_key is not None:
                 cursor.execute(
@@ -275,12 +308,55 @@ class EventStore:
                 )
             self.dialect.notify(cursor, position)
             connection.commit()
-            return AppendResult(first_position, position, version, prev_hex)
+            return AppendResult(first_position, position, version, last_hash)
         except BaseException:
             connection.rollback()
             raise
         finally:
             connection.close()
+
+    def _prepare(self, events: Sequence[NewEvent]) -> tuple[list[str], list[int], list[str]]:
+        """(types, schema versions, canonical data) of events about to be appended.
+
+        Refuses an unknown type or invalid data naming the first offending event, exactly as
+        checking them one by one (validate, then canonicalise) would: the batch paths below
+        only ever stand in for that loop when it would have found nothing.
+        """
+        types = [event.type for event in events]
+        datas = [event.data for event in events]
+        try:
+            texts = canonical_texts(datas)
+        except CanonicalizationError:
+            texts = None
+        schema_versions = None if texts is None else self._validated_batch(types, datas)
+        if schema_versions is None:
+            validate = self.registry.validate
+            schema_versions = []
+            fresh = texts is None
+            texts = [] if fresh else texts
+            for index, (name, data) in enumerate(zip(types, datas)):
+                schema_versions.append(validate(name, data, index).version)
+                if fresh:
+                    texts.append(canonical_text(data))
+        return types, schema_versions, texts
+
+    def _validated_batch(self, types: list[str], datas: list) -> list[int] | None:
+        """Schema versions of a batch of one type, validated in one call; None to go one by one."""
+        registry = self.registry
+        if len(types) < 2 or type(registry).validate is not EventRegistry.validate:
+            return None
+        name = types[0]
+        if not isinstance(name, str) or types.count(name) != len(types):
+            return None
+        event_type = registry.get(name)
+        adapter = _LIST_ADAPTERS.get(event_type.model)
+        if adapter is None:
+            adapter = _LIST_ADAPTERS[event_type.model] = TypeAdapter(list[event_type.model])
+        try:
+            adapter.validate_python(datas)
+        except ValidationError:
+            return None  # the one-by-one pass names the first invalid event
+        return [event_type.version] * len(datas)
 
     def append_many(
         self,
