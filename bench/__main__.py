@@ -1,7 +1,8 @@
 """`python -m bench`: every case, side by side, medians of several runs; see bench/__init__.py.
 
-Runs of the compared implementations alternate (ours, reference, ours, ...) so that a noisy
-neighbour slows both rather than one.
+Appends are interleaved: each run cuts every contender's work into slices and takes them in
+turn (ours, reference, raw, then the next slice in rotated order), so that a noisy neighbour
+or a slow patch of the disk lands on all of them alike rather than on whichever ran then.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from time import perf_counter
+from typing import Any, Callable
 
 from . import es_reference, memory, on_postgres, on_sqlite
 from .report import ROOT, Row, git_commit, machine, ratio, section, table, update_readme, write_json
@@ -28,6 +30,8 @@ BATCH_SIZE = 1000
 STREAMS = 1000
 ES_EVENTS_PER_AGGREGATE = 100
 ES_AGGREGATES_PER_SAVE = BATCH_SIZE // ES_EVENTS_PER_AGGREGATE
+BATCHED_SLICES = 10
+SINGLE_SLICES = 20
 
 TARGET_BATCHED_RATE = 100_000
 TARGET_VS_EVENTSOURCING = 3.0
@@ -47,11 +51,13 @@ class Case:
         self.events = events
         self.seconds: list[float] = []
 
-    def run(self, measure: Callable[[], float]) -> None:
-        gc.collect()
-        seconds = measure()
+    def add(self, seconds: float) -> None:
         self.seconds.append(seconds)
         log(f"  {self.name}: {self.events / seconds:,.0f} events/s ({seconds:.2f} s)")
+
+    def run(self, measure: Callable[[], float]) -> None:
+        gc.collect()
+        self.add(measure())
 
     @property
     def rate(self) -> float:
@@ -65,6 +71,41 @@ class Case:
             "rates": [self.events / s for s in self.seconds],
             "median_rate": self.rate,
         }
+
+
+class Contender:
+    """One implementation in an interleaved run: how to open a writer, and the units of work
+    (one durable commit each) to feed it."""
+
+    def __init__(self, case: Case, open_writer: Callable[[], Any], units: list) -> None:
+        self.case = case
+        self.open_writer = open_writer
+        self.units = units
+
+
+def interleaved_run(contenders: list[Contender], slices: int) -> None:
+    """One run of every contender, slice by slice in rotated order; adds one time to each case."""
+    gc.collect()
+    writers = []
+    try:
+        for contender in contenders:
+            writers.append(contender.open_writer())
+        elapsed = [0.0] * len(contenders)
+        for number in range(slices):
+            for offset in range(len(contenders)):
+                which = (number + offset) % len(contenders)
+                units = contenders[which].units
+                chunk = units[len(units) * number // slices : len(units) * (number + 1) // slices]
+                writer = writers[which]
+                start = perf_counter()
+                for unit in chunk:
+                    writer(unit)
+                elapsed[which] += perf_counter() - start
+    finally:
+        for writer in writers:
+            writer.close()
+    for contender, seconds in zip(contenders, elapsed):
+        contender.case.add(seconds)
 
 
 def _fresh(directory: Path, name: str) -> Path:
@@ -86,27 +127,29 @@ def run_batched(args, tmp: Path, cases: dict, rows: list[Row]) -> None:
         [payload(s) for s in range(first, first + ES_EVENTS_PER_AGGREGATE)]
         for first in range(0, args.events, ES_EVENTS_PER_AGGREGATE)
     ]
+    es_saves = [es_streams[i : i + ES_AGGREGATES_PER_SAVE] for i in range(0, len(es_streams), ES_AGGREGATES_PER_SAVE)]
     ours = Case("ours", args.events)
     es = Case("eventsourcing", args.events)
     raw = Case("raw executemany", args.events)
     for run in range(args.runs):
-        path = _fresh(tmp, f"batched-ours-{run}.db")
-        ours.run(lambda: on_sqlite.ours_append(path, ours_batches))
-        _forget(path)
-        path = _fresh(tmp, f"batched-es-{run}.db")
-        es.run(lambda: es_reference.append_batched(path, es_streams, ES_AGGREGATES_PER_SAVE))
+        paths = [_fresh(tmp, f"batched-{name}-{run}.db") for name in ("ours", "es", "raw")]
+        interleaved_run(
+            [
+                Contender(ours, lambda: on_sqlite.OursWriter(paths[0]), ours_batches),
+                Contender(es, lambda: es_reference.BatchedWriter(paths[1]), es_saves),
+                Contender(raw, lambda: on_sqlite.RawWriter(paths[2]), ours_batches),
+            ],
+            BATCHED_SLICES,
+        )
         if run == 0:
-            app = es_reference.open_application(path)
+            app = es_reference.open_application(paths[1])
             cases["eventsourcing_sqlite_settings"] = es_reference.settings(app)
             app.close()
-        _forget(path)
-        path = _fresh(tmp, f"batched-raw-{run}.db")
-        raw.run(lambda: on_sqlite.raw_append(path, ours_batches))
-        if run == 0:
-            connection = on_sqlite.raw_connect(path)
+            connection = on_sqlite.raw_connect(paths[2])
             cases["raw_sqlite_settings"] = on_sqlite.raw_settings(connection)
             connection.close()
-        _forget(path)
+        for path in paths:
+            _forget(path)
     cases["sqlite_batched_ours"] = ours.record()
     cases["sqlite_batched_eventsourcing"] = es.record()
     cases["sqlite_batched_raw_executemany"] = raw.record()
@@ -130,20 +173,22 @@ def run_single(args, tmp: Path, cases: dict, rows: list[Row]) -> None:
     streams = min(STREAMS, args.single)
     log(f"SQLite one durable event per append: {args.single:,} appends over {streams:,} streams")
     single_batches = list(batches(args.single, streams, 1))
-    rounds = [[b.payloads[0] for b in single_batches[i : i + streams]] for i in range(0, len(single_batches), streams)]
+    es_units = [(index % streams, batch.payloads[0]) for index, batch in enumerate(single_batches)]
     ours = Case("ours", args.single)
     es = Case("eventsourcing", args.single)
     raw = Case("raw one row per commit", args.single)
     for run in range(args.runs):
-        path = _fresh(tmp, f"single-ours-{run}.db")
-        ours.run(lambda: on_sqlite.ours_append(path, single_batches))
-        _forget(path)
-        path = _fresh(tmp, f"single-es-{run}.db")
-        es.run(lambda: es_reference.append_single(path, rounds))
-        _forget(path)
-        path = _fresh(tmp, f"single-raw-{run}.db")
-        raw.run(lambda: on_sqlite.raw_append(path, single_batches))
-        _forget(path)
+        paths = [_fresh(tmp, f"single-{name}-{run}.db") for name in ("ours", "es", "raw")]
+        interleaved_run(
+            [
+                Contender(ours, lambda: on_sqlite.OursWriter(paths[0]), single_batches),
+                Contender(es, lambda: es_reference.SingleWriter(paths[1]), es_units),
+                Contender(raw, lambda: on_sqlite.RawWriter(paths[2]), single_batches),
+            ],
+            SINGLE_SLICES,
+        )
+        for path in paths:
+            _forget(path)
     cases["sqlite_single_ours"] = ours.record()
     cases["sqlite_single_eventsourcing"] = es.record()
     cases["sqlite_single_raw"] = raw.record()
@@ -165,7 +210,7 @@ def run_single(args, tmp: Path, cases: dict, rows: list[Row]) -> None:
 def run_read(args, tmp: Path, cases: dict, rows: list[Row]) -> None:
     log(f"SQLite read and fold: building a log of {args.events:,} events over {STREAMS:,} streams")
     path = _fresh(tmp, "read.db")
-    on_sqlite.build_log(path, list(batches(args.events, STREAMS, args.events // STREAMS)))
+    on_sqlite.build_log(path, batches(args.events, STREAMS, args.events // STREAMS))
     on_sqlite.raw_read_fold(path)  # warm the page cache for whichever runs first
     ours = Case("ours read_all + fold", args.events)
     raw = Case("raw select + json.loads + fold", args.events)
@@ -219,7 +264,7 @@ def run_memory(args, tmp: Path, cases: dict, rows: list[Row]) -> None:
         log(f"Peak RSS: building a log of {size:,} events ({BATCH_SIZE:,} per append)")
         started = time.perf_counter()
         paths[size] = _fresh(tmp, f"memory-{size}.db")
-        on_sqlite.build_log(paths[size], list(batches(size, max(1, size // BATCH_SIZE), BATCH_SIZE)))
+        on_sqlite.build_log(paths[size], batches(size, max(1, size // BATCH_SIZE), BATCH_SIZE))
         log(f"  built in {time.perf_counter() - started:.1f} s")
     reports: dict[str, dict[int, list[dict]]] = {"read": {s: [] for s in sizes}, "verify": {s: [] for s in sizes}}
     for _ in range(args.runs):
@@ -268,15 +313,20 @@ def run_postgres(args, tmp: Path, cases: dict, rows: list[Row]) -> None:
     batched = list(batches(args.events, args.events // BATCH_SIZE, BATCH_SIZE))
     single = list(batches(args.single, min(STREAMS, args.single), 1))
     results = {}
-    for label, workload in (("batched", batched), ("single", single)):
+    for label, workload, slices in (("batched", batched, BATCHED_SLICES), ("single", single, SINGLE_SLICES)):
         if label == "single":
             log(f"PostgreSQL one durable event per append: {args.single:,} appends")
         events = sum(len(b.payloads) for b in workload)
         ours = Case("ours", events)
         raw = Case("raw executemany" if label == "batched" else "raw one row per commit", events)
         for _ in range(args.runs):
-            ours.run(lambda: on_postgres.ours_append(args.postgres_url, workload))
-            raw.run(lambda: on_postgres.raw_append(args.postgres_url, workload))
+            interleaved_run(
+                [
+                    Contender(ours, lambda: on_postgres.OursWriter(args.postgres_url), workload),
+                    Contender(raw, lambda: on_postgres.RawWriter(args.postgres_url), workload),
+                ],
+                slices,
+            )
         cases[f"postgres_{label}_ours"] = ours.record()
         cases[f"postgres_{label}_raw"] = raw.record()
         results[label] = (ours, raw)
@@ -296,6 +346,19 @@ def run_postgres(args, tmp: Path, cases: dict, rows: list[Row]) -> None:
     )
 
 
+def wait_for_quiet(seconds: float) -> float:
+    """Wait until the 1-minute load average is below half the CPUs, or `seconds` pass."""
+    limit = (os.cpu_count() or 1) / 2
+    deadline = time.monotonic() + seconds
+    load = os.getloadavg()[0]
+    if load >= limit:
+        log(f"waiting up to {seconds:.0f} s for the load average ({load:.2f}) to fall below {limit:g}")
+    while load >= limit and time.monotonic() < deadline:
+        time.sleep(5)
+        load = os.getloadavg()[0]
+    return load
+
+
 RUNNERS = {"batched": run_batched, "single": run_single, "read": run_read, "memory": run_memory, "postgres": run_postgres}
 
 
@@ -310,6 +373,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--tmpdir", type=Path, default=None, help="where the SQLite files go (a real disk, not tmpfs)")
     parser.add_argument("--write", action=argparse.BooleanOptionalAction, default=None,
                         help="record results in bench/results/ and README.md (default: only for a full default run)")
+    parser.add_argument("--wait-for-quiet", type=float, default=0, metavar="SECONDS",
+                        help="before each group, wait up to SECONDS for the 1-minute load average to fall "
+                        "below half a CPU per CPU (a shared machine)")
     args = parser.parse_args(argv)
     args.groups = [g.strip() for g in args.only.split(",") if g.strip()]
     unknown = [g for g in args.groups if g not in GROUPS]
@@ -351,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     try:
         for group in args.groups:
+            if args.wait_for_quiet:
+                record.setdefault("load_average_before_group", {})[group] = wait_for_quiet(args.wait_for_quiet)
             RUNNERS[group](args, tmp, record["cases"], rows)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -9,7 +9,6 @@ PERSISTENCE_MODULE=eventsourcing.sqlite on a database file, WAL mode, synchronou
 from __future__ import annotations
 
 from pathlib import Path
-from time import perf_counter
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
@@ -42,40 +41,42 @@ def settings(app: BenchApplication) -> dict:
     return {"journal_mode": journal_mode, "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[synchronous]}
 
 
-def append_batched(path: Path, streams: list[list[dict]], aggregates_per_save: int) -> float:
-    """Seconds to create one aggregate per stream with all its events pending, saving
-    `aggregates_per_save` aggregates per call (one transaction each)."""
-    app = open_application(path)
-    try:
-        start = perf_counter()
-        for first in range(0, len(streams), aggregates_per_save):
-            pending = []
-            for payloads in streams[first : first + aggregates_per_save]:
-                aggregate = FigureStream(payload=payloads[0])
-                for data in payloads[1:]:
-                    aggregate.sample(payload=data)
-                pending.append(aggregate)
-            app.save(*pending)
-        return perf_counter() - start
-    finally:
-        app.close()
+class BatchedWriter:
+    """Takes one save's worth at a time: several streams' payloads, each stream a new
+    aggregate with all its events pending, saved together (one transaction)."""
 
+    def __init__(self, path: Path) -> None:
+        self.app = open_application(path)
 
-def append_single(path: Path, rounds: list[list[dict]]) -> float:
-    """Seconds to save one event per call: round 0 creates one aggregate per payload, each
-    later round adds one event to each of them in turn."""
-    app = open_application(path)
-    try:
-        start = perf_counter()
-        aggregates = []
-        for data in rounds[0]:
-            aggregate = FigureStream(payload=data)
-            app.save(aggregate)
-            aggregates.append(aggregate)
-        for payloads in rounds[1:]:
-            for aggregate, data in zip(aggregates, payloads):
+    def __call__(self, streams: list[list[dict]]) -> None:
+        pending = []
+        for payloads in streams:
+            aggregate = FigureStream(payload=payloads[0])
+            for data in payloads[1:]:
                 aggregate.sample(payload=data)
-                app.save(aggregate)
-        return perf_counter() - start
-    finally:
-        app.close()
+            pending.append(aggregate)
+        self.app.save(*pending)
+
+    def close(self) -> None:
+        self.app.close()
+
+
+class SingleWriter:
+    """Takes (stream index, payload) and saves that one event: the stream's aggregate is
+    created by its first payload and kept in memory for the later ones."""
+
+    def __init__(self, path: Path) -> None:
+        self.app = open_application(path)
+        self.aggregates: dict[int, FigureStream] = {}
+
+    def __call__(self, unit: tuple[int, dict]) -> None:
+        index, data = unit
+        aggregate = self.aggregates.get(index)
+        if aggregate is None:
+            aggregate = self.aggregates[index] = FigureStream(payload=data)
+        else:
+            aggregate.sample(payload=data)
+        self.app.save(aggregate)
+
+    def close(self) -> None:
+        self.app.close()

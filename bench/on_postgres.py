@@ -7,10 +7,7 @@ search_path), dropped afterwards. Raw commits with synchronous_commit on, as our
 from __future__ import annotations
 
 import uuid
-from contextlib import contextmanager
 from datetime import datetime, timezone
-from time import perf_counter
-from typing import Iterator
 
 import psycopg
 
@@ -62,54 +59,65 @@ def server_settings(url: str) -> dict:
     return values
 
 
-@contextmanager
-def fresh_schema(url: str) -> Iterator[tuple[str, str]]:
-    """(SQLAlchemy URL, schema name) of a new, empty schema, dropped on exit."""
+def create_schema(url: str) -> tuple[str, str]:
+    """(SQLAlchemy URL, name) of a new, empty schema; `drop_schema` it afterwards."""
     schema = f"bench_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(libpq(url), autocommit=True) as admin:
         admin.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{url}?options=-csearch_path%3D{schema}", schema
-    finally:
-        with psycopg.connect(libpq(url), autocommit=True) as admin:
-            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+    return f"{url}?options=-csearch_path%3D{schema}", schema
 
 
-def ours_append(url: str, batches: list[Batch]) -> float:
-    with fresh_schema(url) as (schema_url, _):
-        engine = make_engine(schema_url)
-        try:
-            upgrade(engine)
-            store = EventStore(engine, registry)
-            start = perf_counter()
-            for batch in batches:
-                store.append(batch.stream, batch.new_events(), expected_version=batch.first_version - 1)
-            return perf_counter() - start
-        finally:
-            engine.dispose()
+def drop_schema(url: str, schema: str) -> None:
+    with psycopg.connect(libpq(url), autocommit=True) as admin:
+        admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-def raw_append(url: str, batches: list[Batch]) -> float:
-    with fresh_schema(url) as (_, schema):
-        with psycopg.connect(libpq(url), options=f"-csearch_path={schema}") as connection:
-            connection.execute("SET synchronous_commit TO on")
-            connection.execute(RAW_SCHEMA)
-            connection.commit()
-            position = 0
-            start = perf_counter()
-            with connection.cursor() as cursor:
-                for batch in batches:
-                    recorded_at = format_time(datetime.now(timezone.utc))
-                    rows = []
-                    for version, data in enumerate(batch.payloads, batch.first_version):
-                        position += 1
-                        rows.append(
-                            (position, batch.stream, version, EVENT_TYPE, 1, _dumps(data), RAW_METADATA, recorded_at,
-                             PLACEHOLDER_HASH, PLACEHOLDER_HASH)
-                        )
-                    if len(rows) == 1:
-                        cursor.execute(RAW_INSERT, rows[0])
-                    else:
-                        cursor.executemany(RAW_INSERT, rows)
-                    connection.commit()
-            return perf_counter() - start
+class OursWriter:
+    """Our store in a schema of its own, one append (one durable commit) per batch."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        schema_url, self.schema = create_schema(url)
+        self.engine = make_engine(schema_url)
+        upgrade(self.engine)
+        self.store = EventStore(self.engine, registry)
+
+    def __call__(self, batch: Batch) -> None:
+        self.store.append(batch.stream, batch.new_events(), expected_version=batch.first_version - 1)
+
+    def close(self) -> None:
+        self.engine.dispose()
+        drop_schema(self.url, self.schema)
+
+
+class RawWriter:
+    """`psycopg` `executemany` (`execute` for one row) of a batch's rows, one commit each."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        _, self.schema = create_schema(url)
+        self.connection = psycopg.connect(libpq(url), options=f"-csearch_path={self.schema}")
+        self.connection.execute("SET synchronous_commit TO on")
+        self.connection.execute(RAW_SCHEMA)
+        self.connection.commit()
+        self.cursor = self.connection.cursor()
+        self.position = 0
+
+    def __call__(self, batch: Batch) -> None:
+        recorded_at = format_time(datetime.now(timezone.utc))
+        rows = []
+        for version, data in enumerate(batch.payloads, batch.first_version):
+            self.position += 1
+            rows.append(
+                (self.position, batch.stream, version, EVENT_TYPE, 1, _dumps(data), RAW_METADATA, recorded_at,
+                 PLACEHOLDER_HASH, PLACEHOLDER_HASH)
+            )
+        if len(rows) == 1:
+            self.cursor.execute(RAW_INSERT, rows[0])
+        else:
+            self.cursor.executemany(RAW_INSERT, rows)
+        self.connection.commit()
+
+    def close(self) -> None:
+        self.connection.close()
+        drop_schema(self.url, self.schema)

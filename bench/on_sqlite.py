@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from json.scanner import make_scanner
 from pathlib import Path
 from time import perf_counter
+from typing import Iterable
 
 from events import EventStore
 from events.database import make_engine, upgrade
@@ -53,16 +54,17 @@ def open_store(path: Path) -> EventStore:
     return EventStore(engine, registry)
 
 
-def ours_append(path: Path, batches: list[Batch]) -> float:
-    """Seconds for our store to take `batches`, one append (one durable commit) each."""
-    store = open_store(path)
-    try:
-        start = perf_counter()
-        for batch in batches:
-            store.append(batch.stream, batch.new_events(), expected_version=batch.first_version - 1)
-        return perf_counter() - start
-    finally:
-        store.engine.dispose()
+class OursWriter:
+    """Our store, one append (one durable commit) per batch."""
+
+    def __init__(self, path: Path) -> None:
+        self.store = open_store(path)
+
+    def __call__(self, batch: Batch) -> None:
+        self.store.append(batch.stream, batch.new_events(), expected_version=batch.first_version - 1)
+
+    def close(self) -> None:
+        self.store.engine.dispose()
 
 
 def raw_connect(path: Path) -> sqlite3.Connection:
@@ -80,34 +82,36 @@ def raw_settings(connection: sqlite3.Connection) -> dict:
     }
 
 
-def raw_append(path: Path, batches: list[Batch]) -> float:
-    """Seconds for `sqlite3.executemany` to insert `batches`, one transaction each."""
-    connection = raw_connect(path)
-    try:
-        connection.execute(RAW_SCHEMA)
-        position = 0
-        start = perf_counter()
-        for batch in batches:
-            recorded_at = format_time(datetime.now(timezone.utc))
-            rows = []
-            for version, data in enumerate(batch.payloads, batch.first_version):
-                position += 1
-                rows.append(
-                    (position, batch.stream, version, EVENT_TYPE, 1, _dumps(data), RAW_METADATA, recorded_at,
-                     PLACEHOLDER_HASH, PLACEHOLDER_HASH)
-                )
-            connection.execute("BEGIN IMMEDIATE")
-            if len(rows) == 1:
-                connection.execute(RAW_INSERT, rows[0])
-            else:
-                connection.executemany(RAW_INSERT, rows)
-            connection.execute("COMMIT")
-        return perf_counter() - start
-    finally:
-        connection.close()
+class RawWriter:
+    """`sqlite3.executemany` (`execute` for one row) of a batch's rows, one transaction each."""
+
+    def __init__(self, path: Path) -> None:
+        self.connection = raw_connect(path)
+        self.connection.execute(RAW_SCHEMA)
+        self.position = 0
+
+    def __call__(self, batch: Batch) -> None:
+        recorded_at = format_time(datetime.now(timezone.utc))
+        rows = []
+        for version, data in enumerate(batch.payloads, batch.first_version):
+            self.position += 1
+            rows.append(
+                (self.position, batch.stream, version, EVENT_TYPE, 1, _dumps(data), RAW_METADATA, recorded_at,
+                 PLACEHOLDER_HASH, PLACEHOLDER_HASH)
+            )
+        connection = self.connection
+        connection.execute("BEGIN IMMEDIATE")
+        if len(rows) == 1:
+            connection.execute(RAW_INSERT, rows[0])
+        else:
+            connection.executemany(RAW_INSERT, rows)
+        connection.execute("COMMIT")
+
+    def close(self) -> None:
+        self.connection.close()
 
 
-def build_log(path: Path, batches: list[Batch]) -> None:
+def build_log(path: Path, batches: Iterable[Batch]) -> None:
     """Our log, for the read cases (not timed)."""
     store = open_store(path)
     try:
