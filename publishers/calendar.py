@@ -223,6 +223,22 @@ def calendar_feed(
     return feed.atom_str(pretty=True)
 
 
+def calendar_files(
+    releases: Iterable[Release], *, base_url: str, domain: str, name: str = "Release calendar"
+) -> dict[str, tuple[bytes, str]]:
+    """The calendar's files at the site root, key -> (bytes, content type): mutable keys, short cache."""
+    releases = list(releases)
+    root = base_url.rstrip("/") + "/"
+    return {
+        "calendar.ics": (calendar_ics(releases, domain=domain, name=name, base_url=base_url), ICS_CONTENT_TYPE),
+        "calendar.json": (calendar_json(releases, base_url=base_url), JSON_CONTENT_TYPE),
+        "calendar.atom": (
+            calendar_feed(releases, feed_url=root + "calendar.atom", site_url=root, domain=domain, title=f"{name}: changes"),
+            ATOM_CONTENT_TYPE,
+        ),
+    }
+
+
 def _headline(change: Change) -> str:
     when = display_time(change.release_at)
     return {
@@ -234,4 +250,12 @@ def _headline(change: Change) -> str:
     }[change.kind]
 
 
-__all__ = ["calendar_feed", "calendar_ics", "calendar_json", "display_time", "release_record", "release_uid"]
+__all__ = [
+    "calendar_feed",
+    "calendar_files",
+    "calendar_ics",
+    "calendar_json",
+    "display_time",
+    "release_record",
+    "release_uid",
+]

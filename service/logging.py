@@ -10,6 +10,20 @@ import structlog
 _configured = False
 
 
+class _CurrentStderr:
+    """Whatever sys.stderr is when a line is written, not when logging was configured.
+
+    A logger bound to the stream of the moment breaks once that stream is swapped and closed
+    (a test runner capturing a command's output does exactly that).
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(level: str = "info", fmt: str = "auto") -> None:
     global _configured
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
@@ -25,7 +39,7 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),
         cache_logger_on_first_use=not _configured,
     )
     _configured = True
