@@ -3,6 +3,7 @@ numbers confirmed, approval frozen at a log position."""
 
 from __future__ import annotations
 
+import json
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 import pytest
@@ -341,3 +342,83 @@ def test_an_edit_landing_between_the_check_and_the_approval_makes_the_approval_c
     with pytest.raises(WrongExpectedVersion):
         editions.approve_edition(EditsWhileApproving(store), E, ANALYST)
     assert "EditionApproved" not in types_of(store, STREAM)
+
+
+@given(count=st.integers(1_000, 10**9), word=st.sampled_from(["burglaries", "offences", "children"]))
+def test_any_count_written_with_thousands_separators_is_one_literal(count, word):
+    written = f"{count:,}"
+    assert literal_numbers(f"The year saw {written} {word}.") == [written]
+    assert literal_numbers(f"The year saw {written.replace(',', ', ')} {word}.") == [written.replace(",", ", ")]
+
+
+@given(
+    month=st.sampled_from(["January", "June", "September", "December"]),
+    year=st.integers(1900, 2099),
+)
+def test_a_year_in_a_date_is_never_flagged(month, year):
+    assert literal_numbers(f"from {month} {year} to {month} {year % 100:02d}, the year ending {month} {year}, in {year}") == []
+
+
+# -- the CLI --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def run(database_url, monkeypatch):
+    from typer.testing import CliRunner
+
+    from service.cli import cli
+
+    monkeypatch.setenv("POLICING_METRICS_DEFAULT_AREA", "west-midlands")
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(cli, ["--database-url", database_url, *args], catch_exceptions=False)
+
+    assert invoke("db", "upgrade").exit_code == 0
+    return invoke
+
+
+def test_an_edition_is_written_checked_confirmed_and_approved_from_the_command_line(run, tmp_path):
+    run("measures", "define", "homicide", "--title", "Homicides", "--priority", "homicide", "--unit", "count", "--polarity", "lower-is-better")
+    run("figures", "record", "homicide", BASELINE, "52")
+    run("figures", "record", "homicide", Y2021, "46")
+    opened = run("edition", "open", E, "--title", "Statement", "--author", "Harry Barton: Head of Strategy and Direction", "--lead-contact", "Stuart Gardner")
+    assert opened.exit_code == 0, opened.output
+    (tmp_path / "p4.txt").write_text("averaging five a month. " + P4 + "\n")
+    written = run("edition", "paragraph", "write", E, "4", "--section", "force-statement", "--text-file", str(tmp_path / "p4.txt"))
+    assert written.exit_code == 0, written.output
+
+    check = run("edition", "check", E)
+    assert check.exit_code == 1
+    assert "paragraph 4: the number 'five' is typed, not bound to a figure" in check.output
+    assert "7 problem(s): edition 2022-02 cannot be approved yet" in check.output
+    refused = run("edition", "approve", E)
+    assert refused.exit_code == 1 and "cannot be approved, 7 problem(s)" in refused.output
+
+    assert run("edition", "confirm-literal", E, "4", "five", "--reason", "as published").exit_code == 0
+    for priority in NATIONAL_PRIORITIES:
+        assert run("edition", "applicability", E, priority, "--applicable", "--reason", "applies").exit_code == 0
+    assert run("edition", "check", E).exit_code == 0
+    approved = run("edition", "approve", E)
+    assert approved.exit_code == 0 and "revision 1 approved: frozen at position 12" in approved.output
+    again = run("edition", "approve", E)
+    assert again.exit_code == 1 and "a reason for approving revision 2" in again.output
+
+    shown = run("edition", "show", E)
+    assert "a 12% reduction" in shown.output and "applicable: applies" in shown.output
+    as_json = json.loads(run("edition", "show", E, "--placeholders", "--format", "json").output)
+    assert as_json["paragraphs"][0]["text"].startswith("averaging five a month. Volumes from January 2021")
+    assert as_json["approvals"][0]["revision"] == 1
+
+
+def test_paragraph_commands_refuse_with_the_rule_that_was_broken(run):
+    run("edition", "open", E, "--title", "Statement", "--author", "Harry Barton", "--lead-contact", "Stuart Gardner")
+    run("edition", "paragraph", "write", E, "1", "--section", "force-statement", "--text", "Purpose.")
+    taken = run("edition", "paragraph", "write", E, "1", "--section", "pcc-statement", "--text", "Other.")
+    assert taken.exit_code == 1 and "paragraph numbers run through the whole edition" in taken.output
+    mistyped = run("edition", "paragraph", "write", E, "2", "--section", "force-statement", "--text", "{{valeu:homicide}}")
+    assert mistyped.exit_code == 1 and "{{valeu:homicide}}: not a placeholder" in mistyped.output
+    no_reason = run("edition", "paragraph", "revise", E, "1", "--text", "Purpose, revised.")
+    assert no_reason.exit_code == 1 and "reason: expected a reason for revising paragraph 1" in no_reason.output
+    assert run("edition", "paragraph", "remove", E, "1", "--reason", "merged").exit_code == 0
+    assert run("edition", "paragraph", "write", E, "3").exit_code == 2  # no text at all

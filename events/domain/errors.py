@@ -25,6 +25,18 @@ class InvalidValue(DomainError):
         return str(self).split(": ", 1)[1]
 
 
+class BadPlaceholders(InvalidValue):
+    """Placeholders in a paragraph that are mistyped or bind no defined measure; `problems` lists each."""
+
+    def __init__(self, field: str, problems: list[str]) -> None:
+        self.problems = problems
+        self.field = field
+        self.expected = "placeholders that bind defined measures"
+        self.found = problems
+        self.hint = ""
+        DomainError.__init__(self, f"{field}: " + "; ".join(problems))
+
+
 class NothingToChange(DomainError):
     """The command would record nothing new (the same value, the same text, ...)."""
 

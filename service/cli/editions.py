@@ -230,7 +230,7 @@ def check(
             typer.echo(str(problem))
         typer.echo(f"{len(problems)} problem(s): edition {edition} cannot be approved yet")
     else:
-        typer.echo(f"edition {edition}: {len(state.paragraphs)} paragraphs, every number bound or confirmed, every priority assessed: ready to approve")
+        typer.echo(f"edition {edition}: {len(state.paragraphs)} paragraph(s), every number bound or confirmed, every priority assessed: ready to approve")
     if problems:
         raise typer.Exit(1)
 

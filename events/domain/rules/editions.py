@@ -27,6 +27,7 @@ from ..editions import (
     unrecognised_placeholders,
 )
 from ..errors import (
+    BadPlaceholders,
     EditionAlreadyOpened,
     InvalidValue,
     NotReadyToApprove,
@@ -269,7 +270,7 @@ def _text_problems(text: str, heading: str, measures: Mapping[str, Measure | Non
 def _require_text_bindings(text: str, heading: str, measures: Mapping[str, Measure | None]) -> None:
     found = _text_problems(text, heading, measures)
     if found:
-        raise InvalidValue("text", "placeholders that bind defined measures", "; ".join(found))
+        raise BadPlaceholders("text", found)
 
 
 def write_paragraph(
