@@ -253,67 +253,10 @@ class EventStore:
         not exist yet; None: no check). A retry with the same `idempotency_key` and the same
         events returns the original positions and writes nothing.
         """
-        if not isinstance(stream, str) or not stream or len(stream) > MAX_STREAM_LENGTH:
-            raise EventStoreError(f"a stream name is 1 to {MAX_STREAM_LENGTH} characters, found {stream!r}")
-        if not events:
-            raise EventStoreError("an append needs at least one event")
-        if expected_version is not None and (not isinstance(expected_version, int) or expected_version < 0):
-            raise EventStoreError(f"expected_version is a version (0 or more) or None, found {expected_version!r}")
-        types, schema_versions, texts = self._prepare(events)
-        if metadata is None and idempotency_key is None:
-            meta_text = _DEFAULT_METADATA_TEXT
-        else:
-            meta_text = canonical_text((metadata or Metadata()).as_dict(idempotency_key))
-        fingerprint = None
-        if idempotency_key is not None:
-            fingerprint = hashlib.sha256(
-                canonical_bytes([stream, [[event_type, data] for event_type, data in zip(types, texts)]])
-            ).hexdigest()
-
-        connection = self.engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            self.dialect.begin_append(cursor)
-            if idempotency_key is not None:
-                cursor.execute(self._sql_idempotency, (idempotency_key,))
-                seen = cursor.fetchone()
-                if seen is not None:
-                    connection.rollback()
-                    if seen[0] != fingerprint:
-                        raise IdempotencyKeyReused(idempotency_key, seen[1])
-                    cursor.execute(self._sql_hash_at, (seen[3],))
-                    return AppendResult(seen[2], seen[3], seen[4], cursor.fetchone()[0], replayed=True)
-            cursor.execute(self._sql_version_and_head, (stream,))
-            found = cursor.fetchone()
-            if found is None:  # an empty log
-                current_version, position, prev_hex, last_time = 0, 0, GENESIS_HASH, ""
-            else:
-                current_version, position, prev_hex, last_time = found
-                current_version = current_version or 0
-            if expected_version is not None and expected_version != current_version:
-                raise WrongExpectedVersion(stream, expected_version, current_version)
-            recorded_at = format_time(self.clock())
-            if recorded_at < last_time:
-                recorded_at = last_time  # recorded_at never decreases along the log
-            first_position = position + 1
-            rows, last_hash = _chain_rows(
-                prev_hex, first_position, stream, current_version + 1, types, schema_versions, texts, meta_text, recorded_at
-            )
-            position = first_position + len(texts) - 1
-            version = current_version + len(texts)
-            cursor.executemany(self._sql_insert, rows)
-            if idempotency_key is not None:
-                cursor.execute(
-                    self._sql_remember_key, (idempotency_key, fingerprint, stream, first_position, position, version)
-                )
-            self.dialect.notify(cursor, position)
-            connection.commit()
-            return AppendResult(first_position, position, version, last_hash)
-        except BaseException:
-            connection.rollback()
-            raise
-        finally:
-            connection.close()
+        result = self.append_many([(stream, events, expected_version)], idempotency_key, metadata)
+        return AppendResult(
+            result.first_position, result.last_position, result.stream_versions[stream], result.hash, result.replayed
+        )
 
     def _prepare(self, events: Sequence[NewEvent]) -> tuple[list[str], list[int], list[str]]:
         """(types, schema versions, canonical data) of events about to be appended.
@@ -386,27 +329,21 @@ class EventStore:
             total += len(events)
         if not total:
             raise EventStoreError("an append needs at least one event")
-        validate = self.registry.validate
-        flat = [event for _, events, _ in entries for event in events]
-        try:
-            texts = canonical_texts([event.data for event in flat])
-        except CanonicalizationError:
-            # Report whichever problem comes first, event by event, as a one-by-one pass would.
-            texts = [None] * len(flat)
-        prepared = []  # per entry: [(type, schema_version, canonical data), ...]
-        index = 0
+        types, schema_versions, texts = self._prepare([event for _, events, _ in entries for event in events])
+        if metadata is None and idempotency_key is None:
+            meta_text = _DEFAULT_METADATA_TEXT
+        else:
+            meta_text = canonical_text((metadata or Metadata()).as_dict(idempotency_key))
+        # Each entry's slice of the prepared events.
+        slices = []
+        offset = 0
         for _, events, _ in entries:
-            batch = []
-            for event in events:
-                data, text = event.data, texts[index]
-                batch.append((event.type, validate(event.type, data, index).version, canonical_text(data) if text is None else text))
-                index += 1
-            prepared.append(batch)
-        meta_text = canonical_text((metadata or Metadata()).as_dict(idempotency_key))
+            slices.append(slice(offset, offset + len(events)))
+            offset += len(events)
         fingerprint = None
         if idempotency_key is not None:
-            described = [[stream, [[t, d] for t, _, d in batch]] for (stream, _, _), batch in zip(entries, prepared)]
-            # One stream: the shape `append` has always fingerprinted, so old keys still match.
+            described = [[stream, [list(pair) for pair in zip(types[part], texts[part])]] for (stream, _, _), part in zip(entries, slices)]
+            # One stream: the shape `append` has always fingerprinted, so its keys still match.
             fingerprint = hashlib.sha256(canonical_bytes(described[0] if len(described) == 1 else described)).hexdigest()
 
         connection = self.engine.raw_connection()
@@ -426,12 +363,22 @@ class EventStore:
                     versions = dict(cursor.fetchall())
                     connection.rollback()
                     return AppendManyResult(seen_key[2], seen_key[3], digest_hex, versions, replayed=True)
-            current = self._current_versions(cursor, [stream for stream, _, _ in entries])
+            if len(entries) == 1:
+                # The common case, one stream: its version and the head in one round trip.
+                cursor.execute(self._sql_version_and_head, (entries[0][0],))
+                found = cursor.fetchone()
+                if found is None:  # an empty log
+                    current, head = {}, None
+                else:
+                    current = {entries[0][0]: found[0]} if found[0] else {}
+                    head = found[1:]
+            else:
+                current = self._current_versions(cursor, [stream for stream, _, _ in entries])
+                cursor.execute(self._sql_head)
+                head = cursor.fetchone()
             for stream, _, expected_version in entries:
                 if expected_version is not None and expected_version != current.get(stream, 0):
                     raise WrongExpectedVersion(stream, expected_version, current.get(stream, 0))
-            cursor.execute(self._sql_head)
-            head = cursor.fetchone()
             if head is None:
                 position, prev_hex, last_time = 0, GENESIS_HASH, ""
             else:
@@ -440,34 +387,18 @@ class EventStore:
             if recorded_at < last_time:
                 recorded_at = last_time  # recorded_at never decreases along the log
             first_position = position + 1
-            # The envelope (chain._ENVELOPE) assembled from parts: what lies between "position"
-            # and "version" is the same for every event of one type in one stream.
-            middle = f',"metadata":{meta_text},"position":'
-            after_position = f',"recorded_at":{canonical_string(recorded_at)},"schema_version":'
-            prev_digest = bytes.fromhex(prev_hex)
-            sha256 = hashlib.sha256
-            rows = []
-            add_row = rows.append
+            rows: list[tuple] = []
             versions: dict[str, int] = {}
-            for (stream, _, _), batch in zip(entries, prepared):
-                if not batch:
+            for (stream, events, _), part in zip(entries, slices):
+                if not events:
                     continue
-                after_type = f',"stream":{canonical_string(stream)},"type":'
-                tails: dict[tuple[str, int], str] = {}
                 version = current.get(stream, 0)
-                for event_type, schema_version, data in batch:
-                    position += 1
-                    version += 1
-                    tail = tails.get((event_type, schema_version))
-                    if tail is None:
-                        tail = tails[event_type, schema_version] = (
-                            f"{after_position}{schema_version}{after_type}{canonical_string(event_type)},\"version\":"
-                        )
-                    prev_digest = sha256(prev_digest + f'{{"data":{data}{middle}{position}{tail}{version}}}'.encode()).digest()
-                    digest_hex = prev_digest.hex()
-                    add_row((position, stream, version, event_type, schema_version, data, meta_text, recorded_at, prev_hex, digest_hex))
-                    prev_hex = digest_hex
-                versions[stream] = version
+                stream_rows, prev_hex = _chain_rows(
+                    prev_hex, position + 1, stream, version + 1, types[part], schema_versions[part], texts[part], meta_text, recorded_at
+                )
+                rows.extend(stream_rows)
+                position += len(stream_rows)
+                versions[stream] = version + len(stream_rows)
             cursor.executemany(self._sql_insert, rows)
             if idempotency_key is not None:
                 first_stream = next(iter(versions))
