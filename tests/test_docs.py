@@ -35,3 +35,26 @@ def test_the_configuration_page_lists_every_setting():
     page = (DOC.parent / "configuration.md").read_text()
     for name in Settings.model_fields:
         assert f"`POLICING_METRICS_{name.upper()}`" in page, f"docs/configuration.md does not list {name}"
+
+
+def test_the_recording_walkthrough_in_the_docs_runs_as_written(tmp_path):
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from service.cli import cli
+
+    page = (DOC.parent / "recording.md").read_text()
+    block = re.search(r"```sh\n(.*?)```", page, re.S).group(1)
+    runner = CliRunner()
+    url = f"sqlite:///{tmp_path / 'docs.db'}"
+    output = ""
+    for line in block.strip().splitlines():
+        command, _, comment = line.partition("  # ")
+        args = shlex.split(command)
+        assert args[0] == "policing-metrics"
+        result = runner.invoke(cli, ["--database-url", url, *args[1:]], catch_exceptions=False)
+        expected = 1 if comment.startswith("exits 1") else 0
+        assert result.exit_code == expected, f"{command}\n{result.output}"
+        output = result.output
+    assert "saw 46 homicides, compared to 52 in the year ending June 2019, a 12% reduction" in output
