@@ -159,5 +159,44 @@ def test_the_cli_loads_the_example_once_and_then_has_nothing_to_do(database_url)
     second = run("examples", "load")
     assert second.exit_code == 0 and "nothing to do: the example is already loaded" in second.output
     assert run("edition", "check", "2022-02").exit_code == 0
+    reimported = run("edition", "import", str(DEFAULT_EXAMPLE / "edition.json"))
+    assert reimported.exit_code == 0 and reimported.output.strip() == "edition 2022-02: wrote 0 event(s)"
     shown = run("edition", "show", "2022-02", "--approved", "1")
     assert "4. The volume of Homicides in West Midlands" in shown.output and "saw 46 homicides" in shown.output
+
+
+def test_an_edition_document_updated_and_imported_again_revises_only_what_changed(loaded, tmp_path):
+    from service.handlers.examples import import_edition, read_edition_document
+
+    store, _ = loaded
+    document = read_edition_document(DEFAULT_EXAMPLE / "edition.json")
+    document["amendment_reason"] = "author's corrections"
+    paragraph = next(p for p in document["paragraphs"] if p["number"] == 31)
+    paragraph["text"] = paragraph["text"].replace("in 20", "in 2022")
+    paragraph.pop("confirmed")
+    document["paragraphs"] = [p for p in document["paragraphs"] if p["number"] != 70]  # absent: left alone
+
+    report = import_edition(store, document, ANALYST, approve=False)
+
+    assert report.events == 1 and report.approved_revision is None
+    last = store.read_stream("edition-2022-02")[-1]
+    assert (last.type, last.data["number"], last.data["reason"]) == ("ParagraphRevised", 31, "author's corrections")
+    state, problems = editions.check_edition(store, "2022-02")
+    assert 70 in state.paragraphs and problems == []  # "in 2022" is a date, so nothing is left to confirm
+
+
+def test_a_malformed_edition_document_is_refused_whole(store):
+    from service.handlers.examples import import_edition
+    from service.handlers.imports import ImportRefused
+
+    document = {"edition": "2022-02", "area": "west-midlands", "title": "T", "authors": [{"name": "A"}], "lead_contact": {"name": "B"},
+                "sections": [{"section": "force-statement", "title": "Force"}],
+                "applicability": ["homicide"], "paragraphs": [{"number": 1, "section": "nowhere", "text": "x"}, 7]}
+    with pytest.raises(ImportRefused) as refused:
+        import_edition(store, document, ANALYST)
+    assert [str(p) for p in refused.value.problems] == [
+        "applicability 1: expected an object with priority, applicable, reason",
+        "paragraph item 2: expected an object with number, section, text",
+        "paragraph 1, column section: expected one of the edition's sections: force-statement, found 'nowhere'",
+    ]
+    assert store.head().position == 0

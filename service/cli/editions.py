@@ -14,6 +14,7 @@ from events.domain.fields import NATIONAL_PRIORITIES
 from events.domain.rules.editions import Edition
 
 from ..handlers import editions as handlers
+from ..handlers.examples import import_edition, read_edition_document
 from .common import cli, fail, ready
 from .recording import actor_option, metadata, refusals, text_from
 
@@ -327,3 +328,21 @@ def show(
         typer.echo(f"\n{paragraph.number}. {text(paragraph.text)}")
         for n, note in enumerate(paragraph.footnotes, start=1):
             typer.echo(f"   [^{n}] {note}")
+
+
+@edition_cli.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="An edition as JSON, shaped like examples/wmp-2022-02/edition.json."),
+    approve: bool = typer.Option(False, "--approve", help="Approve it afterwards if it has never been approved."),
+    actor: Optional[str] = actor_option(),
+) -> None:
+    """Open or update an edition from a JSON document: details, applicability, paragraphs and
+    confirmations in one append. Changed paragraphs are revised with the document's
+    `amendment_reason`; paragraphs the document lacks are left alone."""
+    app = ready(ctx)
+    with refusals():
+        report = import_edition(app.store, read_edition_document(file), metadata(app, actor), name=str(file), approve=approve)
+    typer.echo(report.summary())
+    for note in report.notes:
+        typer.echo(f"note: {note}")

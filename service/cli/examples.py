@@ -1,4 +1,4 @@
-"""`policing-metrics examples load [DIR]` and `policing-metrics edition import FILE`."""
+"""`policing-metrics examples load [DIR]`: a statement kept as files, loaded idempotently."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from typing import Optional
 
 import typer
 
-from ..handlers.examples import DEFAULT_EXAMPLE, import_edition, load_example, read_edition_document
+from ..handlers.examples import DEFAULT_EXAMPLE, load_example
 from .common import cli, fail, ready
-from .editions import edition_cli
 from .recording import actor_option, metadata, refusals
 
 examples_cli = typer.Typer(help="Example data: the seed statement (West Midlands, February 2022).", no_args_is_help=True)
@@ -35,19 +34,3 @@ def load(
     for note in report.edition.notes:
         typer.echo(f"note: {note}")
     typer.echo(f"{report.events} event(s) written" if report.events else "nothing to do: the example is already loaded")
-
-
-@edition_cli.command("import")
-def import_(
-    ctx: typer.Context,
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="An edition as JSON (see examples/)."),
-    approve: bool = typer.Option(False, "--approve", help="Approve it afterwards if it has never been approved."),
-    actor: Optional[str] = actor_option(),
-) -> None:
-    """Open or update an edition from a JSON document: details, applicability, paragraphs, confirmations."""
-    app = ready(ctx)
-    with refusals():
-        report = import_edition(app.store, read_edition_document(file), metadata(app, actor), name=str(file), approve=approve or None)
-    typer.echo(report.summary())
-    for note in report.notes:
-        typer.echo(f"note: {note}")

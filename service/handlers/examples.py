@@ -96,6 +96,9 @@ def import_edition(
         raise imports.ImportRefused(name, [_problem("edition", 1, exc)]) from None
 
     for index, item in enumerate(document.get("applicability") or [], start=1):
+        if not isinstance(item, dict):
+            problems.append(imports.RowProblem(index, None, "expected an object with priority, applicable, reason", "applicability"))
+            continue
         try:
             take(
                 rules.assess_priority(
@@ -111,7 +114,12 @@ def import_edition(
         except DomainError as exc:
             problems.append(_problem("applicability", index, exc))
 
-    paragraphs = document.get("paragraphs") or []
+    paragraphs = []
+    for index, item in enumerate(document.get("paragraphs") or [], start=1):
+        if isinstance(item, dict):
+            paragraphs.append(item)
+        else:
+            problems.append(imports.RowProblem(index, None, "expected an object with number, section, text", "paragraph item"))
     names = [b.measure for p in paragraphs for b in bindings(f"{p.get('heading', '')}\n{p.get('text', '')}")]
     measures = {measure: found for measure, (found, _) in load_measures(store, names).items()}
     for item in paragraphs:
