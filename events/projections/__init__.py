@@ -17,7 +17,7 @@ from .base import ProjectionError, ProjectionSubscription
 from .comparison import Comparison, compare
 from .history import Diff, FigureChange, FigureDiff, HistoryProjection, Paragraph, ParagraphDiff, Triangle, Vintage
 from .model import ScorecardLine, fold_scorecard, order_key, period_info, same_length
-from .scorecard import ScorecardProjection, measures_at
+from .scorecard import ScorecardProjection
 
 Moment = int | str | datetime
 RebuildProgress = Callable[[str, int, int], None]  # (projection, position reached, head)
@@ -93,7 +93,7 @@ class Projections:
         """(period, value) of every figure with the baseline period's length, in period order: a trend line."""
         position = self.position_of(at)
         with self.store.engine.connect() as connection:
-            state = measures_at(connection, position).get(measure)
+            state = self.scorecard.measure_history(connection).at(position).get(measure)
             if state is None:
                 return []
             figures = self.history.figures_as_of(connection, measure, area, position)

@@ -1,25 +1,26 @@
-"""Exact comparison of a figure with its baseline: change, whole percent, direction, assessment.
+"""A scorecard line's comparison: change, whole percent, direction (as events.domain.comparisons
+computes them for the narrative's bindings) and the assessment given the measure's polarity.
 
-Values are decimal text. Arithmetic is exact (decimal for the change, integers for the
-percentage), and the percentage is rounded half away from zero, as published statements do:
-52 -> 46 is -11.538...% and is reported as -12 ("a 12% reduction").
+Values are decimal text; the change is computed exactly whatever the number of digits, and the
+percentage is rounded half away from zero, as published statements do: 52 -> 46 is -11.538...%,
+reported as -12 ("a 12% reduction").
 """
 
 from __future__ import annotations
 
 import decimal
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
+
+from ..domain.comparisons import INCREASE, NO_CHANGE, REDUCTION
 
 # Enough precision that subtracting any two decimals the schemas accept is exact.
 _EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN, traps=[decimal.InvalidOperation])
 
-REDUCTION, INCREASE, NO_CHANGE = "reduction", "increase", "no change"
 IMPROVING, WORSENING = "improving", "worsening"
 
 
-@dataclass(frozen=True)
-class Comparison:
+class Comparison(NamedTuple):
     change: str  # value minus baseline, exact decimal text
     change_percent: int | None  # signed whole percent; None when the baseline is zero
     direction: str  # reduction, increase, no change
@@ -31,6 +32,31 @@ def decimal_text(value: Decimal) -> str:
     return format(value, "f")
 
 
+def assessment_of(direction: str, polarity: str) -> str:
+    if direction == NO_CHANGE:
+        return NO_CHANGE
+    better = REDUCTION if polarity == "lower-is-better" else INCREASE
+    return IMPROVING if direction == better else WORSENING
+
+
+def compare(value: str, baseline: str, polarity: str) -> Comparison:
+    """The latest `value` against the `baseline` value, both decimal text.
+
+    The same numbers as events.domain.comparisons.compare (a test holds them to it), on integers
+    rather than fractions: a scorecard as of a past moment compares a thousand lines.
+    """
+    latest, base = Decimal(value), Decimal(baseline)
+    change = _EXACT.subtract(latest, base)
+    direction = REDUCTION if change < 0 else INCREASE if change > 0 else NO_CHANGE
+    percent = None
+    if base:
+        change_num, change_den = change.as_integer_ratio()
+        base_num, base_den = base.as_integer_ratio()
+        # Against the baseline's size, so the sign follows the direction even below zero.
+        percent = round_half_away(100 * change_num * base_den, change_den * abs(base_num))
+    return Comparison(decimal_text(change), percent, direction, assessment_of(direction, polarity))
+
+
 def round_half_away(numerator: int, denominator: int) -> int:
     """numerator / denominator to the nearest integer, halves away from zero (ROUND_HALF_UP)."""
     negative = (numerator < 0) != (denominator < 0)
@@ -38,13 +64,6 @@ def round_half_away(numerator: int, denominator: int) -> int:
     if 2 * remainder >= abs(denominator):
         quotient += 1
     return -quotient if negative else quotient
-
-
-def whole_percent(change: Decimal, baseline: Decimal) -> int:
-    """100 * change / baseline, rounded half away from zero, computed on exact integers."""
-    change_num, change_den = change.as_integer_ratio()
-    base_num, base_den = baseline.as_integer_ratio()
-    return round_half_away(100 * change_num * base_den, change_den * base_num)
 
 
 def exact_sum(values: list[Decimal]) -> Decimal:
@@ -59,27 +78,3 @@ def mean(values: list[Decimal], places: int) -> Decimal:
     numerator, denominator = exact_sum(values).as_integer_ratio()
     scaled = round_half_away(numerator * 10**places, denominator * len(values))
     return Decimal(scaled).scaleb(-places, _EXACT)
-
-
-def direction_of(change: Decimal) -> str:
-    if change < 0:
-        return REDUCTION
-    if change > 0:
-        return INCREASE
-    return NO_CHANGE
-
-
-def assessment_of(direction: str, polarity: str) -> str:
-    if direction == NO_CHANGE:
-        return NO_CHANGE
-    better = REDUCTION if polarity == "lower-is-better" else INCREASE
-    return IMPROVING if direction == better else WORSENING
-
-
-def compare(value: str, baseline: str, polarity: str) -> Comparison:
-    """The latest `value` against the `baseline` value, both decimal text."""
-    latest, base = Decimal(value), Decimal(baseline)
-    change = _EXACT.subtract(latest, base)
-    direction = direction_of(change)
-    percent = None if base == 0 else whole_percent(change, base)
-    return Comparison(decimal_text(change), percent, direction, assessment_of(direction, polarity))

@@ -11,7 +11,6 @@ emits a *version* of the line: (position, line id, period, value, baseline value
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from ..domain.periods import Period, PeriodError
@@ -309,12 +308,18 @@ class ScorecardModel:
                 yield line
 
 
-@dataclass(frozen=True)
-class ScorecardLine:
+JSON_KEYS = (
+    "measure", "area", "title", "period", "value", "unit", "baseline_period", "baseline_value",
+    "change", "change_percent", "direction", "assessment",
+)  # fmt: skip
+
+
+class ScorecardLine(NamedTuple):
     """One line of the scorecard: a measure's latest figure in an area against its baseline.
 
     Values are exact decimal text; `change_percent` is a signed whole percent (-12 for a 12%
-    reduction). Comparison fields are None when either figure is missing.
+    reduction). Comparison fields are None when either figure is missing. (A named tuple: a
+    scorecard as of a past moment builds a thousand of these, and a frozen dataclass is slow to.)
     """
 
     measure: str
@@ -335,14 +340,9 @@ class ScorecardLine:
     revised_by: str | None
     series: tuple[tuple[str, str], ...] = ()
 
-    JSON_KEYS = (
-        "measure", "area", "title", "period", "value", "unit", "baseline_period", "baseline_value",
-        "change", "change_percent", "direction", "assessment",
-    )  # fmt: skip
-
     def as_json(self) -> dict[str, Any]:
         """The published shape: exactly JSON_KEYS, decimals as strings."""
-        return {key: getattr(self, key) for key in self.JSON_KEYS}
+        return {key: getattr(self, key) for key in JSON_KEYS}
 
 
 def scorecard_line(
@@ -352,27 +352,14 @@ def scorecard_line(
     """What a line shows, or None when the measure is retired or the line has no figures to show."""
     if measure.retired or (period is None and baseline is None):
         return None
-    comparison = None
     if value is not None and baseline is not None:
-        comparison = compare(value, baseline, measure.polarity)
+        change, percent, direction, assessment = compare(value, baseline, measure.polarity)
+    else:
+        change = percent = direction = assessment = None
     return ScorecardLine(
-        measure=measure.measure,
-        area=area,
-        title=measure.title,
-        unit=measure.unit,
-        polarity=measure.polarity,
-        priority=measure.priority,
-        period=period,
-        value=value,
-        baseline_period=measure.baseline_period,
-        baseline_value=baseline,
-        change=comparison.change if comparison else None,
-        change_percent=comparison.change_percent if comparison else None,
-        direction=comparison.direction if comparison else None,
-        assessment=comparison.assessment if comparison else None,
-        revised_at=revised_at,
-        revised_by=revised_by,
-    )
+        measure.measure, area, measure.title, measure.unit, measure.polarity, measure.priority, period, value,
+        measure.baseline_period, baseline, change, percent, direction, assessment, revised_at, revised_by,
+    )  # fmt: skip
 
 
 def sort_lines(lines: Iterable[ScorecardLine]) -> list[ScorecardLine]:

@@ -9,6 +9,7 @@ size whatever the log's length.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from typing import Any, Sequence
 
 from sqlalchemy import Connection
@@ -25,6 +26,8 @@ MEASURE_COLUMNS = (
 # A snapshot once the versions since the last one reach SNAPSHOT_FACTOR x the lines (and at least SNAPSHOT_MIN).
 SNAPSHOT_FACTOR = 4
 SNAPSHOT_MIN = 2000
+# Versions per page (more when one event changes many lines): a read decodes at most one page it does not need.
+PAGE_VERSIONS = 1000
 
 LineState = tuple  # (period, value, baseline_value, revised_at, revised_by)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -61,6 +64,39 @@ def line_states_at(connection: Connection, position: int) -> tuple[dict[int, Lin
     return states, read
 
 
+def _pages(versions: list[tuple], checkpoint: int, position: int) -> list[tuple[int, int, str]]:
+    """(last_position, first_position, versions JSON) rows covering (checkpoint, position] without gaps."""
+    pages = []
+    start, first = 0, checkpoint + 1
+    while start < len(versions):
+        end = min(start + PAGE_VERSIONS, len(versions))
+        while end < len(versions) and versions[end][0] == versions[end - 1][0]:
+            end += 1  # one position's versions stay on one page
+        last = versions[end - 1][0] if end < len(versions) else position
+        pages.append((last, first, _encode(versions[start:end])))
+        start, first = end, last + 1
+    return pages
+
+
+class MeasureHistory:
+    """Every measure version, in memory: the measures as of any position without a query."""
+
+    def __init__(self, rows) -> None:
+        self.versions: dict[str, tuple[list[int], list[MeasureState]]] = {}
+        for position, measure, title, priority, unit, polarity, baseline_period, retired in rows:
+            positions, states = self.versions.setdefault(measure, ([], []))
+            positions.append(position)
+            states.append(MeasureState(measure, title, priority, unit, polarity, baseline_period, bool(retired)))
+
+    def at(self, position: int) -> dict[str, MeasureState]:
+        measures = {}
+        for measure, (positions, states) in self.versions.items():
+            index = bisect_right(positions, position)
+            if index:
+                measures[measure] = states[index - 1]
+        return measures
+
+
 def measures_at(connection: Connection, position: int) -> dict[str, MeasureState]:
     measures: dict[str, MeasureState] = {}
     rows = connection.exec_driver_sql(
@@ -92,6 +128,9 @@ class ScorecardProjection(Projection):
         self._position: int | None = None  # the checkpoint the model stands at; None: unknown
         self._connection: Connection | None = None
         self._since_snapshot = 0
+        # Readers' caches: line ids never change meaning; measure versions are few.
+        self._keys: dict[int, tuple[str, str]] = {}
+        self._measures: tuple[tuple, MeasureHistory] | None = None
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -131,9 +170,7 @@ class ScorecardProjection(Projection):
         insert_rows(connection, scorecard_lines, ("line_id", "measure", "area"), model.new_lines)
         insert_rows(connection, measure_versions, MEASURE_COLUMNS, model.measure_versions)
         if model.versions:
-            insert_rows(
-                connection, scorecard_pages, ("last_position", "first_position", "versions"), [(position, checkpoint + 1, _encode(model.versions))]
-            )
+            insert_rows(connection, scorecard_pages, ("last_position", "first_position", "versions"), _pages(model.versions, checkpoint, position))
         self._since_snapshot += len(model.versions)
         model.new_lines, model.versions, model.measure_versions = [], [], []
         if self._since_snapshot >= max(SNAPSHOT_MIN, SNAPSHOT_FACTOR * len(model.lines)):
@@ -171,8 +208,10 @@ class ScorecardProjection(Projection):
     def lines_at(self, connection: Connection, position: int, area: str | None = None, measure: str | None = None) -> list[ScorecardLine]:
         """The scorecard as the log stood at `position` (the caller checks the checkpoint)."""
         states, _ = line_states_at(connection, position)
-        measures = measures_at(connection, position)
-        keys = line_keys(connection)
+        measures = self.measure_history(connection).at(position)
+        keys = self._keys
+        if any(line_id not in keys for line_id in states):
+            keys = self._keys = line_keys(connection)  # lines are only ever added
         lines = []
         for line_id, (period, value, baseline, revised_at, revised_by) in states.items():
             line_measure, line_area = keys[line_id]
@@ -185,3 +224,14 @@ class ScorecardProjection(Projection):
             if line is not None:
                 lines.append(line)
         return sort_lines(lines)
+
+    def measure_history(self, connection: Connection) -> MeasureHistory:
+        """Every measure version, cached until the table changes (it is small: one row per measure event)."""
+        key = tuple(connection.exec_driver_sql(f"SELECT count(*), max(position) FROM {measure_versions.name}").one())
+        cached = self._measures
+        if cached is None or cached[0] != key:
+            rows = connection.exec_driver_sql(
+                f"SELECT {', '.join(MEASURE_COLUMNS[:8])} FROM {measure_versions.name} ORDER BY position"
+            ).fetchall()
+            cached = self._measures = (key, MeasureHistory(rows))
+        return cached[1]
