@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from events import EventStore, NewEvent
 from events.domain.editions import edition_stream
-from service.handlers.releases import PublishOutcome, Releases, release_time
+from service.handlers.releases import PublishOutcome, Releases
 
 
 def approve(store: EventStore, edition: str, revision: int = 1) -> None:
@@ -26,10 +26,6 @@ def announce_for(store: EventStore, edition: str, at: str, *, announced_at: date
         edition, at, title=title or f"Statement {edition}", override_reason="announced in a test", actor="analyst"
     )
     return release.release_at
-
-
-def due_time(at: str) -> datetime:
-    return release_time(at)
 
 
 class FakePublisher:
@@ -63,7 +59,3 @@ class FakePublisher:
 
 def released_events(store: EventStore, edition: str) -> list:
     return [e for e in store.read_stream(f"release-{edition}") if e.type == "EditionReleased"]
-
-
-def past(clock_now: datetime, **delta: float) -> datetime:
-    return clock_now - timedelta(**delta)

@@ -5,7 +5,7 @@ The clock is a FakeClock at Monday 5 January 2026, 09:00 UTC (GMT).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import timezone
 
 import pytest
 from typer.testing import CliRunner

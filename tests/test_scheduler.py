@@ -215,11 +215,12 @@ def test_stopping_lets_a_release_that_is_being_published_finish(store, clock, re
 
 def test_stopping_gives_back_a_release_still_publishing_after_the_grace_period_for_another_process(store, clock, release_at):
     unblock = threading.Event()
-    a = scheduler(store, clock, FakePublisher(block=unblock), owner="process-a")
+    publisher = FakePublisher(block=unblock)
+    a = scheduler(store, clock, publisher, owner="process-a")
     at_due(clock, release_at)
     worker = threading.Thread(target=a.attempt, args=(EDITION, release_at))
     worker.start()
-    time.sleep(0.1)
+    assert publisher.started.wait(5)
     a.stop(grace=0.1)
     assert a.claims.get(EDITION, release_at)["expires_at"] == RELEASED_CLAIM_EXPIRY
     b = scheduler(store, clock, FakePublisher(), owner="process-b")
@@ -291,7 +292,7 @@ def shared(postgres_url, tmp_path):
     upgrade(engine)
     schema = postgres_url.split("search_path%3D")[1]
     with engine.begin() as connection:
-        connection.execute(text(f"CREATE TABLE {schema}.fake_publications (edition TEXT, revision INT, pid INT)"))
+        connection.execute(text(f"CREATE TABLE {schema}.fake_publications (id SERIAL PRIMARY KEY, edition TEXT, revision INT, pid INT)"))
     markers = tmp_path / "markers"
     markers.mkdir()
     store = EventStore(engine, domain_registry)
@@ -301,7 +302,7 @@ def shared(postgres_url, tmp_path):
 
 def publications(schema: str) -> list[tuple]:
     with psycopg.connect(_libpq(POSTGRES_URL)) as connection:
-        return connection.execute(f"SELECT edition, revision, pid FROM {schema}.fake_publications").fetchall()
+        return connection.execute(f"SELECT edition, revision, pid FROM {schema}.fake_publications ORDER BY id").fetchall()
 
 
 def spawn(n: int, postgres_url: str, schema: str, markers: Path, **options) -> list:

@@ -12,8 +12,8 @@ needs no time zone database to know the instant, and a person sees the time they
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Annotated, Any, Literal, Optional
 from zoneinfo import ZoneInfo
 
