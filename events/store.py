@@ -433,6 +433,23 @@ class EventStore:
             f"SELECT stream, max(version) FROM events WHERE stream IN ({', '.join('?' * count)}) GROUP BY stream"
         )
 
+    def recall(self, idempotency_key: str) -> AppendManyResult | None:
+        """What the append made with `idempotency_key` wrote, or None if no append used it.
+
+        For callers that must answer a retried request before deciding anything again (the
+        HTTP API's Idempotency-Key): the decision may no longer hold, the answer still does.
+        """
+        with self._cursor() as cursor:
+            cursor.execute(self._sql_idempotency, (idempotency_key,))
+            seen_key = cursor.fetchone()
+            if seen_key is None:
+                return None
+            cursor.execute(self._sql_hash_at, (seen_key[3],))
+            digest_hex = cursor.fetchone()[0]
+            cursor.execute(self._sql_versions_between, (seen_key[2], seen_key[3]))
+            versions = dict(cursor.fetchall())
+        return AppendManyResult(seen_key[2], seen_key[3], digest_hex, versions, replayed=True)
+
     # -- reading ----------------------------------------------------------------------------
 
     def head(self) -> Head:

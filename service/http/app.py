@@ -15,7 +15,7 @@ from ..tokens import TokenDirectory
 from . import problems
 from .middleware import BodyLimit, RequestContext
 from .problems import Problem
-from .routes import audit
+from .routes import audit, recording
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
@@ -55,4 +55,5 @@ def create_app(app: App, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
         return {"status": "ready", "database": "ok"}
 
     api.include_router(audit.router)
+    api.include_router(recording.router)
     return api

@@ -19,6 +19,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "releases:write": frozenset({"editor"}),
     "measures:write": frozenset({"admin"}),
     "audit:read": frozenset({"auditor"}),
+    # Reading what is not yet released (current figures, draft editions): any token holder.
+    "internal:read": frozenset({"data-owner", "editor", "auditor", "admin"}),
 }
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `policing-metrics tokens create`.")

@@ -94,7 +94,60 @@ def from_store_error(exc: EventStoreError) -> Problem:
     return Problem(400, "Refused", str(exc), type=PROBLEM_BASE + "refused")
 
 
+def from_domain_error(request: Request, exc: Exception) -> Problem:
+    """The problem a refused command becomes: 404 for a missing target, 422 for bad input, 409 for state."""
+    from events.domain import errors as domain
+    from ..handlers import releases
+    from ..handlers.imports import ImportRefused
+
+    detail = str(exc)
+    name = type(exc).__name__
+    kebab = "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
+    if isinstance(exc, ImportRefused):
+        rows = [{"line": p.line, "column": p.column, "message": p.message, "unit": p.unit} for p in exc.problems]
+        return Problem(422, "Bad rows, nothing written", detail, type=PROBLEM_BASE + kebab, errors=rows)
+    if isinstance(exc, domain.InvalidValue):
+        errors = [{"field": exc.field, "message": exc.detail if not isinstance(exc, domain.BadPlaceholders) else "; ".join(exc.problems)}]
+        return Problem(422, "Invalid data", detail, type=PROBLEM_BASE + kebab, errors=errors)
+    missing_target = (domain.UnknownFigure, domain.UnknownEdition, domain.UnknownParagraph, releases.ReleaseNotAnnounced)
+    if isinstance(exc, missing_target) or (
+        isinstance(exc, domain.UnknownMeasure) and request.url.path.startswith("/measures/")
+    ):
+        return Problem(404, "Not found", detail, type=PROBLEM_BASE + kebab)
+    bad_input = (
+        domain.UnknownMeasure,
+        releases.InvalidReleaseTime,
+        releases.ReleaseTimeInPast,
+        releases.WeekendRelease,
+        releases.TooLittleNotice,
+        releases.ReasonRequired,
+        releases.TitleRequired,
+    )
+    if isinstance(exc, bad_input):
+        return Problem(422, "Refused", detail, type=PROBLEM_BASE + kebab)
+    extensions = {}
+    if isinstance(exc, domain.NotReadyToApprove):
+        extensions["errors"] = [str(problem) for problem in exc.problems]
+    return Problem(409, "Conflict", detail, type=PROBLEM_BASE + kebab, **extensions)
+
+
 def install(app: FastAPI) -> None:
+    from events.domain.errors import DomainError
+    from ..handlers.releases import ReleaseRefused
+    from ..tokens import TokenError
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError):
+        return problem_response(request, from_domain_error(request, exc))
+
+    @app.exception_handler(ReleaseRefused)
+    async def _release(request: Request, exc: ReleaseRefused):
+        return problem_response(request, from_domain_error(request, exc))
+
+    @app.exception_handler(TokenError)
+    async def _token(request: Request, exc: TokenError):
+        return problem_response(request, Problem(422, "Refused", str(exc)))
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):
         return problem_response(request, exc)

@@ -1,0 +1,569 @@
+"""For data owners, editors and admins: measures, figures and editions, one at a time or in bulk.
+
+Every route calls the same command handler as the CLI, through `writes.perform`, which adds
+Idempotency-Key and If-Match. Bulk bodies are CSV (text/csv) or JSON (application/json) with
+the CLI's columns and all-or-nothing rules.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional
+
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from events.domain.editions import edition_stream
+from events.domain.figures import figure_stream
+from events.domain.measures import measure_stream
+
+from ...handlers import editions as edition_handlers
+from ...handlers import imports
+from ...handlers.figures import record_figure, revise_figure, withdraw_figure
+from ...handlers.loading import all_measures, load_figures
+from ...handlers.measures import amend_measure, define_measure, retire_measure
+from ...tokens import Token
+from ..auth import check_measure, requires
+from ..problems import Problem
+from ..writes import WriteOut, etag, perform
+
+IF_MATCH_DOC = 'The stream version you last saw, as an entity tag ("3"); a stale one gets 412 with the current version.'
+
+
+def _write_headers(
+    idempotency_key: Annotated[
+        Optional[str],
+        Header(max_length=200, description="Send the same key to retry safely: the first answer comes back, nothing is written twice."),
+    ] = None,
+    if_match: Annotated[Optional[str], Header(max_length=40, description=IF_MATCH_DOC)] = None,
+) -> None:
+    """Documents the write headers; `writes.perform` reads them."""
+
+
+router = APIRouter(dependencies=[Depends(_write_headers)])
+DataOwner = Annotated[Token, Depends(requires("figures:write"))]
+Editor = Annotated[Token, Depends(requires("statements:write"))]
+Admin = Annotated[Token, Depends(requires("measures:write"))]
+Reader = Annotated[Token, Depends(requires("internal:read"))]
+
+Slug = Annotated[str, Path(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80)]
+Month = Annotated[str, Path(pattern=r"^\d{4}-\d{2}(?:-\d{2})?$", description="Start or end of the period: 2021-01 or 2021-01-01.")]
+WRITE_RESPONSES = {
+    201: {"model": WriteOut},
+    412: {"description": "If-Match names a version that is no longer current."},
+}
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _answer(out: WriteOut | None, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    if out is None:
+        return JSONResponse({"detail": "nothing changed"}, status_code=200)
+    version = next(reversed(out.streams.values())) if out.streams else None
+    all_headers = {**(headers or {}), **(etag(version) if version is not None and len(out.streams) == 1 else {})}
+    if out.replayed:
+        all_headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(out.model_dump(exclude_none=True), status_code=status, headers=all_headers)
+
+
+# -- measures (admin) ---------------------------------------------------------------------------
+
+
+class MeasureIn(_In):
+    measure: str = Field(max_length=80, examples=["homicide"])
+    title: str = Field(max_length=2000)
+    priority: str = Field(examples=["homicide"])
+    unit: str = Field(examples=["count"])
+    polarity: str = Field(examples=["lower-is-better"])
+    baseline_period: str = Field("2018-07/2019-06", examples=["2018-07/2019-06"])
+    source: str = Field("", max_length=2000)
+    definition: str = Field("", max_length=20000)
+
+
+class MeasureChangesIn(_In):
+    reason: str = Field(max_length=2000)
+    title: Optional[str] = Field(None, max_length=2000)
+    priority: Optional[str] = None
+    unit: Optional[str] = None
+    polarity: Optional[str] = None
+    baseline_period: Optional[str] = None
+    source: Optional[str] = Field(None, max_length=2000)
+    definition: Optional[str] = Field(None, max_length=20000)
+
+
+class ReasonIn(_In):
+    reason: str = Field(max_length=2000)
+
+
+@router.get("/measures", tags=["measures"], summary="Every measure, retired ones included")
+def list_measures(request: Request, _: Reader) -> list[dict]:
+    return [measure.__dict__ for measure in all_measures(request.app.state.store)]
+
+
+@router.post("/measures", tags=["measures"], status_code=201, responses=WRITE_RESPONSES, summary="Define a measure")
+def define(request: Request, token: Admin, body: MeasureIn) -> JSONResponse:
+    details = body.model_dump(exclude={"measure"})
+    out, _ = perform(request, token, body, lambda store: define_measure(store, body.measure, details, store.metadata))
+    return _answer(out, 201)
+
+
+@router.patch("/measures/{measure}", tags=["measures"], responses=WRITE_RESPONSES, summary="Amend a measure with a reason")
+def amend(
+    request: Request,
+    token: Admin,
+    measure: Slug,
+    body: MeasureChangesIn,
+) -> JSONResponse:
+    changes = body.model_dump(exclude={"reason"}, exclude_none=True)
+    out, _ = perform(
+        request,
+        token,
+        body,
+        lambda store: amend_measure(store, measure, body.reason, changes, store.metadata),
+        if_match_stream=measure_stream(measure),
+    )
+    return _answer(out)
+
+
+@router.post("/measures/{measure}/retirement", tags=["measures"], responses=WRITE_RESPONSES, summary="Retire a measure")
+def retire(request: Request, token: Admin, measure: Slug, body: ReasonIn) -> JSONResponse:
+    out, _ = perform(
+        request,
+        token,
+        body,
+        lambda store: retire_measure(store, measure, body.reason, store.metadata),
+        if_match_stream=measure_stream(measure),
+    )
+    return _answer(out)
+
+
+BULK_BODY = {
+    "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+    },
+    "required": True,
+}
+
+
+async def _bulk_text(request: Request) -> tuple[str, str]:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    formats = {"text/csv": "csv", "application/json": "json"}
+    if kind not in formats:
+        raise Problem(415, "Unsupported media type", f"send text/csv or application/json, found {kind or 'no Content-Type'}")
+    raw = await request.body()
+    try:
+        return raw.decode("utf-8"), formats[kind]
+    except UnicodeDecodeError as exc:
+        raise Problem(422, "Invalid data", f"expected UTF-8 text, found a byte that is not ({exc.reason} at {exc.start})")
+
+
+def _import(request: Request, token: Token, text: str, format: str, columns, optional, run) -> JSONResponse:
+    rows, problems = imports.parse_rows(text, format, columns, optional)
+    unit = "item" if format == "json" else "line"
+    out, report = perform(request, token, text, lambda store: run(store, rows, problems, unit), rows=len(rows))
+    if out is None:
+        return JSONResponse(
+            {"rows": report.rows, "recorded": 0, "changed": 0, "unchanged": report.unchanged, "events": 0}, status_code=200
+        )
+    return _answer(out, 201 if not out.replayed or out.events else 200)
+
+
+@router.post(
+    "/measures/import",
+    tags=["measures"],
+    openapi_extra={"requestBody": BULK_BODY},
+    responses=WRITE_RESPONSES,
+    summary="Define or amend many measures from CSV or JSON, all or nothing",
+)
+async def import_measures(request: Request, token: Admin) -> JSONResponse:
+    text, format = await _bulk_text(request)
+    from fastapi.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(
+        _import,
+        request,
+        token,
+        text,
+        format,
+        imports.MEASURE_COLUMNS,
+        imports.MEASURE_OPTIONAL,
+        lambda store, rows, problems, unit: imports.import_measures(
+            store, rows, store.metadata, name="request body", problems=problems, unit=unit
+        ),
+    )
+
+
+# -- figures (data owners) ----------------------------------------------------------------------
+
+
+class FigureIn(_In):
+    measure: str = Field(max_length=80, examples=["homicide"])
+    period: str = Field(max_length=40, examples=["2021-01/2021-12"])
+    value: str = Field(max_length=60, examples=["46"], description="An exact decimal, as text.")
+    area: Optional[str] = Field(None, max_length=80, description="Defaults to the force's area.")
+    source: str = Field("", max_length=2000)
+    note: str = Field("", max_length=2000)
+
+
+class RevisionIn(_In):
+    value: str = Field(max_length=60, examples=["47"])
+    reason: str = Field(max_length=2000)
+    kind: Literal["revision", "correction"] = "revision"
+    source: str = Field("", max_length=2000)
+    note: str = Field("", max_length=2000)
+
+
+class FigureOut(BaseModel):
+    measure: str
+    area: str
+    period: str
+    value: Optional[str]
+    withdrawn: bool
+    version: int
+
+
+def _period(start: str, end: str) -> str:
+    return f"{start}/{end}"
+
+
+@router.post("/figures", tags=["figures"], status_code=201, responses=WRITE_RESPONSES, summary="Record a figure")
+def record(request: Request, token: DataOwner, body: FigureIn) -> JSONResponse:
+    check_measure(token, body.measure)
+    area = body.area or request.app.state.app.settings.default_area
+    out, _ = perform(
+        request,
+        token,
+        body,
+        lambda store: record_figure(
+            store, body.measure, area, body.period, body.value, store.metadata, source=body.source, note=body.note
+        ),
+    )
+    return _answer(out, 201)
+
+
+@router.get(
+    "/figures/{measure}/{area}/{start}/{end}", tags=["figures"], response_model=FigureOut, summary="A figure's current value"
+)
+def show_figure(request: Request, _: Reader, measure: Slug, area: Slug, start: Month, end: Month, response: Response) -> FigureOut:
+    period = _period(start, end)
+    (figure, version), = load_figures(request.app.state.store, [(measure, area, period)]).values()
+    if figure is None:
+        raise Problem(404, "Not found", f"no figure {measure}/{area}/{period} is recorded")
+    response.headers.update(etag(version))
+    return FigureOut(
+        measure=measure, area=area, period=period, value=figure.value, withdrawn=figure.withdrawn, version=version
+    )
+
+
+@router.post(
+    "/figures/{measure}/{area}/{start}/{end}/revisions",
+    tags=["figures"],
+    responses=WRITE_RESPONSES,
+    summary="Revise a figure (revision: late data; correction: an error), with a reason",
+)
+def revise(request: Request, token: DataOwner, measure: Slug, area: Slug, start: Month, end: Month, body: RevisionIn) -> JSONResponse:
+    check_measure(token, measure)
+    period = _period(start, end)
+    out, _ = perform(
+        request,
+        token,
+        body,
+        lambda store: revise_figure(
+            store, measure, area, period, body.value, body.kind, body.reason, store.metadata, source=body.source, note=body.note
+        ),
+        if_match_stream=figure_stream(measure, area, period),
+    )
+    return _answer(out)
+
+
+@router.post(
+    "/figures/{measure}/{area}/{start}/{end}/withdrawal",
+    tags=["figures"],
+    responses=WRITE_RESPONSES,
+    summary="Withdraw a figure, with a reason",
+)
+def withdraw(request: Request, token: DataOwner, measure: Slug, area: Slug, start: Month, end: Month, body: ReasonIn) -> JSONResponse:
+    check_measure(token, measure)
+    period = _period(start, end)
+    out, _ = perform(
+        request,
+        token,
+        body,
+        lambda store: withdraw_figure(store, measure, area, period, body.reason, store.metadata),
+        if_match_stream=figure_stream(measure, area, period),
+    )
+    return _answer(out)
+
+
+@router.post(
+    "/figures/import",
+    tags=["figures"],
+    openapi_extra={"requestBody": BULK_BODY},
+    responses=WRITE_RESPONSES,
+    summary="Record or revise many figures from CSV or JSON, all or nothing",
+)
+async def import_figures(request: Request, token: DataOwner) -> JSONResponse:
+    text, format = await _bulk_text(request)
+    from fastapi.concurrency import run_in_threadpool
+
+    def run(store, rows, problems, unit):
+        if token.measures is not None:
+            outside = sorted({row.cells.get("measure", "") for row in rows} - set(token.measures))
+            if outside:
+                raise Problem(403, "Forbidden", f"this token may submit figures only for: {', '.join(token.measures)}; not {', '.join(outside)}")
+        return imports.import_figures(
+            store,
+            rows,
+            store.metadata,
+            default_area=request.app.state.app.settings.default_area,
+            name="request body",
+            problems=problems,
+            unit=unit,
+        )
+
+    return await run_in_threadpool(_import, request, token, text, format, imports.FIGURE_COLUMNS, imports.FIGURE_OPTIONAL, run)
+
+
+# -- editions (editors) -------------------------------------------------------------------------
+
+
+class PersonIn(_In):
+    name: str = Field(max_length=200)
+    job_title: str = Field("", max_length=200)
+
+
+class ContactIn(_In):
+    name: str = Field(max_length=200)
+    email: str = Field("", max_length=200)
+    phone: str = Field("", max_length=60)
+
+
+class EditionIn(_In):
+    edition: str = Field(max_length=80, examples=["2022-02"])
+    title: str = Field(max_length=2000)
+    area: Optional[str] = Field(None, max_length=80)
+    authors: list[PersonIn] = Field(max_length=50)
+    lead_contact: ContactIn
+
+
+class EditionChangesIn(_In):
+    reason: str = Field(max_length=2000)
+    title: Optional[str] = Field(None, max_length=2000)
+    authors: Optional[list[PersonIn]] = Field(None, max_length=50)
+    lead_contact: Optional[ContactIn] = None
+
+
+class ApplicabilityIn(_In):
+    applicable: bool
+    reason: str = Field(max_length=2000)
+
+
+class ParagraphIn(_In):
+    section: str = Field(max_length=80, examples=["force-statement"])
+    text: str = Field(max_length=20000)
+    heading: str = Field("", max_length=2000)
+    priority: Optional[str] = None
+    footnotes: list[str] = Field(default_factory=list, max_length=20)
+
+
+class ParagraphRevisionIn(_In):
+    text: str = Field(max_length=20000)
+    reason: str = Field(max_length=2000)
+    heading: Optional[str] = Field(None, max_length=2000)
+    footnotes: Optional[list[str]] = Field(None, max_length=20)
+
+
+class LiteralIn(_In):
+    literal: str = Field(max_length=200)
+    reason: str = Field(max_length=2000)
+
+
+class ApprovalIn(_In):
+    reason: Optional[str] = Field(None, max_length=2000)
+
+
+Number = Annotated[int, Path(ge=1, le=100_000)]
+
+
+@router.post("/editions", tags=["editions"], status_code=201, responses=WRITE_RESPONSES, summary="Open an edition")
+def open_edition(request: Request, token: Editor, body: EditionIn) -> JSONResponse:
+    area = body.area or request.app.state.app.settings.default_area
+    out, _ = perform(
+        request,
+        token,
+        body,
+        lambda store: edition_handlers.open_edition(
+            store,
+            body.edition,
+            area=area,
+            title=body.title,
+            authors=[a.model_dump() for a in body.authors],
+            lead_contact=body.lead_contact.model_dump(),
+            metadata=store.metadata,
+        ),
+    )
+    return _answer(out, 201)
+
+
+@router.get("/editions/{edition}", tags=["editions"], summary="An edition as it stands, with every problem blocking approval")
+def show_edition(request: Request, _: Reader, edition: Slug, response: Response) -> dict:
+    view = edition_handlers.view_edition(request.app.state.store, edition)
+    response.headers.update(etag(view.version))
+    state = view.state
+    return {
+        "edition": edition,
+        "version": view.version,
+        "position": view.position,
+        "title": state.title,
+        "area": state.area,
+        "paragraphs": [
+            {
+                "number": number,
+                "section": paragraph.section,
+                "heading": paragraph.heading,
+                "text": paragraph.text,
+                "rendered": view.rendered(paragraph.text),
+            }
+            for number, paragraph in sorted(state.paragraphs.items())
+        ],
+        "problems": [str(problem) for problem in view.problems()],
+    }
+
+
+@router.patch("/editions/{edition}", tags=["editions"], responses=WRITE_RESPONSES, summary="Amend an edition's details")
+def amend_edition(request: Request, token: Editor, edition: Slug, body: EditionChangesIn) -> JSONResponse:
+    changes = body.model_dump(exclude={"reason"}, exclude_none=True)
+    out, _ = perform(
+        request,
+        token,
+        body,
+        lambda store: edition_handlers.amend_edition(store, edition, reason=body.reason, metadata=store.metadata, **changes),
+        if_match_stream=edition_stream(edition),
+    )
+    return _answer(out)
+
+
+@router.put(
+    "/editions/{edition}/applicability/{priority}",
+    tags=["editions"],
+    responses=WRITE_RESPONSES,
+    summary="Whether a national priority applies to the area, and why (Order paragraph 7A(b))",
+)
+def assess(request: Request, token: Editor, edition: Slug, priority: Slug, body: ApplicabilityIn) -> JSONResponse:
+    out, _ = perform(
+        request,
+        token,
+        body,
+        lambda store: edition_handlers.assess_priority(store, edition, priority, body.applicable, body.reason, store.metadata),
+        if_match_stream=edition_stream(edition),
+    )
+    return _answer(out)
+
+
+@router.post(
+    "/editions/{edition}/paragraphs/{number}",
+    tags=["editions"],
+    status_code=201,
+    responses=WRITE_RESPONSES,
+    summary="Write a numbered paragraph",
+)
+def write_paragraph(request: Request, token: Editor, edition: Slug, number: Number, body: ParagraphIn) -> JSONResponse:
+    out, _ = perform(
+        request,
+        token,
+        body,
+        lambda store: edition_handlers.write_paragraph(
+            store,
+            edition,
+            number,
+            section=body.section,
+            text=body.text,
+            heading=body.heading,
+            priority=body.priority,
+            footnotes=body.footnotes,
+            metadata=store.metadata,
+        ),
+        if_match_stream=edition_stream(edition),
+    )
+    return _answer(out, 201)
+
+
+@router.put(
+    "/editions/{edition}/paragraphs/{number}",
+    tags=["editions"],
+    responses=WRITE_RESPONSES,
+    summary="Revise a paragraph, with a reason",
+)
+def revise_paragraph(request: Request, token: Editor, edition: Slug, number: Number, body: ParagraphRevisionIn) -> JSONResponse:
+    out, _ = perform(
+        request,
+        token,
+        body,
+        lambda store: edition_handlers.revise_paragraph(
+            store,
+            edition,
+            number,
+            text=body.text,
+            reason=body.reason,
+            heading=body.heading,
+            footnotes=body.footnotes,
+            metadata=store.metadata,
+        ),
+        if_match_stream=edition_stream(edition),
+    )
+    return _answer(out)
+
+
+@router.post(
+    "/editions/{edition}/paragraphs/{number}/removal",
+    tags=["editions"],
+    responses=WRITE_RESPONSES,
+    summary="Remove a paragraph, with a reason",
+)
+def remove_paragraph(request: Request, token: Editor, edition: Slug, number: Number, body: ReasonIn) -> JSONResponse:
+    out, _ = perform(
+        request,
+        token,
+        body,
+        lambda store: edition_handlers.remove_paragraph(store, edition, number, body.reason, store.metadata),
+        if_match_stream=edition_stream(edition),
+    )
+    return _answer(out)
+
+
+@router.post(
+    "/editions/{edition}/paragraphs/{number}/literals",
+    tags=["editions"],
+    responses=WRITE_RESPONSES,
+    summary="Confirm a number typed into a paragraph is not a recorded figure",
+)
+def confirm_literal(request: Request, token: Editor, edition: Slug, number: Number, body: LiteralIn) -> JSONResponse:
+    out, _ = perform(
+        request,
+        token,
+        body,
+        lambda store: edition_handlers.confirm_literal(store, edition, number, body.literal, body.reason, store.metadata),
+        if_match_stream=edition_stream(edition),
+    )
+    return _answer(out)
+
+
+@router.post(
+    "/editions/{edition}/approvals",
+    tags=["editions"],
+    status_code=201,
+    responses=WRITE_RESPONSES,
+    summary="Approve the edition: freeze it at the current log position",
+)
+def approve(request: Request, token: Editor, edition: Slug, body: ApprovalIn) -> JSONResponse:
+    out, _ = perform(
+        request,
+        token,
+        body,
+        lambda store: edition_handlers.approve_edition(store, edition, store.metadata, reason=body.reason),
+        if_match_stream=edition_stream(edition),
+    )
+    return _answer(out, 201)
