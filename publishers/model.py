@@ -1,0 +1,249 @@
+"""What a published edition and the site around it are made of: plain values, gathered from the log by
+the service and rendered here without looking anything up, so the same values give the same bytes.
+
+Decimals are exact text as recorded ("28675", "12.5"); times are text from events: release times in
+Europe/London with their offset ("2022-02-01T09:30:00+00:00"), recorded times in UTC ("...Z").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# How the public reads each priority (Home Office, National Crime and Policing Measures, 2021).
+PRIORITY_TITLES: dict[str, str] = {
+    "homicide": "Reduce murder and other homicide",
+    "serious-violence": "Reduce serious violence",
+    "drugs-county-lines": "Disrupt drugs supply and county lines",
+    "neighbourhood-crime": "Reduce neighbourhood crime",
+    "victim-satisfaction": "Improve satisfaction among victims, with a particular focus on victims of domestic abuse",
+    "cyber-crime": "Tackle cyber crime",
+    "local": "Local priority",
+}
+
+
+def priority_title(priority: str | None) -> str:
+    if priority is None:
+        return ""
+    return PRIORITY_TITLES.get(priority, priority)
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    job_title: str = ""
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    email: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class Applicability:
+    """Order paragraph 7A(b): whether a national priority applies to the area, and why."""
+
+    priority: str
+    applicable: bool
+    reason: str
+
+    @property
+    def title(self) -> str:
+        return priority_title(self.priority)
+
+
+@dataclass(frozen=True)
+class BoundValue:
+    """One placeholder in a paragraph and what it reads as at the frozen position."""
+
+    placeholder: str  # as written, e.g. {{value:homicide:2021-01/2021-12}}
+    kind: str  # value, baseline, change, difference, percent, direction
+    measure: str
+    area: str
+    period: str | None  # the baseline period for a baseline placeholder
+    text: str  # what the reader sees: "46", "12%", "reduction"
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    number: int
+    section: str
+    heading: str  # rendered: placeholders filled in
+    text: str  # rendered
+    template: str  # as written, with placeholders
+    heading_template: str
+    priority: str | None
+    footnotes: tuple[str, ...]
+    bound: tuple[BoundValue, ...]
+
+
+@dataclass(frozen=True)
+class Section:
+    section: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure the edition shows, with its comparison against the measure's baseline where one applies.
+
+    The comparison fields are None when the baseline figure is missing or covers a period of another length.
+    """
+
+    measure: str
+    title: str
+    priority: str
+    area: str
+    period: str
+    value: str
+    unit: str
+    polarity: str
+    baseline_period: str
+    baseline_value: str | None
+    change: str | None
+    change_percent: int | None
+    direction: str | None
+    assessment: str | None
+    source: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ScorecardLine:
+    """One measure's latest figure in the edition's area against its baseline, with the trend behind it."""
+
+    measure: str
+    title: str
+    priority: str
+    area: str
+    unit: str
+    polarity: str
+    period: str | None
+    value: str | None
+    baseline_period: str
+    baseline_value: str | None
+    change: str | None
+    change_percent: int | None
+    direction: str | None
+    assessment: str | None
+    source: str = ""
+    definition: str = ""
+    series: tuple[tuple[str, str], ...] = ()  # (period, value), periods of the baseline's length, in order
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A change since the previous released revision, explained: what, why, how big, what it does.
+
+    `kind` is the figure's `revision` (planned, late data) or `correction` (an error), `withdrawn`,
+    `recorded` (a figure new to the edition), or `paragraph` (the statement's text was revised).
+    """
+
+    kind: str
+    subject: str  # "Burglary, October 2020 to September 2021" or "Paragraph 20"
+    reason: str
+    what: str  # "19,018 became 19,108"
+    scale: str  # "an increase of 90 (0.5%)"
+    impact: str  # "the change against the baseline is now a 33% reduction (was 34%); still improving"
+    recorded_at: str  # UTC, from the event
+
+
+@dataclass(frozen=True)
+class PreviousVersion:
+    """An earlier released revision, kept published, and when and why it was superseded."""
+
+    revision: int
+    released_at: str  # its release time (London, with offset)
+    superseded_at: str  # the release time of the revision that superseded it
+    superseded_by: int
+    reason: str  # why it was superseded: the superseding approval's reason
+
+
+@dataclass(frozen=True)
+class EditionDocument:
+    """Everything an edition's revision publishes, as of its frozen log position."""
+
+    edition: str
+    revision: int
+    area: str
+    title: str
+    authors: tuple[Person, ...]
+    lead_contact: Contact
+    sections: tuple[Section, ...]
+    applicability: tuple[Applicability, ...]
+    paragraphs: tuple[Paragraph, ...]
+    scorecard: tuple[ScorecardLine, ...]
+    figures: tuple[Figure, ...]
+    frozen_position: int
+    head_hash: str
+    approved_at: str  # UTC, when this revision was approved
+    reason: str  # the approval's reason ("" for a first revision)
+    release_at: str  # this revision's release time (London, with offset)
+    first_release_at: str  # the edition's first release (the same as release_at for the first)
+    notices: tuple[Notice, ...] = ()
+    previous_versions: tuple[PreviousVersion, ...] = ()
+    software_version: str = ""
+
+    @property
+    def directory(self) -> str:
+        return edition_directory(self.edition, self.revision)
+
+
+def edition_directory(edition: str, revision: int) -> str:
+    """Where a revision's files live: immutable keys under it."""
+    return f"editions/{edition}/r{revision}"
+
+
+# -- the site around editions ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SiteRevision:
+    """A released revision as the site lists it."""
+
+    revision: int
+    release_at: str  # London, with offset: the edition's release time, or a correction's
+    reason: str  # the approval's reason ("" for the first)
+    manifest_hash: str
+    notices: tuple[Notice, ...] = ()
+
+
+@dataclass(frozen=True)
+class SiteEdition:
+    """A released edition: its revisions, oldest first (the last is current)."""
+
+    edition: str
+    title: str
+    area: str
+    priorities: tuple[str, ...]  # the national priorities assessed applicable: a feed category each
+    revisions: tuple[SiteRevision, ...]
+    summary: str = ""
+
+    @property
+    def current(self) -> SiteRevision:
+        return self.revisions[-1]
+
+    @property
+    def first_release_at(self) -> str:
+        return self.revisions[0].release_at
+
+    @property
+    def updated_at(self) -> str:
+        return self.revisions[-1].release_at
+
+
+@dataclass(frozen=True)
+class Site:
+    """Every released edition, and where the site lives (absolute links: feeds, tag ids)."""
+
+    editions: tuple[SiteEdition, ...]
+    site_url: str  # with a trailing slash
+    authority: str  # the tagging authority of the feeds' tag: ids, a domain name
+    title: str = "Policing performance statements"
+    calendar_files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+
+    def newest_first(self) -> list[SiteEdition]:
+        from .times import instant
+
+        return sorted(self.editions, key=lambda e: (instant(e.first_release_at), e.edition), reverse=True)

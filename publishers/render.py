@@ -1,0 +1,415 @@
+"""An edition's revision as files: index.html, edition.json, scorecard.csv with its CSVW metadata, manifest.json.
+
+A pure function of the EditionDocument: no clock, no lookups, no set or dict ordering left to chance,
+so the same frozen position renders to the same bytes and publishing again is a no-op.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+from events.domain.editions import BINDING, FOOTNOTE_MARK
+
+from .charts import trend_svg
+from .model import EditionDocument, Figure, Paragraph, ScorecardLine, edition_directory, priority_title
+from .times import display_time, iso_london, period_label, signed, signed_percent, value_text
+
+SOFTWARE = "policing-metrics"
+SCHEMA_VERSION = 1
+INDEX, EDITION_JSON, SCORECARD_CSV, CSVW_METADATA, MANIFEST = (
+    "index.html", "edition.json", "scorecard.csv", "scorecard.csv-metadata.json", "manifest.json",
+)  # fmt: skip
+# In the order they are written; the manifest comes last, once every file it lists is in place.
+EDITION_FILES = (EDITION_JSON, SCORECARD_CSV, CSVW_METADATA, INDEX)
+SITE_TITLE = "Policing performance statements"
+NOTICE_KINDS = {
+    "correction": "correction",
+    "revision": "planned revision",
+    "withdrawn": "figure withdrawn",
+    "recorded": "figure added",
+    "paragraph": "text revised",
+}
+_TOKENS = re.compile(f"{BINDING.pattern}|{FOOTNOTE_MARK.pattern}")
+
+
+@dataclass(frozen=True)
+class RenderedEdition:
+    """The files of one revision, in write order, and its manifest."""
+
+    edition: str
+    revision: int
+    files: dict[str, bytes]
+    manifest: bytes
+
+    @property
+    def directory(self) -> str:
+        return edition_directory(self.edition, self.revision)
+
+    @property
+    def manifest_hash(self) -> str:
+        return hashlib.sha256(self.manifest).hexdigest()
+
+    def key(self, name: str) -> str:
+        return f"{self.directory}/{name}"
+
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self.key(name) for name in (*self.files, MANIFEST))
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("publishers", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(display_time=display_time, iso_london=iso_london)
+    return env
+
+
+def dumps(document: Any) -> bytes:
+    """JSON as published: sorted keys, two-space indent, UTF-8, a final newline: stable bytes."""
+    return (json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode()
+
+
+# -- index.html ---------------------------------------------------------------------------------
+
+
+def paragraph_html(paragraph: Paragraph) -> Markup:
+    """The paragraph's text, escaped, with bound values marked up and footnote marks linked."""
+    bound = {value.placeholder: value.text for value in paragraph.bound}
+    out, last = [], 0
+    for match in _TOKENS.finditer(paragraph.template):
+        out.append(escape(paragraph.template[last : match.start()]))
+        token = match.group(0)
+        if token.startswith("[^"):
+            n = int(token[2:-1])
+            out.append(
+                Markup('<sup><a id="p{0}-fnref{1}" href="#p{0}-fn{1}" aria-label="Footnote {1}">[{1}]</a></sup>').format(
+                    paragraph.number, n
+                )
+            )
+        elif token in bound:
+            out.append(Markup('<span class="bound">{}</span>').format(bound[token]))
+        else:  # approval requires every placeholder to resolve; shown as written if one ever did not
+            out.append(escape(token))
+        last = match.end()
+    out.append(escape(paragraph.template[last:]))
+    return Markup("").join(out)
+
+
+def _heading_text(paragraph: Paragraph) -> str:
+    return paragraph.heading
+
+
+def _line_view(line: ScorecardLine) -> dict[str, Any]:
+    return {
+        "measure": line.measure,
+        "title": line.title,
+        "value_text": value_text(line.value, line.unit),
+        "period_label": period_label(line.period) or "—",
+        "baseline_value": line.baseline_value,
+        "baseline_text": value_text(line.baseline_value, line.unit),
+        "baseline_label": period_label(line.baseline_period),
+        "change_text": signed(line.change, line.unit),
+        "change_percent": line.change_percent,
+        "percent_text": signed_percent(line.change_percent),
+        "direction": line.direction,
+        "assessment": line.assessment,
+        "chart": trend_svg(f"trend-{line.measure}", line.title, line.unit, line.series, line.baseline_period),
+    }
+
+
+def _other_figures(doc: EditionDocument) -> list[dict[str, Any]]:
+    """Figures quoted in the text that the scorecard does not show (another period length, area, ...)."""
+    shown = {(line.measure, line.area, line.period) for line in doc.scorecard}
+    shown |= {(line.measure, line.area, line.baseline_period) for line in doc.scorecard if line.baseline_value is not None}
+    return [
+        {
+            "title": figure.title,
+            "value_text": value_text(figure.value, figure.unit),
+            "period_label": period_label(figure.period),
+            "area": figure.area,
+            "source": figure.source,
+        }
+        for figure in doc.figures
+        if (figure.measure, figure.area, figure.period) not in shown
+    ]
+
+
+def render_html(doc: EditionDocument) -> bytes:
+    sections = []
+    scorecard_placed = False
+    for section in doc.sections:
+        paragraphs = [
+            {
+                "number": p.number,
+                "heading": _heading_text(p),
+                "html": paragraph_html(p),
+                "footnotes": p.footnotes,
+            }
+            for p in doc.paragraphs
+            if p.section == section.section
+        ]
+        # The scorecard goes in the edition's scorecard section (the seed's Appendix A) when it has one.
+        scorecard = section.section == "kpi-scorecard"
+        scorecard_placed |= scorecard
+        if paragraphs or scorecard:
+            sections.append({"section": section.section, "title": section.title, "paragraphs": paragraphs, "scorecard": scorecard})
+    if not scorecard_placed:
+        sections.append({"section": "kpi-scorecard", "title": "KPI scorecard", "paragraphs": [], "scorecard": True})
+    template = environment().get_template("edition.html")
+    html = template.render(
+        doc=_DocView(doc),
+        sections=sections,
+        scorecard=[_line_view(line) for line in doc.scorecard],
+        other_figures=_other_figures(doc),
+        notice_kinds=NOTICE_KINDS,
+        root="../../../",
+        site_title=SITE_TITLE,
+        software_version=doc.software_version,
+    )
+    return html.encode()
+
+
+class _DocView:
+    """The document, plus what the template asks of it."""
+
+    def __init__(self, doc: EditionDocument) -> None:
+        self._doc = doc
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._doc, name)
+
+    @property
+    def revision_is_correction(self) -> bool:
+        return bool(self._doc.previous_versions)
+
+
+# -- edition.json -------------------------------------------------------------------------------
+
+
+def figure_json(figure: Figure) -> dict[str, Any]:
+    return {
+        "measure": figure.measure,
+        "title": figure.title,
+        "priority": figure.priority,
+        "area": figure.area,
+        "period": figure.period,
+        "period_label": period_label(figure.period),
+        "value": figure.value,
+        "unit": figure.unit,
+        "polarity": figure.polarity,
+        "baseline_period": figure.baseline_period,
+        "baseline_value": figure.baseline_value,
+        "change": figure.change,
+        "change_percent": figure.change_percent,
+        "direction": figure.direction,
+        "assessment": figure.assessment,
+        "source": figure.source,
+        "note": figure.note,
+    }
+
+
+def scorecard_json(line: ScorecardLine) -> dict[str, Any]:
+    return {
+        "measure": line.measure,
+        "title": line.title,
+        "priority": line.priority,
+        "area": line.area,
+        "period": line.period,
+        "period_label": period_label(line.period) or None,
+        "value": line.value,
+        "unit": line.unit,
+        "polarity": line.polarity,
+        "baseline_period": line.baseline_period,
+        "baseline_value": line.baseline_value,
+        "change": line.change,
+        "change_percent": line.change_percent,
+        "direction": line.direction,
+        "assessment": line.assessment,
+        "source": line.source,
+        "definition": line.definition,
+        "series": [{"period": period, "value": value} for period, value in line.series],
+    }
+
+
+def edition_json(doc: EditionDocument) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "edition": doc.edition,
+        "revision": doc.revision,
+        "area": doc.area,
+        "title": doc.title,
+        "release_at": doc.release_at,
+        "first_release_at": doc.first_release_at,
+        "time_zone": "Europe/London",
+        "approved_at": doc.approved_at,
+        "reason": doc.reason,
+        "frozen_at": {"position": doc.frozen_position, "head_hash": doc.head_hash},
+        "authors": [{"name": p.name, "job_title": p.job_title} for p in doc.authors],
+        "lead_contact": {"name": doc.lead_contact.name, "email": doc.lead_contact.email, "phone": doc.lead_contact.phone},
+        "sections": [{"section": s.section, "title": s.title} for s in doc.sections],
+        "applicability": [
+            {"priority": a.priority, "title": a.title, "applicable": a.applicable, "reason": a.reason} for a in doc.applicability
+        ],
+        "paragraphs": [
+            {
+                "number": p.number,
+                "section": p.section,
+                "heading": p.heading,
+                "priority": p.priority,
+                "priority_title": priority_title(p.priority) or None,
+                "text": p.text,
+                "template": p.template,
+                "footnotes": list(p.footnotes),
+                "bound_values": [
+                    {
+                        "placeholder": b.placeholder,
+                        "kind": b.kind,
+                        "measure": b.measure,
+                        "area": b.area,
+                        "period": b.period,
+                        "text": b.text,
+                    }
+                    for b in p.bound
+                ],
+            }
+            for p in doc.paragraphs
+        ],
+        "scorecard": [scorecard_json(line) for line in doc.scorecard],
+        "figures": [figure_json(figure) for figure in doc.figures],
+        "notices": [
+            {
+                "kind": n.kind,
+                "subject": n.subject,
+                "what": n.what,
+                "reason": n.reason,
+                "scale": n.scale,
+                "impact": n.impact,
+                "recorded_at": n.recorded_at,
+            }
+            for n in doc.notices
+        ],
+        "previous_versions": [
+            {
+                "revision": v.revision,
+                "released_at": v.released_at,
+                "superseded_at": v.superseded_at,
+                "superseded_by": v.superseded_by,
+                "reason": v.reason,
+                "path": f"../r{v.revision}/",
+            }
+            for v in doc.previous_versions
+        ],
+        "software": {"name": SOFTWARE, "version": doc.software_version},
+    }
+
+
+# -- scorecard.csv and its CSV on the Web metadata -----------------------------------------------
+
+# (name, CSVW datatype, required, description): one concept, one name, as in edition.json.
+CSV_COLUMNS: tuple[tuple[str, Any, bool, str], ...] = (
+    ("measure", "string", True, "The measure's id."),
+    ("title", "string", True, "What the measure counts."),
+    ("priority", "string", True, "The national priority the measure reports on (or local)."),
+    ("area", "string", True, "The area the figures are for."),
+    ("period", {"base": "string", "format": r"^\d{4}-\d{2}(-\d{2})?/\d{4}-\d{2}(-\d{2})?$"}, False,
+     "The latest figure's reference period: an ISO 8601 interval, both ends inclusive."),
+    ("period_label", "string", False, "The reference period in words."),
+    ("value", "decimal", False, "The latest figure, exact as recorded."),
+    ("unit", "string", True, "count, rate-per-1000, percent or money."),
+    ("polarity", "string", True, "lower-is-better or higher-is-better."),
+    ("baseline_period", {"base": "string", "format": r"^\d{4}-\d{2}(-\d{2})?/\d{4}-\d{2}(-\d{2})?$"}, True,
+     "The baseline's reference period (the national baseline is the year ending June 2019)."),
+    ("baseline_value", "decimal", False, "The baseline figure."),
+    ("change", "decimal", False, "value minus baseline_value, exact."),
+    ("change_percent", "integer", False, "The change as a whole percent of the baseline, rounded half away from zero."),
+    ("direction", "string", False, "reduction, increase or no change."),
+    ("assessment", "string", False, "improving, worsening or no change, given the polarity."),
+    ("source", "string", False, "Where the latest figure comes from."),
+)
+
+
+def scorecard_csv(doc: EditionDocument) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180
+    writer.writerow([name for name, *_ in CSV_COLUMNS])
+    for line in doc.scorecard:
+        row = scorecard_json(line)
+        writer.writerow(["" if row[name] is None else row[name] for name, *_ in CSV_COLUMNS])
+    return out.getvalue().encode()
+
+
+def csvw_metadata(doc: EditionDocument) -> dict[str, Any]:
+    return {
+        "@context": ["http://www.w3.org/ns/csvw", {"@language": "en"}],
+        "url": SCORECARD_CSV,
+        "dc:title": f"{doc.title}: KPI scorecard",
+        "dc:description": (
+            "The latest figure for each measure in the area against its baseline figure, as of the log position "
+            f"{doc.frozen_position} at which revision {doc.revision} of edition {doc.edition} was approved."
+        ),
+        "dc:issued": {"@value": doc.release_at, "@type": "xsd:dateTime"},
+        "dc:identifier": f"{edition_directory(doc.edition, doc.revision)}/{SCORECARD_CSV}",
+        "dialect": {"header": True, "encoding": "utf-8", "delimiter": ",", "lineTerminators": ["\r\n"]},
+        "tableSchema": {
+            "columns": [
+                {"name": name, "titles": name, "datatype": datatype, "required": required, "dc:description": description}
+                for name, datatype, required, description in CSV_COLUMNS
+            ],
+            "primaryKey": ["measure", "area"],
+        },
+    }
+
+
+# -- the whole revision ---------------------------------------------------------------------------
+
+
+def manifest(doc: EditionDocument, files: dict[str, bytes]) -> bytes:
+    from .stores import content_type_for
+
+    return dumps(
+        {
+            "edition": doc.edition,
+            "revision": doc.revision,
+            "title": doc.title,
+            "release_at": doc.release_at,
+            "frozen_at": {"position": doc.frozen_position, "head_hash": doc.head_hash},
+            "software": {"name": SOFTWARE, "version": doc.software_version},
+            "directory": edition_directory(doc.edition, doc.revision) + "/",
+            "files": [
+                {
+                    "path": name,
+                    "sha256": hashlib.sha256(body).hexdigest(),
+                    "size": len(body),
+                    "content_type": content_type_for(name),
+                }
+                for name, body in files.items()
+            ],
+        }
+    )
+
+
+def render_edition(doc: EditionDocument) -> RenderedEdition:
+    files = {
+        EDITION_JSON: dumps(edition_json(doc)),
+        SCORECARD_CSV: scorecard_csv(doc),
+        CSVW_METADATA: dumps(csvw_metadata(doc)),
+        INDEX: render_html(doc),
+    }
+    assert tuple(files) == EDITION_FILES
+    return RenderedEdition(doc.edition, doc.revision, files, manifest(doc, files))

@@ -1,0 +1,375 @@
+"""What a published edition shows, gathered from the log as it stood at a revision's frozen position.
+
+The edition, its measures and the figures its placeholders bind come from the edition handlers'
+view; the scorecard and each measure's trend from the scorecard projection as of that position;
+notices from the history projection's diff against the previous released revision. The result
+is a plain `publishers.model.EditionDocument`: rendering it needs nothing else.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+
+from events import EventStore
+from events.domain.periods import Period
+from events.domain.rules import editions as rules
+from events.domain.rules.editions import Approval, Edition
+from events.projections import Projections, compare
+from events.projections.history import Diff
+from publishers import model
+from publishers.times import display_time, period_label, signed, signed_percent, value_text
+
+from .editions import load_edition, view_edition
+from .loading import load_figures, load_measures
+
+# Catching the projections up writes their tables; one catch-up at a time per process (the
+# scheduler publishes from several threads).
+_catch_up_lock = threading.Lock()
+
+
+def caught_up(store: EventStore) -> Projections:
+    projections = Projections(store)
+    with _catch_up_lock:
+        projections.catch_up()
+    return projections
+
+
+@dataclass(frozen=True)
+class ReleasedRevision:
+    """A revision the release stream records as released."""
+
+    revision: int
+    release_at: str  # London, with offset
+    released_at: str  # UTC
+    manifest_hash: str
+
+
+@dataclass(frozen=True)
+class RevisionTimes:
+    """When a revision goes out, and what came before it: all from events, fixed before anything is written."""
+
+    release_at: str
+    first_release_at: str
+    earlier: tuple[ReleasedRevision, ...]  # released revisions before this one, oldest first
+
+
+def approval_of(state: Edition, revision: int) -> Approval:
+    return state.approvals[revision - 1]
+
+
+def previous_versions(state: Edition, times: RevisionTimes, revision: int) -> tuple[model.PreviousVersion, ...]:
+    versions = []
+    later = [*times.earlier[1:], None]
+    for version, after in zip(times.earlier, later):
+        superseded_by = after.revision if after else revision
+        superseded_at = after.release_at if after else times.release_at
+        versions.append(
+            model.PreviousVersion(
+                revision=version.revision,
+                released_at=version.release_at,
+                superseded_at=superseded_at,
+                superseded_by=superseded_by,
+                reason=approval_of(state, superseded_by).reason,
+            )
+        )
+    return tuple(versions)
+
+
+def edition_document(
+    store: EventStore,
+    edition: str,
+    revision: int,
+    times: RevisionTimes,
+    *,
+    software_version: str,
+    projections: Projections | None = None,
+) -> model.EditionDocument:
+    projections = projections or caught_up(store)
+    current, _ = load_edition(store, edition)
+    if current is None or not 1 <= revision <= len(current.approvals):
+        raise ValueError(f"edition {edition!r} has no approved revision {revision}")
+    approval = approval_of(current, revision)
+    position = approval.position
+    view = view_edition(store, edition, position)
+    state = view.state
+    area = state.area
+
+    paragraphs = []
+    for paragraph in state.in_order():
+        bound = []
+        for binding in rules.bindings(f"{paragraph.heading}\n{paragraph.text}"):
+            resolved = rules.resolve(binding, area, view.measures, view.figures)
+            measure = view.measures.get(binding.measure)
+            period = binding.period
+            if binding.kind == "baseline" and measure is not None:
+                period = measure.baseline_period
+            bound.append(
+                model.BoundValue(
+                    placeholder=binding.text,
+                    kind=binding.kind,
+                    measure=binding.measure,
+                    area=binding.area or area,
+                    period=period,
+                    text=resolved.text if resolved.text is not None else binding.text,
+                )
+            )
+        paragraphs.append(
+            model.Paragraph(
+                number=paragraph.number,
+                section=paragraph.section,
+                heading=view.rendered(paragraph.heading) if paragraph.heading else "",
+                text=view.rendered(paragraph.text),
+                template=paragraph.text,
+                heading_template=paragraph.heading,
+                priority=paragraph.priority,
+                footnotes=tuple(paragraph.footnotes),
+                bound=tuple(dict.fromkeys(bound)),
+            )
+        )
+
+    lines = projections.scorecard_lines(at=position, area=area)
+    figure_keys = {key for key, figure in view.figures.items() if figure is not None and not figure.withdrawn}
+    for line in lines:
+        if line.period:
+            figure_keys.add((line.measure, line.area, line.period))
+        if line.baseline_value is not None:
+            figure_keys.add((line.measure, line.area, line.baseline_period))
+    measure_names = sorted({key[0] for key in figure_keys} | {line.measure for line in lines})
+    measures = {name: measure for name, (measure, _) in load_measures(store, measure_names, position).items()}
+    baseline_keys = {
+        (m, a, measures[m].baseline_period) for m, a, _ in figure_keys if measures.get(m) is not None
+    }
+    figures = {
+        key: figure
+        for key, (figure, _) in load_figures(store, sorted(figure_keys | baseline_keys), position).items()
+        if figure is not None and not figure.withdrawn
+    }
+
+    scorecard = []
+    for line in lines:
+        measure = measures.get(line.measure)
+        latest = figures.get((line.measure, line.area, line.period)) if line.period else None
+        scorecard.append(
+            model.ScorecardLine(
+                measure=line.measure,
+                title=line.title,
+                priority=line.priority,
+                area=line.area,
+                unit=line.unit,
+                polarity=line.polarity,
+                period=line.period,
+                value=line.value,
+                baseline_period=line.baseline_period,
+                baseline_value=line.baseline_value,
+                change=line.change,
+                change_percent=line.change_percent,
+                direction=line.direction,
+                assessment=line.assessment,
+                source=(latest.source if latest else "") or (measure.source if measure else ""),
+                definition=measure.definition if measure else "",
+                series=tuple(projections.series(line.measure, line.area, at=position)),
+            )
+        )
+
+    published_figures = []
+    for key in sorted(figure_keys, key=lambda k: (k[0], k[1], Period.parse(k[2]))):
+        figure, measure = figures.get(key), measures.get(key[0])
+        if figure is None or measure is None:
+            continue
+        comparison = _comparison(figure.value, figures.get((key[0], key[1], measure.baseline_period)), key[2], measure)
+        published_figures.append(
+            model.Figure(
+                measure=figure.measure,
+                title=measure.title,
+                priority=measure.priority,
+                area=figure.area,
+                period=figure.period,
+                value=figure.value,
+                unit=measure.unit,
+                polarity=measure.polarity,
+                baseline_period=measure.baseline_period,
+                baseline_value=comparison[0],
+                change=comparison[1],
+                change_percent=comparison[2],
+                direction=comparison[3],
+                assessment=comparison[4],
+                source=figure.source or measure.source,
+                note=figure.note,
+            )
+        )
+
+    notices: tuple[model.Notice, ...] = ()
+    if times.earlier:
+        shown = {(f.measure, f.area) for f in published_figures} | {(line.measure, line.area) for line in scorecard}
+        quoted = _quoted_in(paragraphs)
+        notices = tuple(
+            figure_notices(projections.diff(_frozen(current, times.earlier[-1].revision), position), shown, quoted, measures, figures)
+            + paragraph_notices(projections.diff(_frozen(current, times.earlier[-1].revision), position), edition)
+        )
+
+    return model.EditionDocument(
+        edition=edition,
+        revision=revision,
+        area=area,
+        title=state.title,
+        authors=tuple(model.Person(a["name"], a.get("job_title", "")) for a in state.authors),
+        lead_contact=model.Contact(
+            state.lead_contact["name"], state.lead_contact.get("email", ""), state.lead_contact.get("phone", "")
+        ),
+        sections=tuple(model.Section(slug, title) for slug, title in state.sections.items()),
+        applicability=tuple(
+            model.Applicability(priority, applicable, reason)
+            for priority, (applicable, reason) in sorted(state.applicability.items(), key=lambda item: _priority_order(item[0]))
+        ),
+        paragraphs=tuple(paragraphs),
+        scorecard=tuple(scorecard),
+        figures=tuple(published_figures),
+        frozen_position=position,
+        head_hash=approval.head_hash,
+        approved_at=approval.recorded_at,
+        reason=approval.reason,
+        release_at=times.release_at,
+        first_release_at=times.first_release_at,
+        notices=notices,
+        previous_versions=previous_versions(current, times, revision),
+        software_version=software_version,
+    )
+
+
+def _frozen(state: Edition, revision: int) -> int:
+    return approval_of(state, revision).position
+
+
+def _priority_order(priority: str) -> int:
+    order = list(model.PRIORITY_TITLES)
+    return order.index(priority) if priority in order else len(order)
+
+
+def _comparison(value: str, baseline, period: str, measure) -> tuple:
+    """(baseline_value, change, change_percent, direction, assessment), or Nones when no like-for-like baseline."""
+    if baseline is None or period == measure.baseline_period:
+        return (None, None, None, None, None)  # no baseline, or the figure is the baseline itself
+    if not Period.parse(period).same_length(Period.parse(measure.baseline_period)):
+        return (baseline.value, None, None, None, None)  # a quarter against a year: no like-for-like change
+    result = compare(value, baseline.value, measure.polarity)
+    return (baseline.value, result.change, result.change_percent, result.direction, result.assessment)
+
+
+def _quoted_in(paragraphs: list[model.Paragraph]) -> dict[tuple[str, str, str | None], list[int]]:
+    quoted: dict[tuple[str, str, str | None], list[int]] = {}
+    for paragraph in paragraphs:
+        for bound in paragraph.bound:
+            numbers = quoted.setdefault((bound.measure, bound.area, bound.period), [])
+            if paragraph.number not in numbers:
+                numbers.append(paragraph.number)
+    return quoted
+
+
+def _paragraph_list(numbers: list[int]) -> str:
+    if len(numbers) == 1:
+        return f"paragraph {numbers[0]}"
+    return "paragraphs " + ", ".join(str(n) for n in numbers[:-1]) + f" and {numbers[-1]}"
+
+
+def figure_notices(diff: Diff, shown, quoted, measures, figures) -> list[model.Notice]:
+    """One notice per recorded change to a figure the edition shows: what, why, how big, what it does."""
+    notices = []
+    for figure_diff in diff.figures:
+        key = (figure_diff.measure, figure_diff.area, figure_diff.period)
+        if (key[0], key[1]) not in shown:
+            continue
+        measure = measures.get(key[0])
+        if measure is None:
+            continue
+        subject = f"{measure.title}, {period_label(key[2])}"
+        for change in figure_diff.changes:
+            old, new = change.previous_value, change.value
+            if change.kind == "withdrawn":
+                what = f"{value_text(old, measure.unit)} was withdrawn"
+                scale = ""
+            elif old is None:
+                what = f"recorded as {value_text(new, measure.unit)}"
+                scale = ""
+            else:
+                what = f"{value_text(old, measure.unit)} became {value_text(new, measure.unit)}"
+                difference = Decimal(new) - Decimal(old)
+                relative = compare(new, old, measure.polarity).change_percent if Decimal(old) != 0 else None
+                scale = signed(str(difference), measure.unit) + (f" ({signed_percent(relative)} of the previous figure)" if relative is not None else "")
+            notices.append(
+                model.Notice(
+                    kind=change.kind,
+                    subject=subject,
+                    reason=change.reason or change.note or "newly recorded",
+                    what=what,
+                    scale=scale,
+                    impact=_impact(figure_diff, measure, figures, diff, quoted),
+                    recorded_at=change.recorded_at,
+                )
+            )
+    return notices
+
+
+def _impact(figure_diff, measure, figures, diff: Diff, quoted) -> str:
+    """What the change does to the statement: its comparison with the baseline, and where it is quoted."""
+    measure_id, area, period = figure_diff.measure, figure_diff.area, figure_diff.period
+    parts = []
+    if period == measure.baseline_period:
+        parts.append(f"this is the baseline for {measure.title.lower()}: every comparison with it changes")
+    elif Period.parse(period).same_length(Period.parse(measure.baseline_period)):
+        baseline_now = figures.get((measure_id, area, measure.baseline_period))
+        baseline_diff = next(
+            (d for d in diff.figures if (d.measure, d.area, d.period) == (measure_id, area, measure.baseline_period)), None
+        )
+        baseline_then = baseline_diff.old_value if baseline_diff else (baseline_now.value if baseline_now else None)
+        after = compare(figure_diff.new_value, baseline_now.value, measure.polarity) if figure_diff.new_value and baseline_now else None
+        before = compare(figure_diff.old_value, baseline_then, measure.polarity) if figure_diff.old_value and baseline_then else None
+        if after and before:
+            parts.append(
+                f"against the baseline it is now {_comparison_words(after)} (was {_comparison_words(before)})"
+                + ("; the assessment is unchanged" if after.assessment == before.assessment else f"; the assessment changes from {before.assessment} to {after.assessment}")
+            )
+        elif after:
+            parts.append(f"against the baseline it is {_comparison_words(after)}")
+    numbers = quoted.get((measure_id, area, period), [])
+    if period == measure.baseline_period:
+        numbers = sorted({n for (m, a, _), ns in quoted.items() if (m, a) == (measure_id, area) for n in ns})
+    if numbers:
+        parts.append(f"quoted in {_paragraph_list(numbers)}")
+    else:
+        parts.append("not quoted in the text; the scorecard and trend show it")
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
+def _comparison_words(result) -> str:
+    if result.change_percent is None:
+        return result.direction
+    if result.direction == "no change":
+        return "no change"
+    return f"a {abs(result.change_percent)}% {result.direction}"
+
+
+def paragraph_notices(diff: Diff, edition: str) -> list[model.Notice]:
+    notices = []
+    for paragraph_diff in diff.paragraphs:
+        if paragraph_diff.edition != edition:
+            continue
+        for change in paragraph_diff.changes:
+            what = {"written": "added", "revised": "the text was revised", "removed": "removed"}.get(change.kind, change.kind)
+            notices.append(
+                model.Notice(
+                    kind="paragraph",
+                    subject=f"Paragraph {paragraph_diff.number}",
+                    reason=change.reason or "a new paragraph",
+                    what=what,
+                    scale="",
+                    impact="",
+                    recorded_at=change.recorded_at,
+                )
+            )
+    return notices
+
+
+__all__ = ["RevisionTimes", "ReleasedRevision", "caught_up", "display_time", "edition_document"]
