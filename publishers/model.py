@@ -219,6 +219,7 @@ class SiteEdition:
     priorities: tuple[str, ...]  # the national priorities assessed applicable: a feed category each
     revisions: tuple[SiteRevision, ...]
     summary: str = ""
+    authors: tuple[str, ...] = ()
 
     @property
     def current(self) -> SiteRevision:
@@ -241,9 +242,14 @@ class Site:
     site_url: str  # with a trailing slash
     authority: str  # the tagging authority of the feeds' tag: ids, a domain name
     title: str = "Policing performance statements"
+    # The release calendar's files (publishers.calendar.calendar_files): key -> (bytes, content type).
     calendar_files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
 
     def newest_first(self) -> list[SiteEdition]:
-        from .times import instant
+        """By first release: the order editions came out in, whatever was corrected since."""
+        from .times import utc
 
-        return sorted(self.editions, key=lambda e: (instant(e.first_release_at), e.edition), reverse=True)
+        return sorted(self.editions, key=lambda e: (utc(e.first_release_at), e.edition), reverse=True)
+
+    def edition(self, edition: str) -> SiteEdition | None:
+        return next((e for e in self.editions if e.edition == edition), None)

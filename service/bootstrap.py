@@ -11,9 +11,12 @@ from events import EventStore
 from events.database import make_engine, require_current_schema
 from events.domain import registry
 from events.store import Clock, utc_now
+from publishers.stores import open_store
 
+from . import __version__
 from .config import Settings
-from .scheduler import Publish, publishing_not_configured
+from .handlers.publishing import Publishing, for_scheduler
+from .scheduler import Publish
 
 
 @dataclass
@@ -30,9 +33,13 @@ class App:
         return EventStore(self.engine, registry, clock=self.clock)
 
     @cached_property
+    def publishing(self) -> Publishing:
+        return Publishing(self.store, site_url=self.settings.site_url, software_version=__version__, clock=self.clock)
+
+    @cached_property
     def publish(self) -> Publish:
-        """What the release scheduler calls to publish an edition's revision (a placeholder until wired)."""
-        return publishing_not_configured
+        """What the release scheduler calls to publish an edition's revision: to the `publish_to` destination."""
+        return for_scheduler(self.publishing, lambda: open_store(self.settings.publish_to))
 
     def check_schema(self) -> None:
         require_current_schema(self.engine)

@@ -32,3 +32,12 @@ class Settings(BaseSettings):
         description="The area a figure or edition belongs to when none is given: the force's own area, e.g. west-midlands.",
     )
     actor: str = Field(default_factory=os_user, description="Who the CLI records as making a change; the OS user by default.")
+    # Publishing (docs/publishing.md)
+    site_url: str = Field(
+        "http://127.0.0.1:8080/",
+        description="Where the published site is read: the base of the feeds' absolute links; its host names their tag: ids.",
+    )
+    publish_to: str = Field(
+        "file://var/public",
+        description="Where `publish` and the scheduler put the site: file://DIR, a directory, or s3://BUCKET/PREFIX.",
+    )

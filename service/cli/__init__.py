@@ -7,6 +7,7 @@ from . import log  # noqa: F401  (registers its commands)
 from . import serve, tokens  # noqa: F401
 from . import releases  # noqa: F401
 from . import editions, examples, figures, measures  # noqa: F401
+from . import publishing  # noqa: F401
 from . import reports  # noqa: F401
 from .common import cli, run
 

@@ -1,0 +1,119 @@
+"""Is a published site consistent? What a reader can reach resolves, and every revision is whole.
+
+- Every manifest.json lists files that are all there, with the SHA-256 and size it states.
+- Following links from the site's entry points (index.html, latest/, the feeds, the calendar),
+  every link inside the site resolves to a stored file, and every link into a revision's
+  directory is into a complete one (its manifest is there).
+
+`policing-metrics site check` runs this against a destination; the publishing tests run it after
+every failed step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import re
+from collections import deque
+from html.parser import HTMLParser
+from urllib.parse import unquote, urldefrag, urlsplit
+
+from .stores import ObjectStore
+
+# calendar.ics is left out: its lines are folded at 75 octets, and calendar.json carries the same links.
+ENTRY_POINTS = ("index.html", "latest/index.html", "feed.atom", "feed.rss", "calendar.atom", "calendar.json")
+_REVISION = re.compile(r"^(editions/[^/]+/r\d+)/")
+_XML_LINK = re.compile(r'href=["\']([^"\']+)["\']|<link>([^<]+)</link>|"url":\s*"([^"]+)"')
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        for name, value in attrs:
+            if name in ("href", "src") and value:
+                self.links.append(value)
+            elif tag == "meta" and name == "content" and value and "url=" in value.lower():
+                self.links.append(value.split("=", 1)[1].strip())
+
+
+def _links(key: str, body: bytes) -> list[str]:
+    text = body.decode("utf-8", errors="replace")
+    if key.endswith(".html"):
+        parser = _Links()
+        parser.feed(text)
+        return parser.links
+    return [next(group for group in match.groups() if group) for match in _XML_LINK.finditer(text)]
+
+
+def _target(page: str, link: str, site_url: str | None) -> str | None:
+    """The key a link points at, or None for a link outside the site (mailto:, another host)."""
+    link, _ = urldefrag(link)
+    if not link:
+        return None  # a fragment of the same page
+    if site_url and link.startswith(site_url):
+        path = link[len(site_url) :]
+    else:
+        parts = urlsplit(link)
+        if parts.scheme or parts.netloc:
+            return None
+        if link.startswith("/"):
+            path = link.lstrip("/")
+        else:
+            path = posixpath.normpath(posixpath.join(posixpath.dirname(page), unquote(link)))
+            if link.endswith("/"):
+                path += "/"
+    if path in ("", "."):
+        path = "index.html"
+    if path.endswith("/"):
+        path += "index.html"
+    return path
+
+
+def check_site(store: ObjectStore, site_url: str | None = None) -> list[str]:
+    """Every inconsistency found, as a sentence naming the key; empty when the site is consistent."""
+    keys = set(store.list())
+    problems: list[str] = []
+    complete: set[str] = set()
+    for key in sorted(k for k in keys if k.startswith("editions/") and k.endswith("/manifest.json")):
+        directory = key[: -len("manifest.json")]
+        try:
+            manifest = json.loads(store.get(key))
+        except ValueError as exc:
+            problems.append(f"{key} is not valid JSON ({exc})")
+            continue
+        whole = True
+        for entry in manifest.get("files", []):
+            file_key = directory + entry["path"]
+            if file_key not in keys:
+                problems.append(f"{key} lists {file_key}, which is missing")
+                whole = False
+                continue
+            body = store.get(file_key)
+            if hashlib.sha256(body).hexdigest() != entry["sha256"] or len(body) != entry["size"]:
+                problems.append(f"{file_key} does not match its manifest's SHA-256 and size")
+                whole = False
+        if whole:
+            complete.add(directory.rstrip("/"))
+    seen: set[str] = set()
+    queue = deque(key for key in ENTRY_POINTS if key in keys)
+    seen.update(queue)
+    while queue:
+        page = queue.popleft()
+        for link in _links(page, store.get(page)):
+            target = _target(page, link, site_url)
+            if target is None:
+                continue
+            if target not in keys:
+                problems.append(f"{page} links to {link} ({target}), which is missing")
+                continue
+            revision = _REVISION.match(target)
+            if revision and revision.group(1) not in complete:
+                problems.append(f"{page} links to {target} in {revision.group(1)}/, which has no complete manifest")
+            if target not in seen and target.endswith((".html", ".atom", ".rss")):
+                seen.add(target)
+                queue.append(target)
+    return sorted(set(problems))

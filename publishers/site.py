@@ -1,0 +1,122 @@
+"""The site around editions: every mutable file, in the order it is written.
+
+Per edition, `editions/{edition}/status.css` and `editions/{edition}/index.html`: the page of all
+its revisions, and the stylesheet that shows the "not the latest release" banner already inside
+every superseded revision's immutable page. Then `latest/`, the JSON Schema, the release calendar,
+the feeds, and the root `index.html` last: nothing links to a file before the file is there.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Iterable
+
+from .feeds import ATOM_CONTENT_TYPE, RSS_CONTENT_TYPE, feed_atom, feed_rss
+from .model import Site, SiteEdition, edition_directory
+from .render import CSVW_METADATA, EDITION_JSON, NOTICE_KINDS, SCORECARD_CSV, SITE_TITLE, environment
+from .stores import content_type_for
+
+# Copies of the latest edition's machine-readable files under latest/: stable addresses for programs.
+LATEST_COPIES = (EDITION_JSON, SCORECARD_CSV, CSVW_METADATA)
+SCHEMA_KEY = "edition.schema.json"
+
+
+@dataclass(frozen=True)
+class SiteFile:
+    key: str
+    body: bytes
+    content_type: str
+
+
+def edition_schema() -> bytes:
+    return resources.files("publishers").joinpath("schemas", "edition.schema.json").read_bytes()
+
+
+def status_css(edition: SiteEdition) -> bytes:
+    superseded = [r.revision for r in edition.revisions[:-1]]
+    lines = [
+        f"/* Edition {edition.edition}: the latest release is revision {edition.current.revision}. A superseded",
+        "   revision's page is immutable; this short-cached rule shows the banner it already carries. */",
+    ]
+    if superseded:
+        selectors = ",\n".join(f'body[data-revision="{n}"] .superseded-banner' for n in superseded)
+        lines.append(f"{selectors} {{ display: block; }}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def edition_index(site: Site, edition: SiteEdition) -> bytes:
+    revisions = []
+    for index, revision in enumerate(edition.revisions):
+        after = edition.revisions[index + 1] if index + 1 < len(edition.revisions) else None
+        revisions.append(
+            {
+                "revision": revision.revision,
+                "release_at": revision.release_at,
+                "reason": revision.reason,
+                "notices": revision.notices,
+                "superseded_by": after.revision if after else None,
+                "superseded_at": after.release_at if after else None,
+                "superseded_reason": after.reason if after else None,
+            }
+        )
+    return _page(
+        "edition_index.html", root="../../", edition=edition, revisions=list(reversed(revisions)), notice_kinds=NOTICE_KINDS
+    )
+
+
+def latest_index(site: Site, edition: SiteEdition | None) -> bytes:
+    if edition is None:
+        return _page("empty_latest.html", root="../")
+    return _page("latest.html", root="../", edition=edition, site_url=site.site_url)
+
+
+def site_index(site: Site) -> bytes:
+    return _page("site_index.html", root="", editions=site.newest_first())
+
+
+def _page(template: str, **context) -> bytes:
+    context.setdefault("site_title", SITE_TITLE)
+    context.setdefault("software_version", "")
+    return environment().get_template(template).render(**context).encode()
+
+
+def render_site(site: Site, *, refresh: Iterable[str] = (), latest_files: dict[str, bytes] | None = None) -> list[SiteFile]:
+    """The site's mutable files in write order. `refresh` names the editions whose own pages to include;
+    `latest_files` holds the newest edition's current files to copy under latest/ (read from the store)."""
+    files: list[SiteFile] = []
+    for name in refresh:
+        edition = site.edition(name)
+        if edition is None:
+            continue  # not released (or not in this destination): nothing public may name it
+        base = f"editions/{edition.edition}"
+        files.append(SiteFile(f"{base}/status.css", status_css(edition), content_type_for("status.css")))
+        files.append(SiteFile(f"{base}/index.html", edition_index(site, edition), content_type_for("index.html")))
+    newest = site.newest_first()[0] if site.editions else None
+    if newest is not None and latest_files:
+        for name in LATEST_COPIES:
+            if name in latest_files:
+                files.append(SiteFile(f"latest/{name}", latest_files[name], content_type_for(name)))
+    files.append(SiteFile("latest/index.html", latest_index(site, newest), content_type_for("index.html")))
+    files.append(SiteFile(SCHEMA_KEY, edition_schema(), content_type_for(SCHEMA_KEY)))
+    for key, (body, content_type) in sorted(site.calendar_files.items()):
+        files.append(SiteFile(key, body, content_type))
+    files.append(SiteFile("feed.atom", feed_atom(site), ATOM_CONTENT_TYPE))
+    files.append(SiteFile("feed.rss", feed_rss(site), RSS_CONTENT_TYPE))
+    files.append(SiteFile("index.html", site_index(site), content_type_for("index.html")))
+    return files
+
+
+def latest_keys(site: Site) -> dict[str, str]:
+    """name -> key of the files latest/ copies: the newest edition's current revision."""
+    if not site.editions:
+        return {}
+    newest = site.newest_first()[0]
+    directory = edition_directory(newest.edition, newest.current.revision)
+    return {name: f"{directory}/{name}" for name in LATEST_COPIES}
+
+
+def site_summary(site: Site) -> str:
+    """For logs: what the site lists."""
+    return json.dumps({e.edition: e.current.revision for e in site.newest_first()})

@@ -1,0 +1,120 @@
+"""`policing-metrics publish EDITION`, and `site serve` / `site check` for a published folder or bucket."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+from pathlib import Path
+from typing import Optional
+
+import structlog
+import typer
+
+from events.domain.errors import DomainError
+from publishers.check import check_site
+from publishers.publish import PublishError
+from publishers.stores import StorageError, content_type_for, open_store
+
+from ..handlers.publishing import Publishing, site_url_of
+from .common import cli, fail, ready
+
+site_cli = typer.Typer(help="The published site: serve a local folder, check a destination.", no_args_is_help=True)
+cli.add_typer(site_cli, name="site")
+
+TO_HELP = "file://DIR (relative), file:///DIR, a directory, or s3://BUCKET/PREFIX [default: POLICING_METRICS_PUBLISH_TO]."
+
+
+def _store(to: str, endpoint_url: Optional[str], path_style: bool, region: Optional[str]):
+    try:
+        return open_store(to, endpoint_url=endpoint_url, region=region, path_style=path_style)
+    except StorageError as exc:
+        raise fail(str(exc), 2)
+
+
+@cli.command()
+def publish(
+    ctx: typer.Context,
+    edition: str = typer.Argument(..., help="The edition's id, e.g. 2022-02."),
+    revision: Optional[int] = typer.Option(None, "--revision", min=1, help="An approved revision [default: the latest]."),
+    to: Optional[str] = typer.Option(None, "--to", help=TO_HELP),
+    endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", help="An S3-compatible server (s3:// only)."),
+    path_style: bool = typer.Option(False, "--path-style", help="Path-style S3 addressing (most self-hosted servers)."),
+    region: Optional[str] = typer.Option(None, "--region", help="The S3 region (s3:// only)."),
+    site_url: Optional[str] = typer.Option(None, "--site-url", help="Where the site is read [default: POLICING_METRICS_SITE_URL]."),
+    now: bool = typer.Option(False, "--now", help="Publish before the announced time (needs --override-reason)."),
+    override_reason: Optional[str] = typer.Option(
+        None, "--override-reason", help="Why it goes out now or unannounced: recorded on the public calendar."
+    ),
+    actor: Optional[str] = typer.Option(None, "--actor", envvar="POLICING_METRICS_ACTOR", help="Who is publishing."),
+) -> None:
+    """Publish an approved edition: its files, then its manifest, then the release event, then feeds and indexes.
+
+    Publishing the same revision again is a no-op that completes anything an interrupted publish left out.
+    """
+    app = ready(ctx)
+    destination = to or app.settings.publish_to
+    store = _store(destination, endpoint_url, path_style, region)
+    publishing = app.publishing if site_url is None else Publishing(
+        app.store, site_url=site_url, software_version=app.publishing.software_version, clock=app.clock
+    )
+    try:
+        report = publishing.publish(
+            edition, revision, to=store, now=now, override_reason=override_reason,
+            actor=actor or app.settings.actor, source="cli",
+        )
+    except (PublishError, DomainError) as exc:
+        structlog.get_logger().error("publish.stopped", edition=edition, revision=revision, error=str(exc), key=getattr(exc, "key", None))
+        raise fail(str(exc), 1)
+    typer.echo(report.summary())
+
+
+@site_cli.command("check")
+def check(
+    ctx: typer.Context,
+    to: Optional[str] = typer.Option(None, "--to", help=TO_HELP),
+    endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url"),
+    path_style: bool = typer.Option(False, "--path-style"),
+    site_url: Optional[str] = typer.Option(None, "--site-url"),
+) -> None:
+    """Check a published site: every manifest whole, every link a reader can follow resolved. Exits 1 if not."""
+    app: object = ctx.obj
+    settings = app.settings  # type: ignore[attr-defined]
+    store = _store(to or settings.publish_to, endpoint_url, path_style, None)
+    try:
+        problems = check_site(store, site_url_of(site_url or settings.site_url))
+    except StorageError as exc:
+        raise fail(str(exc), 1)
+    for problem in problems:
+        typer.echo(problem)
+    if problems:
+        raise fail(f"{len(problems)} problem(s) in {store.location()}", 1)
+    typer.echo(f"{store.location()}: consistent (every manifest whole, every link resolved)")
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Static files with the Content-Types the S3 store would send (feeds, calendars, CSV)."""
+
+    def guess_type(self, path) -> str:
+        return content_type_for(str(path))
+
+    def log_message(self, format: str, *args) -> None:
+        structlog.get_logger("site").info("site.request", request=format % args)
+
+
+@site_cli.command("serve")
+def serve(
+    directory: Path = typer.Option(Path("var/public"), "--dir", help="The published folder."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (this machine only by default)."),
+    port: int = typer.Option(8080, "--port", min=0, max=65535),
+) -> None:
+    """Serve a published folder over HTTP in the foreground, for a person to look at (Ctrl-C stops it)."""
+    if not (directory / "index.html").is_file():
+        raise fail(f"{directory} has no index.html: publish an edition first (policing-metrics publish EDITION --to file://{directory})", 2)
+    handler = functools.partial(_Handler, directory=str(directory))
+    with http.server.ThreadingHTTPServer((host, port), handler) as server:
+        url = f"http://{host}:{server.server_address[1]}/"
+        typer.echo(f"Serving {directory} at {url}  (press Ctrl-C to stop)", err=False)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            typer.echo("\nstopped")

@@ -1,0 +1,422 @@
+"""Publishing an edition's revision: decide whether it may go out, render it, put it in the store in a
+safe order, record the release, and refresh the site around it.
+
+The decision rests on the edition's approvals and its release stream (see docs/publishing.md):
+
+- a revision already released is published again (completing an interrupted publish, or a no-op);
+- the first release of an edition goes out at its announced time, never before: before that,
+  publishing is refused unless `now` and an override reason are given, which reschedules the
+  release to this minute with that reason; an edition never announced is announced for this
+  minute as it is published, with the reason (or a default one) recorded;
+- a later revision after a release is a correction: it goes out at once, its time being its
+  approval's minute.
+
+Whatever was decided is recorded in the log before any file is written when it fixes a time the
+files show (the announcement), and after the manifest when it says the files are out (the release).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+import structlog
+
+from events import EventStore, IdempotencyKeyReused, Metadata, NewEvent, WrongExpectedVersion
+from events.domain import registry
+from events.domain.calendar import (
+    ON_TIME_TOLERANCE_SECONDS,
+    EditionReleased,
+    ReleaseAnnounced,
+    ReleaseRescheduled,
+    fold,
+    parse_zoned,
+    release_stream,
+    zoned_text,
+)
+from events.domain.editions import edition_stream
+from events.domain.errors import UnknownEdition
+from events.domain.rules import editions as edition_rules
+from events.records import format_time, parse_time
+from events.store import Clock, utc_now
+from publishers import model
+from publishers.calendar import calendar_files
+from publishers.publish import PublishError, Written, put_edition, put_site
+from publishers.render import EDITION_JSON, RenderedEdition, render_edition
+from publishers.site import latest_keys, render_site
+from publishers.stores import ObjectNotFound, ObjectStore, StorageError
+
+from .editions_published import ReleasedRevision, RevisionTimes, caught_up, edition_document
+from .releases import PublishOutcome, Releases, release_idempotency_key
+
+log = structlog.get_logger(__name__)
+
+ON_DEMAND_REASON = "published on demand with `policing-metrics publish`; no release had been announced"
+_IP_OR_LOCAL = re.compile(r"^(\d+\.\d+\.\d+\.\d+|\[.*\]|localhost)$")
+
+
+# -- refusals -------------------------------------------------------------------------------------
+
+
+class PublishRefused(PublishError):
+    """Nothing was published; the message says why and what to do instead."""
+
+
+class NotApproved(PublishRefused):
+    pass
+
+
+class EmbargoInForce(PublishRefused):
+    """The release is announced for a later time: the scheduler publishes it then."""
+
+
+class ReleaseWasCancelled(PublishRefused):
+    pass
+
+
+class RevisionSuperseded(PublishRefused):
+    pass
+
+
+class ManifestChanged(PublishRefused):
+    """Rendering a released revision again does not give the manifest its release recorded."""
+
+
+# -- what a publish did ---------------------------------------------------------------------------
+
+
+@dataclass
+class PublishReport:
+    edition: str
+    revision: int
+    destination: str
+    mode: str  # "first release", "correction" or "again"
+    release_at: str
+    manifest_hash: str
+    edition_keys: tuple[str, ...]
+    edition_files: Written
+    site_files: Written = field(default_factory=Written)
+    recorded: bool = False  # this publish appended the release event
+
+    @property
+    def outcome(self) -> PublishOutcome:
+        return PublishOutcome(self.manifest_hash, self.edition_keys)
+
+    def summary(self) -> str:
+        changed = len(self.edition_files.written) + len(self.site_files.written)
+        lines = [
+            f"edition {self.edition} revision {self.revision} ({self.mode}, released {model_time(self.release_at)}) "
+            f"published to {self.destination}",
+            f"  revision files: {len(self.edition_files.written)} written, {len(self.edition_files.unchanged)} already there "
+            f"(manifest SHA-256 {self.manifest_hash})",
+            f"  site files: {len(self.site_files.written)} written, {len(self.site_files.unchanged)} unchanged",
+            "  release " + ("recorded in the log" if self.recorded else "already recorded in the log"),
+        ]
+        if not changed and not self.recorded:
+            lines.append("  nothing to do: everything was already published")
+        return "\n".join(lines)
+
+
+def model_time(text: str) -> str:
+    from publishers.times import display_time
+
+    return display_time(text)
+
+
+def tag_authority(site_url: str) -> str:
+    """The feeds' tag: authority: the site's host name, or a reserved name for an address or localhost."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(site_url).hostname or "").lower()
+    if not host or _IP_OR_LOCAL.match(host) or "." not in host:
+        return "policing-metrics.invalid"
+    return host
+
+
+def site_url_of(url: str) -> str:
+    return url.rstrip("/") + "/"
+
+
+# -- the handler ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    mode: str
+    times: RevisionTimes
+    announce: object | None = None  # a calendar event to append before rendering
+
+
+def released_revisions(events) -> list[ReleasedRevision]:
+    """The revisions a release stream records as released, oldest first (a repeat of one counts once)."""
+    seen: dict[int, ReleasedRevision] = {}
+    for event in events:
+        if event.type == "EditionReleased" and event.data["revision"] not in seen:
+            data = event.data
+            seen[data["revision"]] = ReleasedRevision(data["revision"], data["release_at"], data["released_at"], data["manifest_hash"])
+    return sorted(seen.values(), key=lambda r: r.revision)
+
+
+class Publishing:
+    """Publishes editions from one store's log to object stores, as of one clock."""
+
+    def __init__(self, store: EventStore, *, site_url: str, software_version: str, clock: Clock = utc_now) -> None:
+        self.store = store
+        self.clock = clock
+        self.site_url = site_url_of(site_url)
+        self.authority = tag_authority(self.site_url)
+        self.software_version = software_version
+
+    # deciding
+
+    def _plan(self, edition: str, revision: int | None, *, now: bool, override_reason: str | None) -> tuple[int, _Plan]:
+        events = self.store.read_stream(edition_stream(edition))
+        state = edition_rules.fold(((e.type, e.data) for e in events), (e.recorded_at for e in events))
+        if state is None:
+            raise UnknownEdition(edition)
+        latest = len(state.approvals)
+        if latest == 0:
+            raise NotApproved(
+                f"edition {edition} has never been approved, so there is nothing to publish: check it with "
+                f"`policing-metrics edition check {edition}` and approve it with `policing-metrics edition approve {edition}`"
+            )
+        revision = latest if revision is None else revision
+        if not 1 <= revision <= latest:
+            raise NotApproved(f"edition {edition} has {latest} approved revision(s); there is no revision {revision} to publish")
+        release_events = self.store.read_stream(release_stream(edition))
+        released = released_revisions(release_events)
+        by_revision = {r.revision: r for r in released}
+        if revision in by_revision:
+            done = by_revision[revision]
+            earlier = tuple(r for r in released if r.revision < revision)
+            return revision, _Plan("again", RevisionTimes(done.release_at, released[0].release_at, earlier))
+        if released and revision < released[-1].revision:
+            raise RevisionSuperseded(
+                f"revision {revision} of edition {edition} was never released and revision {released[-1].revision} "
+                f"already is: an older revision cannot come out after a newer one"
+            )
+        if revision < latest:
+            raise RevisionSuperseded(
+                f"revision {revision} of edition {edition} was superseded by revision {latest} before it was released: "
+                f"publish revision {latest}"
+            )
+        if released:
+            # A correction goes out at once; its time is its approval's minute, never before the release it corrects.
+            approved = _minute(parse_time(state.approvals[revision - 1].recorded_at))
+            previous = parse_zoned(released[-1].release_at)
+            release_at = zoned_text(max(approved, previous))
+            return revision, _Plan("correction", RevisionTimes(release_at, released[0].release_at, tuple(released)))
+        return revision, self._first_release(edition, state.title, release_events, now=now, override_reason=override_reason)
+
+    def _first_release(self, edition: str, title: str, events, *, now: bool, override_reason: str | None) -> _Plan:
+        release = fold(events)
+        moment = self.clock()
+        minute = zoned_text(_minute(moment))
+        reason = (override_reason or "").strip() or None
+        if release is None:
+            announce = ReleaseAnnounced(
+                edition=edition, title=title[:300], release_at=minute, state="confirmed", override_reason=reason or ON_DEMAND_REASON
+            )
+            return _Plan("first release", RevisionTimes(minute, minute, ()), announce)
+        if release.status == "cancelled":
+            if not (now and reason):
+                raise ReleaseWasCancelled(
+                    f"the release of {edition} was cancelled ({release.cancellation_reason}): announce it again with "
+                    f"`policing-metrics schedule {edition} --at DATE`, or publish it at once with --now --override-reason TEXT"
+                )
+            announce = ReleaseAnnounced(edition=edition, title=release.title, release_at=minute, state="confirmed", override_reason=reason)
+            return _Plan("first release", RevisionTimes(minute, minute, ()), announce)
+        if release.due > moment:
+            if not (now and reason):
+                raise EmbargoInForce(
+                    f"edition {edition} is embargoed until {model_time(release.release_at)}: the scheduler "
+                    "(`policing-metrics scheduler`) publishes it at that moment. To publish it now instead, give "
+                    "--now --override-reason TEXT; the release is then moved to now, with that reason on the calendar"
+                )
+            announce = ReleaseRescheduled(
+                edition=edition, release_at=minute, previous_release_at=release.release_at, reason=reason, override_reason=reason
+            )
+            return _Plan("first release", RevisionTimes(minute, minute, ()), announce)
+        return _Plan("first release", RevisionTimes(release.release_at, release.release_at, ()))
+
+    # doing
+
+    def publish(
+        self,
+        edition: str,
+        revision: int | None = None,
+        *,
+        to: ObjectStore,
+        now: bool = False,
+        override_reason: str | None = None,
+        actor: str = "publisher",
+        source: str = "cli",
+    ) -> PublishReport:
+        if now and not (override_reason and override_reason.strip()):
+            raise PublishRefused("--now needs --override-reason: the calendar tells the public why a release came early")
+        revision, plan = self._plan(edition, revision, now=now, override_reason=override_reason)
+        bound = log.bind(edition=edition, revision=revision, destination=to.location())
+        if plan.announce is not None:
+            self._append_calendar(edition, plan.announce, actor, source)
+            bound.info("publish.release_time_fixed", release_at=plan.times.release_at, calendar_event=type(plan.announce).__name__)
+        rendered = self.render(edition, revision, plan.times)
+        if plan.mode == "again":
+            recorded_hash = next(r.manifest_hash for r in released_revisions(self.store.read_stream(release_stream(edition))) if r.revision == revision)
+            if rendered.manifest_hash != recorded_hash:
+                raise ManifestChanged(
+                    f"edition {edition} revision {revision} was released with manifest {recorded_hash}, but rendering it "
+                    f"again gives {rendered.manifest_hash} (this software is {self.software_version}): published files "
+                    "never change, so it is not published again; approve and publish a new revision to change it"
+                )
+        bound.info("publish.edition_files", mode=plan.mode, release_at=plan.times.release_at)
+        written = put_edition(to, rendered)
+        report = PublishReport(
+            edition, revision, to.location(), plan.mode, plan.times.release_at, rendered.manifest_hash, rendered.keys(), written
+        )
+        if plan.mode == "first release":
+            _, report.recorded = Releases(self.store, self.clock).record_release(
+                edition, revision, plan.times.release_at, report.outcome, released_at=self.clock(), actor=actor, source=source
+            )
+        elif plan.mode == "correction":
+            report.recorded = self._record_correction(edition, revision, plan.times.release_at, report.outcome, actor, source)
+        bound.info("publish.site_files", recorded=report.recorded)
+        report.site_files = self.refresh_site(to, refresh=[edition], revision=revision)
+        bound.info(
+            "publish.done",
+            manifest_hash=rendered.manifest_hash,
+            written=len(written.written) + len(report.site_files.written),
+            unchanged=len(written.unchanged) + len(report.site_files.unchanged),
+        )
+        return report
+
+    def render(self, edition: str, revision: int, times: RevisionTimes) -> RenderedEdition:
+        document = edition_document(self.store, edition, revision, times, software_version=self.software_version)
+        return render_edition(document)
+
+    def _append_calendar(self, edition: str, event, actor: str, source: str) -> None:
+        stream = release_stream(edition)
+        try:
+            self.store.append(
+                stream, [NewEvent.of(event, registry)], expected_version=self.store.stream_version(stream),
+                metadata=Metadata(actor=actor, source=source),
+            )
+        except WrongExpectedVersion:
+            raise PublishRefused(f"the release of {edition} changed while it was being published: run the publish again") from None
+
+    def _record_correction(self, edition: str, revision: int, release_at: str, outcome: PublishOutcome, actor: str, source: str) -> bool:
+        stream = release_stream(edition)
+        for _ in range(5):
+            events = self.store.read_stream(stream)
+            if any(r.revision == revision for r in released_revisions(events)):
+                return False  # another publish of the same correction recorded it
+            released_at = self.clock()
+            delay = int((released_at - parse_zoned(release_at)).total_seconds())
+            event = EditionReleased(
+                edition=edition,
+                revision=revision,
+                release_at=release_at,
+                released_at=format_time(released_at),
+                late_by_seconds=delay if delay > ON_TIME_TOLERANCE_SECONDS else None,
+                manifest_hash=outcome.manifest_hash,
+                keys=list(outcome.keys),
+            )
+            try:
+                self.store.append(
+                    stream, [NewEvent.of(event, registry)], expected_version=events[-1].version if events else 0,
+                    idempotency_key=release_idempotency_key(edition, revision, release_at),
+                    metadata=Metadata(actor=actor, source=source),
+                )
+            except (WrongExpectedVersion, IdempotencyKeyReused):
+                continue
+            return True
+        raise PublishRefused(f"the release stream of {edition} kept changing while recording revision {revision}: run the publish again")
+
+    # the site
+
+    def site(self, to: ObjectStore) -> model.Site:
+        """Every released edition whose current revision is complete in `to`, and the release calendar."""
+        present = {key.rsplit("/", 1)[0] for key in to.list("editions/") if key.endswith("/manifest.json")}
+        streams = self.store.read_prefix("release-")
+        calendar, released = [], {}
+        for stream, events in sorted(streams.items()):
+            release = fold(events)
+            if release is not None:
+                calendar.append(release)
+            revisions = released_revisions(events)
+            if revisions:
+                released[stream[len("release-") :]] = revisions
+        editions = []
+        edition_events = self.store.read_streams([edition_stream(e) for e in released])
+        for edition, revisions in sorted(released.items()):
+            events = edition_events.get(edition_stream(edition), [])
+            approvals = edition_rules.fold(((e.type, e.data) for e in events), (e.recorded_at for e in events)).approvals
+            shown = [r for r in revisions if model.edition_directory(edition, r.revision) in present]
+            missing = [r.revision for r in revisions if r not in shown]
+            if missing:
+                log.warning("site.revisions_missing", edition=edition, revisions=missing, destination=to.location(),
+                            problem="released but not in this destination: publish them here to list them")
+            if not shown:
+                continue
+            frozen = approvals[shown[-1].revision - 1].position
+            state = edition_rules.fold((e.type, e.data) for e in events if e.position <= frozen)
+            site_revisions = []
+            for index, r in enumerate(shown):
+                notices = self._notices(to, edition, r.revision) if index else ()
+                site_revisions.append(model.SiteRevision(r.revision, r.release_at, approvals[r.revision - 1].reason, r.manifest_hash, notices))
+            editions.append(
+                model.SiteEdition(
+                    edition=edition,
+                    title=state.title,
+                    area=state.area,
+                    priorities=tuple(p for p in model.PRIORITY_TITLES if state.applicability.get(p, (False, ""))[0]),
+                    revisions=tuple(site_revisions),
+                    authors=tuple(a["name"] for a in state.authors),
+                )
+            )
+        return model.Site(
+            editions=tuple(editions),
+            site_url=self.site_url,
+            authority=self.authority,
+            calendar_files=calendar_files(calendar, base_url=self.site_url, domain=self.authority),
+        )
+
+    def _notices(self, to: ObjectStore, edition: str, revision: int) -> tuple[model.Notice, ...]:
+        """A correction's notices as its own edition.json published them."""
+        import json
+
+        try:
+            document = json.loads(to.get(f"{model.edition_directory(edition, revision)}/{EDITION_JSON}"))
+        except (ObjectNotFound, ValueError):
+            return ()
+        return tuple(model.Notice(**notice) for notice in document.get("notices", []))
+
+    def refresh_site(self, to: ObjectStore, *, refresh: list[str] = (), revision: int = 0) -> Written:
+        """Rebuild the site's mutable files from the log and write those that changed, root index last."""
+        try:
+            site = self.site(to)
+            latest = {name: to.get(key) for name, key in latest_keys(site).items()}
+        except StorageError as exc:
+            from publishers.publish import PublishFailed
+
+            raise PublishFailed(refresh[0] if refresh else "-", revision, exc.location or "", "site", exc) from exc
+        files = render_site(site, refresh=refresh, latest_files=latest)
+        return put_site(to, files, edition=refresh[0] if refresh else "-", revision=revision)
+
+
+def _minute(moment: datetime):
+    return moment.astimezone(timezone.utc).replace(second=0, microsecond=0)
+
+
+def for_scheduler(publishing: Publishing, open_destination: Callable[[], ObjectStore]) -> Callable[[str, int], PublishOutcome]:
+    """The `publish(edition, revision)` the release scheduler calls when a release is due.
+
+    It records the release itself, before refreshing the site, so that the feeds and indexes it
+    writes already list the edition; the scheduler's own record_release then finds it recorded.
+    """
+
+    def publish(edition: str, revision: int) -> PublishOutcome:
+        return publishing.publish(edition, revision, to=open_destination(), actor="scheduler", source="scheduler").outcome
+
+    return publish
