@@ -85,6 +85,16 @@ def _chain_rows(
     The envelope (chain._ENVELOPE) is assembled from parts: what lies between "position"
     and "version" is the same for every event of one type in one append.
     """
+    if len(texts) == 1:  # one event: the envelope in one go
+        envelope = (
+            f'{{"data":{texts[0]},"metadata":{meta_text},"position":{first_position},'
+            f'"recorded_at":{canonical_string(recorded_at)},"schema_version":{schema_versions[0]},'
+            f'"stream":{canonical_string(stream)},"type":{canonical_string(types[0])},"version":{first_version}}}'
+        )
+        digest = hashlib.sha256(bytes.fromhex(prev_hex) + envelope.encode()).hexdigest()
+        row = (first_position, stream, first_version, types[0], schema_versions[0], texts[0], meta_text, recorded_at,
+               prev_hex, digest)
+        return [row], digest
     middle = f',"metadata":{meta_text},"position":'
     after_position = f',"recorded_at":{canonical_string(recorded_at)},"schema_version":'
     after_type = f',"stream":{canonical_string(stream)},"type":'
@@ -265,6 +275,10 @@ class EventStore:
         checking them one by one (validate, then canonicalise) would: the batch paths below
         only ever stand in for that loop when it would have found nothing.
         """
+        if len(events) == 1:  # the commonest append, without the batch machinery
+            (event,) = events
+            version = self.registry.validate(event.type, event.data, 0).version
+            return [event.type], [version], [canonical_text(event.data)]
         types = [event.type for event in events]
         datas = [event.data for event in events]
         try:
