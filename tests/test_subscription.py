@@ -101,3 +101,31 @@ def test_the_postgresql_listener_wakes_on_notify_and_sqlite_polls(store):
         started = time.monotonic()
         assert listener.wait(0, timeout=5) is True
         assert time.monotonic() - started < 2
+
+
+def test_two_processes_catching_up_one_subscription_apply_each_event_once(store, engine):
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE seen (position INTEGER PRIMARY KEY)"))
+    store.append_many([(f"s{n}", [counted(count=i) for i in range(100)], None) for n in range(10)])
+
+    def handler(connection, events):
+        for event in events:
+            connection.execute(text("INSERT INTO seen VALUES (:p)"), {"p": event.position})
+
+    errors: list[BaseException] = []
+
+    def worker():
+        try:
+            CatchUpSubscription(store, "shared", handler, batch_size=50).catch_up()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM seen")).scalar() == 1000
+    assert CatchUpSubscription(store, "shared", handler).checkpoint() == 1000

@@ -130,21 +130,27 @@ class ProjectionSubscription(CatchUpSubscription):
     def catch_up(self, until: int | None = None, progress: Progress | None = None) -> int:
         """Process everything committed so far (or up to `until`); return the new checkpoint."""
         store, projection = self.store, self.projection
-        position = self.checkpoint()
-        total = until if until is not None else store.head().position
-        with gc_paused():
-            for rows in store.read_batches(position + 1, as_of_position=until, batch_size=self.batch_size, raw=True):
-                with store.engine.begin() as connection:
-                    # Re-read under the write transaction: another process may have moved it on.
-                    if load_checkpoint(connection, self.name) != position:
-                        return self.catch_up(until, progress)
-                    if position == 0:
-                        projection.reset(connection)
-                    projection.handle(connection, rows, position)
-                    position = rows[-1][POSITION]
-                    save_checkpoint(connection, self.name, position)
-                if progress is not None:
-                    progress(position, max(total, position))
+        while True:
+            position = self.checkpoint()
+            total = until if until is not None else store.head().position
+            overtaken = False
+            with gc_paused():
+                for rows in store.read_batches(position + 1, as_of_position=until, batch_size=self.batch_size, raw=True):
+                    with store.engine.begin() as connection:
+                        # Re-read, locked, in the write transaction: another process may have moved it on.
+                        overtaken = load_checkpoint(connection, self.name) != position
+                        if not overtaken:
+                            if position == 0:
+                                projection.reset(connection)
+                            projection.handle(connection, rows, position)
+                            position = rows[-1][POSITION]
+                            save_checkpoint(connection, self.name, position)
+                    if overtaken:
+                        break  # start again from where the other process got to, outside any transaction
+                    if progress is not None:
+                        progress(position, max(total, position))
+            if not overtaken:
+                break
         with store.engine.begin() as connection:
             projection.finish(connection)
         return position
