@@ -392,6 +392,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["scorecard"]:  # `python -m bench scorecard ...`: the projection benchmark, its own options
+        from .bench_scorecard import main as scorecard
+
+        return scorecard(argv[1:])
     args = parse(argv)
     started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="policing-metrics-bench-", dir=args.tmpdir))

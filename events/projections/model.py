@@ -6,14 +6,18 @@ what they decide; they differ only in where state comes from and where changes g
 A *line* is one measure in one area. What the scorecard shows of it is three things: the latest
 figure whose period has the baseline period's length (other than the baseline period itself),
 that figure's value, and the baseline figure's value. Every event that changes any of them
-emits a *version* of the line: (position, line id, period, value, baseline value, when, by whom).
+emits a *version* of the line: (position, line id, period, value, baseline value). When and by
+whom a line was last revised is the recorded_at and actor of its last version's position.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Iterator, NamedTuple
+import json
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from ..domain.periods import Period, PeriodError
+from ..records import RecordedEvent
+from ..store import COLUMNS
 from .comparison import compare
 
 MEASURE_TYPES = frozenset({"MeasureDefined", "MeasureAmended", "MeasureRetired"})
@@ -100,7 +104,7 @@ class MeasureState:
 class Line:
     """One measure in one area. `figures` (period -> value) is None until needed (see ScorecardModel)."""
 
-    __slots__ = ("line_id", "measure", "area", "figures", "latest", "latest_rank", "value", "baseline", "revised_at", "revised_by")
+    __slots__ = ("line_id", "measure", "area", "figures", "latest", "latest_rank", "value", "baseline", "revised")
 
     def __init__(self, line_id: int, measure: str, area: str, figures: dict[str, str] | None) -> None:
         self.line_id = line_id
@@ -111,30 +115,43 @@ class Line:
         self.latest_rank = -1
         self.value: str | None = None
         self.baseline: str | None = None
-        self.revised_at: str | None = None
-        self.revised_by: str | None = None
+        self.revised = 0  # the position of the last event that changed what the line shows
 
     def shown(self) -> tuple:
         return (self.latest, self.value, self.baseline)
 
-    def restore(self, period: str | None, value: str | None, baseline: str | None, revised_at: str | None, revised_by: str | None) -> None:
+    def restore(self, period: str | None, value: str | None, baseline: str | None, revised: int) -> None:
         self.latest = period
         self.latest_rank = -1 if period is None else period_info(period).latest_rank
         self.value = value
         self.baseline = baseline
-        self.revised_at = revised_at
-        self.revised_by = revised_by
+        self.revised = revised
 
 
-def _same(actor: Any) -> str:
-    return actor
-
-
-# (position, line_id, period, value, baseline_value, revised_at, revised_by)
+# (position, line_id, period, value, baseline_value)
 Version = tuple
 # (position, measure, title, priority, unit, polarity, baseline_period, retired, recorded_at, actor)
 MeasureVersion = tuple
 FiguresLoader = Callable[[str, str, int], dict[str, str]]
+
+_COLUMNS = tuple(name.strip() for name in COLUMNS.split(","))
+# The stored rows' layout, unpacked in the fold's loop: a change to the store's columns must show here.
+assert _COLUMNS == ("position", "stream", "version", "type", "schema_version", "data", "metadata", "recorded_at", "prev_hash", "hash"), _COLUMNS
+_SET, _WITHDRAW, _MEASURE = 1, 2, 3
+_KINDS = {
+    "FigureRecorded": _SET, "FigureRevised": _SET, "FigureWithdrawn": _WITHDRAW,
+    "MeasureDefined": _MEASURE, "MeasureAmended": _MEASURE, "MeasureRetired": _MEASURE,
+}  # fmt: skip
+
+
+class Decoding(NamedTuple):
+    """How the fold turns a stored row's data into a dict: the C JSON scanner, then upcasting
+    when the row's schema version is not the type's current one."""
+
+    scan: Callable[[str, int], tuple[Any, int]]
+    versions: dict[str, int]  # type -> current schema version
+    upcast: Callable[[Sequence[Any], dict[str, Any]], dict[str, Any]]
+    actor: Callable[[str], str]  # stored metadata text -> actor
 
 
 class ScorecardModel:
@@ -146,11 +163,8 @@ class ScorecardModel:
     baseline period) fetch them as of the position before the event through `loader`.
     """
 
-    def __init__(self, loader: FiguresLoader | None = None, next_line_id: int = 1, actor_of: Callable[[Any], str] | None = None) -> None:
+    def __init__(self, loader: FiguresLoader | None = None, next_line_id: int = 1) -> None:
         self.loader = loader
-        # Who made a change, from what the caller passes as `actor`: the projection passes the
-        # stored metadata text and resolves it only for the events that change a line.
-        self.actor_of: Callable[[Any], str] = actor_of or _same
         self.measures: dict[str, MeasureState] = {}
         self.lines: dict[tuple[str, str], Line] = {}
         self.measure_lines: dict[str, list[Line]] = {}
@@ -181,10 +195,9 @@ class ScorecardModel:
             line.figures = self.loader(line.measure, line.area, before)  # type: ignore[misc]
         return line.figures
 
-    def _emit(self, line: Line, position: int, recorded_at: str, actor: Any) -> None:
-        line.revised_at = recorded_at
-        line.revised_by = actor = self.actor_of(actor)
-        self.versions.append((position, line.line_id, line.latest, line.value, line.baseline, recorded_at, actor))
+    def _emit(self, line: Line, position: int) -> None:
+        line.revised = position
+        self.versions.append((position, line.line_id, line.latest, line.value, line.baseline))
 
     def _recompute(self, line: Line, measure: MeasureState | None, position: int) -> None:
         """Choose the line's latest and baseline figures afresh from all its figures."""
@@ -201,63 +214,66 @@ class ScorecardModel:
                     latest, latest_rank, value = period, rank, figure
         line.latest, line.latest_rank, line.value, line.baseline = latest, latest_rank, value, baseline
 
-    def _recompute_measure(self, measure_id: str, position: int, recorded_at: str, actor: str) -> None:
+    def _recompute_measure(self, measure_id: str, position: int) -> None:
         measure = self.measures.get(measure_id)
         for line in self.measure_lines.get(measure_id, ()):
             before = line.shown()
             self._recompute(line, measure, position)
             if line.shown() != before:
-                self._emit(line, position, recorded_at, actor)
-
-    def _measure_changed(self, measure: MeasureState, position: int, recorded_at: str, actor: str) -> None:
-        self.measure_versions.append((position, *measure.row(), recorded_at, self.actor_of(actor)))
+                self._emit(line, position)
 
     # -- events -----------------------------------------------------------------------------
 
-    def apply(self, position: int, type_: str, data: dict[str, Any], recorded_at: str, actor: str) -> None:
-        if type_ == "FigureRecorded" or type_ == "FigureRevised":
-            self.figure_set(position, data["measure"], data["area"], data["period"], data["value"], recorded_at, actor)
-        elif type_ == "FigureWithdrawn":
-            self.figure_withdrawn(position, data["measure"], data["area"], data["period"], recorded_at, actor)
-        elif type_ == "MeasureDefined":
-            self.measure_defined(position, data, recorded_at, actor)
-        elif type_ == "MeasureAmended":
-            self.measure_amended(position, data, recorded_at, actor)
-        elif type_ == "MeasureRetired":
-            measure = self.measures.get(data["measure"])
-            if measure is not None and not measure.retired:
-                measure.retired = True
-                self._measure_changed(measure, position, recorded_at, actor)
+    def apply_rows(self, rows: Iterable[Sequence[Any]], decoding: Decoding) -> None:
+        """Fold stored rows (the log's own columns), skipping the types the scorecard does not use.
 
-    def figure_set(self, position: int, measure_id: str, area: str, period: str, value: str, recorded_at: str, actor: Any) -> None:
-        # The hot path: most events of a large log come through here, so it stays flat.
-        line = self.lines.get((measure_id, area))
-        if line is None:
-            line = self._new_line(measure_id, area)
-        figures = line.figures
-        if figures is not None:
-            figures[period] = value
-        measure = self.measures.get(measure_id)
-        if measure is None:
-            return
-        if period == line.latest:
-            if line.value != value:
-                line.value = value
-                self._emit(line, position, recorded_at, actor)
-            return
-        if period == measure.baseline_period:
-            if line.baseline != value:
-                line.baseline = value
-                self._emit(line, position, recorded_at, actor)
-            return
-        rank = measure.ranks.get(period)
-        if rank is None:
-            rank = rank_against(measure.ranks, measure.baseline_period, period)
-        if rank > line.latest_rank or (rank == line.latest_rank and rank >= 0 and period > line.latest):  # type: ignore[operator]
-            line.latest, line.latest_rank, line.value = period, rank, value
-            self._emit(line, position, recorded_at, actor)
+        Most events of a large log are figures, so their common case is written out here rather
+        than in a method per event: this loop is most of a rebuild's time.
+        """
+        kinds, scan, versions = _KINDS, decoding.scan, decoding.versions
+        lines, measures, emit = self.lines, self.measures, self._emit
+        for row in rows:
+            position, _, _, type_, schema_version, text, metadata, recorded_at, _, _ = row
+            kind = kinds.get(type_)
+            if kind is None:
+                continue
+            data = scan(text, 0)[0]
+            if versions.get(type_) != schema_version:
+                data = decoding.upcast(row, data)
+            if kind != _SET:
+                if kind == _WITHDRAW:
+                    self.figure_withdrawn(position, data["measure"], data["area"], data["period"])
+                else:
+                    self.measure_event(position, type_, data, recorded_at, decoding.actor(metadata))
+                continue
+            measure_id, area, period, value = data["measure"], data["area"], data["period"], data["value"]
+            line = lines.get((measure_id, area))
+            if line is None:
+                line = self._new_line(measure_id, area)
+            figures = line.figures
+            if figures is not None:
+                figures[period] = value
+            measure = measures.get(measure_id)
+            if measure is None:
+                continue
+            if period == line.latest:
+                if line.value != value:
+                    line.value = value
+                    emit(line, position)
+            elif period == measure.baseline_period:
+                if line.baseline != value:
+                    line.baseline = value
+                    emit(line, position)
+            else:
+                ranks = measure.ranks
+                rank = ranks.get(period)
+                if rank is None:
+                    rank = rank_against(ranks, measure.baseline_period, period)
+                if rank > line.latest_rank or (rank == line.latest_rank and rank >= 0 and period > line.latest):  # type: ignore[operator]
+                    line.latest, line.latest_rank, line.value = period, rank, value
+                    emit(line, position)
 
-    def figure_withdrawn(self, position: int, measure_id: str, area: str, period: str, recorded_at: str, actor: str) -> None:
+    def figure_withdrawn(self, position: int, measure_id: str, area: str, period: str) -> None:
         line = self.lines.get((measure_id, area))
         if line is None:
             return  # nothing recorded there: nothing to withdraw
@@ -266,39 +282,42 @@ class ScorecardModel:
             figures = self._figures(line, position - 1)
             figures.pop(period, None)
             self._recompute(line, measure, position)
-            self._emit(line, position, recorded_at, actor)
+            self._emit(line, position)
             return
         if line.figures is not None:
             line.figures.pop(period, None)
         if measure is not None and period == measure.baseline_period and line.baseline is not None:
             line.baseline = None
-            self._emit(line, position, recorded_at, actor)
+            self._emit(line, position)
 
-    def measure_defined(self, position: int, data: dict[str, Any], recorded_at: str, actor: str) -> None:
+    def measure_event(self, position: int, type_: str, data: dict[str, Any], recorded_at: str, actor: str) -> None:
         measure_id = data["measure"]
-        measure = MeasureState(
-            measure_id, data["title"], data["priority"], data["unit"], data["polarity"], data["baseline_period"]
-        )
-        self.measures[measure_id] = measure
-        self._measure_changed(measure, position, recorded_at, actor)
-        self._recompute_measure(measure_id, position, recorded_at, actor)
-
-    def measure_amended(self, position: int, data: dict[str, Any], recorded_at: str, actor: str) -> None:
-        measure = self.measures.get(data["measure"])
-        if measure is None:
-            return  # amending what was never defined changes nothing
-        for name in ("title", "priority", "unit", "polarity"):
-            if data.get(name) is not None:
-                setattr(measure, name, data[name])
-        baseline_period = data.get("baseline_period")
-        rebased = baseline_period is not None and baseline_period != measure.baseline_period
+        measure = self.measures.get(measure_id)
+        if type_ == "MeasureDefined":
+            # Defining a measure again (the commands refuse it) replaces it, and un-retires it.
+            measure = MeasureState(measure_id, data["title"], data["priority"], data["unit"], data["polarity"], data["baseline_period"])
+            self.measures[measure_id] = measure
+            rebased = True
+        elif measure is None:
+            return  # amending or retiring what was never defined changes nothing
+        elif type_ == "MeasureAmended":
+            for name in ("title", "priority", "unit", "polarity"):
+                if data.get(name) is not None:
+                    setattr(measure, name, data[name])
+            baseline_period = data.get("baseline_period")
+            rebased = baseline_period is not None and baseline_period != measure.baseline_period
+            if rebased:
+                measure.baseline_period = baseline_period
+                measure.baseline_info = period_info(baseline_period)
+                measure.ranks = ranks_for(baseline_period)
+        elif type_ == "MeasureRetired" and not measure.retired:
+            measure.retired = True
+            rebased = False
+        else:
+            return
+        self.measure_versions.append((position, *measure.row(), recorded_at, actor))
         if rebased:
-            measure.baseline_period = baseline_period
-            measure.baseline_info = period_info(baseline_period)
-            measure.ranks = ranks_for(baseline_period)
-        self._measure_changed(measure, position, recorded_at, actor)
-        if rebased:
-            self._recompute_measure(measure.measure, position, recorded_at, actor)
+            self._recompute_measure(measure_id, position)
 
     # -- what it shows ----------------------------------------------------------------------
 
@@ -366,15 +385,24 @@ def sort_lines(lines: Iterable[ScorecardLine]) -> list[ScorecardLine]:
     return sorted(lines, key=lambda line: (line.measure, line.area))
 
 
-def fold_scorecard(events: Iterable[Any]) -> list[ScorecardLine]:
-    """The scorecard after `events` (RecordedEvents, in position order), folded in memory."""
+def fold_scorecard(events: Iterable[RecordedEvent]) -> list[ScorecardLine]:
+    """The scorecard after `events` (in position order), folded in memory: the same fold as the
+    persisted projection, fed the same stored rows."""
+    events = list(events)
+    by_position = {event.position: event for event in events}
+    # RecordedEvent data is already in its type's current schema (schema version 0 all round), and its
+    # actor is known: the metadata column carries the position to look the event up by.
+    rows = [(e.position, e.stream, e.version, e.type, 0, json.dumps(e.data), e.position, e.recorded_at, None, None) for e in events]
     model = ScorecardModel()
-    for event in events:
-        if event.type in SCORECARD_TYPES:
-            model.apply(event.position, event.type, event.data, event.recorded_at, event.actor)
-    return sort_lines(
-        shown
-        for line in model.shown_lines()
-        if (measure := model.measures.get(line.measure)) is not None
-        and (shown := scorecard_line(measure, line.area, line.latest, line.value, line.baseline, line.revised_at, line.revised_by))
-    )
+    versions = dict.fromkeys(_KINDS, 0)
+    model.apply_rows(rows, Decoding(json.JSONDecoder().scan_once, versions, lambda row, data: data, lambda p: by_position[p].actor))
+    lines = []
+    for line in model.shown_lines():
+        measure = model.measures.get(line.measure)
+        event = by_position.get(line.revised)
+        shown = measure and scorecard_line(
+            measure, line.area, line.latest, line.value, line.baseline, event and event.recorded_at, event and event.actor
+        )
+        if shown:
+            lines.append(shown)
+    return sort_lines(lines)

@@ -16,8 +16,8 @@ from sqlalchemy import Connection
 
 from ..store import EventStore
 from ..subscription import load_checkpoint
-from .base import DATA, METADATA, POSITION, RECORDED_AT, SCHEMA_VERSION, TYPE, Decoder, Projection, ProjectionError, driver_sql, insert_rows
-from .model import SCORECARD_TYPES, MeasureState, ScorecardLine, ScorecardModel, scorecard_line, sort_lines
+from .base import POSITION, Decoder, Projection, ProjectionError, driver_sql, insert_rows
+from .model import SCORECARD_TYPES, Decoding, MeasureState, ScorecardLine, ScorecardModel, scorecard_line, sort_lines
 from .tables import SCORECARD_TABLES, measure_versions, scorecard_lines, scorecard_pages, scorecard_snapshots
 
 MEASURE_COLUMNS = (
@@ -29,7 +29,7 @@ SNAPSHOT_MIN = 2000
 # Versions per page (more when one event changes many lines): a read decodes at most one page it does not need.
 PAGE_VERSIONS = 1000
 
-LineState = tuple  # (period, value, baseline_value, revised_at, revised_by)
+LineState = tuple  # (period, value, baseline_value, revised: the position of the line's last version)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _decode = json.JSONDecoder().decode
 
@@ -54,11 +54,11 @@ def line_states_at(connection: Connection, position: int) -> tuple[dict[int, Lin
     for first, versions in pages:
         if first > position:
             break
-        for version_position, line_id, *state in _decode(versions):
+        for version_position, line_id, period, value, baseline in _decode(versions):
             if version_position > position:
                 break
             if version_position > since:
-                states[line_id] = tuple(state)
+                states[line_id] = (period, value, baseline, version_position)
                 read += 1
     pages.close()
     return states, read
@@ -121,7 +121,8 @@ class ScorecardProjection(Projection):
         """`figures_as_of(connection, measure, area, position)` gives a line's figures from the history
         projection (checkpoint `history_checkpoint`); needed only when continuing from storage."""
         self.store = store
-        self.decoder = Decoder(store, SCORECARD_TYPES)
+        decoder = Decoder(store, SCORECARD_TYPES)
+        self.decoding = Decoding(decoder.scan, decoder.current, decoder.upcast, decoder.actor)
         self._figures_as_of = figures_as_of
         self._history_checkpoint = history_checkpoint
         self._model: ScorecardModel | None = None
@@ -141,25 +142,7 @@ class ScorecardProjection(Projection):
             self._model, self._since_snapshot = ScorecardModel(), 0
         elif self._model is None or model_position != checkpoint:
             self._model = self._restore(connection, checkpoint)
-        model = self._model
-        decoder = self.decoder
-        model.actor_of = decoder.actor
-        wanted, scan, current, upcast = decoder.types, decoder.scan, decoder.current, decoder.upcast
-        figure_set, figure_withdrawn, apply = model.figure_set, model.figure_withdrawn, model.apply
-        for row in rows:
-            type_ = row[TYPE]
-            if type_ not in wanted:
-                continue
-            data = scan(row[DATA], 0)[0]
-            if current.get(type_) != row[SCHEMA_VERSION]:
-                data = upcast(row, data)
-            # The actor is passed as the stored metadata text, resolved only if a line changes.
-            if type_ == "FigureRecorded" or type_ == "FigureRevised":
-                figure_set(row[POSITION], data["measure"], data["area"], data["period"], data["value"], row[RECORDED_AT], row[METADATA])
-            elif type_ == "FigureWithdrawn":
-                figure_withdrawn(row[POSITION], data["measure"], data["area"], data["period"], row[RECORDED_AT], row[METADATA])
-            else:
-                apply(row[POSITION], type_, data, row[RECORDED_AT], row[METADATA])
+        self._model.apply_rows(rows, self.decoding)
         self._flush(connection, checkpoint, rows[-1][POSITION])
         self._connection = None
         self._position = rows[-1][POSITION]
@@ -174,9 +157,7 @@ class ScorecardProjection(Projection):
         self._since_snapshot += len(model.versions)
         model.new_lines, model.versions, model.measure_versions = [], [], []
         if self._since_snapshot >= max(SNAPSHOT_MIN, SNAPSHOT_FACTOR * len(model.lines)):
-            shown = [
-                (line.line_id, line.latest, line.value, line.baseline, line.revised_at, line.revised_by) for line in model.shown_lines()
-            ]
+            shown = [(line.line_id, line.latest, line.value, line.baseline, line.revised) for line in model.shown_lines()]
             insert_rows(connection, scorecard_snapshots, ("position", "lines", "state"), [(position, len(shown), _encode(shown))])
             self._since_snapshot = 0
 
@@ -212,18 +193,36 @@ class ScorecardProjection(Projection):
         keys = self._keys
         if any(line_id not in keys for line_id in states):
             keys = self._keys = line_keys(connection)  # lines are only ever added
-        lines = []
-        for line_id, (period, value, baseline, revised_at, revised_by) in states.items():
+        shown = []
+        for line_id, state in states.items():
             line_measure, line_area = keys[line_id]
             if (area is not None and line_area != area) or (measure is not None and line_measure != measure):
                 continue
-            state = measures.get(line_measure)
-            if state is None:
-                continue
-            line = scorecard_line(state, line_area, period, value, baseline, revised_at, revised_by)
+            definition = measures.get(line_measure)
+            if definition is not None and not definition.retired and (state[0] is not None or state[2] is not None):
+                shown.append((definition, line_area, state))
+        moments = self.moments(connection, {state[3] for _, _, state in shown})
+        lines = []
+        for definition, line_area, (period, value, baseline, revised) in shown:
+            line = scorecard_line(definition, line_area, period, value, baseline, *moments[revised])
             if line is not None:
                 lines.append(line)
         return sort_lines(lines)
+
+    def moments(self, connection: Connection, positions: set[int]) -> dict[int, tuple[str, str]]:
+        """position -> (recorded_at, actor), from the log itself."""
+        found: dict[int, tuple[str, str]] = {}
+        wanted = sorted(positions)
+        actor = self.decoding.actor
+        for first in range(0, len(wanted), 500):
+            chunk = wanted[first : first + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = connection.exec_driver_sql(
+                driver_sql(connection, f"SELECT position, recorded_at, metadata FROM events WHERE position IN ({marks})"), tuple(chunk)
+            )
+            for event_position, recorded_at, metadata in rows:
+                found[event_position] = (recorded_at, actor(metadata))
+        return found
 
     def measure_history(self, connection: Connection) -> MeasureHistory:
         """Every measure version, cached until the table changes (it is small: one row per measure event)."""

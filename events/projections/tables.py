@@ -36,7 +36,7 @@ scorecard_pages = Table(
     metadata,
     _position("last_position", primary_key=True),
     Column("first_position", BigInteger, nullable=False),
-    # JSON: [[position, line_id, period, value, baseline_value, revised_at, revised_by], ...]
+    # JSON: [[position, line_id, period, value, baseline_value], ...]
     # period and value are null when no figure of the baseline's length is recorded, baseline_value
     # when the baseline figure is not; all three null: the line shows nothing.
     Column("versions", Text, nullable=False),
@@ -47,7 +47,7 @@ scorecard_snapshots = Table(
     metadata,
     _position(primary_key=True),
     Column("lines", Integer, nullable=False),
-    # JSON: [[line_id, period, value, baseline_value, revised_at, revised_by], ...], every line shown
+    # JSON: [[line_id, period, value, baseline_value, revised], ...], every line shown; revised: its last version's position
     Column("state", Text, nullable=False),
 )
 
