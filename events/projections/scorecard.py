@@ -47,9 +47,17 @@ def line_states_at(connection: Connection, position: int) -> tuple[dict[int, Lin
         for line_id, *state in _decode(snapshot[1]):
             states[line_id] = tuple(state)
     read = 0
+    # Pages cover the positions without gaps: the last one needed is the first to reach `position`.
+    last = connection.exec_driver_sql(
+        driver_sql(connection, f"SELECT min(last_position) FROM {scorecard_pages.name} WHERE last_position >= ?"), (position,)
+    ).scalar()
     pages = connection.exec_driver_sql(
-        driver_sql(connection, f"SELECT first_position, versions FROM {scorecard_pages.name} WHERE last_position > ? ORDER BY last_position"),
-        (since,),
+        driver_sql(
+            connection,
+            f"SELECT first_position, versions FROM {scorecard_pages.name} WHERE last_position > ? AND last_position <= ? "
+            "ORDER BY last_position",
+        ),
+        (since, position if last is None else last),
     )
     for first, versions in pages:
         if first > position:
@@ -214,13 +222,15 @@ class ScorecardProjection(Projection):
         found: dict[int, tuple[str, str]] = {}
         wanted = sorted(positions)
         actor = self.decoding.actor
-        for first in range(0, len(wanted), 500):
-            chunk = wanted[first : first + 500]
-            marks = ", ".join("?" for _ in chunk)
-            rows = connection.exec_driver_sql(
-                driver_sql(connection, f"SELECT position, recorded_at, metadata FROM events WHERE position IN ({marks})"), tuple(chunk)
-            )
-            for event_position, recorded_at, metadata in rows:
+        if connection.dialect.name == "postgresql":  # one array parameter, not a thousand placeholders to parse
+            chunks = [("SELECT position, recorded_at, metadata FROM events WHERE position = ANY(%s)", (wanted,))]
+        else:
+            chunks = [
+                (f"SELECT position, recorded_at, metadata FROM events WHERE position IN ({', '.join('?' * len(chunk))})", tuple(chunk))
+                for chunk in (wanted[first : first + 500] for first in range(0, len(wanted), 500))
+            ]
+        for sql, parameters in chunks:
+            for event_position, recorded_at, metadata in connection.exec_driver_sql(sql, parameters):
                 found[event_position] = (recorded_at, actor(metadata))
         return found
 
