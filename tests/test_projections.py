@@ -389,3 +389,32 @@ def test_times_in_the_log_are_utc_text_so_moments_compare_as_text(store, clock):
     assert projections.scorecard_lines(at="2026-03-29T01:00:00+01:00") == []  # 00:00 UTC: nothing yet
     assert projections.scorecard_lines(at="2026-03-29T01:45:00+01:00")[0].value is None  # 00:45 UTC: the baseline only
     assert projections.scorecard_lines(at="2026-03-29T02:45:00+01:00")[0].value == "46"
+
+
+def test_two_processes_catching_up_at_once_take_turns_and_agree(store, database_url):
+    import threading
+
+    append(store, measure("homicide"), measure("robbery"))
+    for year in range(2000, 2040):
+        append(store, recorded("homicide", f"{year}-01/{year}-12", str(year)), recorded("robbery", f"{year}-01/{year}-12", str(year)))
+    engines = [make_engine(database_url) for _ in range(2)]
+    errors = []
+
+    def catch_up(engine):
+        try:
+            Projections(EventStore(engine, registry), batch_size=3).catch_up()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=catch_up, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for engine in engines:
+        engine.dispose()
+    assert errors == []
+    projections = Projections(store)
+    assert projections.checkpoint() == store.head().position
+    assert [(line.measure, line.value) for line in projections.scorecard_lines()] == [("homicide", "2039"), ("robbery", "2039")]
+    assert len(projections.history_of("homicide")) == 40

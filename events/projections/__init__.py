@@ -12,8 +12,7 @@ from typing import Callable
 
 from ..records import format_time
 from ..store import EventStore
-from ..subscription import load_checkpoint
-from .base import ProjectionError, ProjectionSubscription
+from .base import ProjectionError, ProjectionSubscription, checkpoint_of
 from .comparison import Comparison, compare
 from .history import Diff, FigureChange, FigureDiff, HistoryProjection, Paragraph, ParagraphDiff, Triangle, Vintage
 from .model import ScorecardLine, fold_scorecard, order_key, period_info, same_length
@@ -54,7 +53,7 @@ class Projections:
     def checkpoint(self) -> int:
         """The position every projection has reached."""
         with self.store.engine.connect() as connection:
-            return min(load_checkpoint(connection, subscription.name) for subscription in self.subscriptions)
+            return min(checkpoint_of(connection, subscription.name) for subscription in self.subscriptions)
 
     # -- moments ----------------------------------------------------------------------------
 

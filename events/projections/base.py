@@ -13,10 +13,10 @@ import json
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, select
 
 from ..store import COLUMNS, EventStore
-from ..subscription import CatchUpSubscription, load_checkpoint, save_checkpoint
+from ..subscription import CatchUpSubscription, checkpoints, load_checkpoint, save_checkpoint
 
 _COLUMN = {name.strip(): index for index, name in enumerate(COLUMNS.split(","))}
 POSITION = _COLUMN["position"]
@@ -77,6 +77,12 @@ def gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def checkpoint_of(connection: Connection, name: str) -> int:
+    """A subscription's checkpoint, for readers: no lock taken (load_checkpoint locks it for writers)."""
+    position = connection.execute(select(checkpoints.c.position).where(checkpoints.c.name == name)).scalar()
+    return position or 0
 
 
 def driver_sql(connection: Connection, text: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any, Sequence
 from sqlalchemy import Connection
 
 from ..store import EventStore
+from ..subscription import load_checkpoint
 from .base import DATA, METADATA, POSITION, RECORDED_AT, TYPE, Decoder, Projection, driver_sql, insert_rows
 from .comparison import _EXACT, decimal_text, mean
 from .model import order_key
@@ -186,6 +187,8 @@ class HistoryProjection(Projection):
             index.drop(connection, checkfirst=True)
 
     def finish(self, connection: Connection) -> None:
+        # Under the checkpoint's lock: two processes finishing at once would both create the index.
+        load_checkpoint(connection, self.name)
         for index in HISTORY_INDEXES:
             index.create(connection, checkfirst=True)
 

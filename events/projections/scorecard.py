@@ -15,8 +15,7 @@ from typing import Any, Sequence
 from sqlalchemy import Connection
 
 from ..store import EventStore
-from ..subscription import load_checkpoint
-from .base import POSITION, Decoder, Projection, ProjectionError, driver_sql, insert_rows
+from .base import POSITION, Decoder, Projection, ProjectionError, checkpoint_of, driver_sql, insert_rows
 from .model import SCORECARD_TYPES, Decoding, MeasureState, ScorecardLine, ScorecardModel, scorecard_line, sort_lines
 from .tables import SCORECARD_TABLES, measure_versions, scorecard_lines, scorecard_pages, scorecard_snapshots
 
@@ -186,7 +185,7 @@ class ScorecardProjection(Projection):
         connection = self._connection
         if self._figures_as_of is None or connection is None:
             raise ProjectionError("the scorecard needs the history projection to continue from storage")
-        if self._history_checkpoint is not None and load_checkpoint(connection, self._history_checkpoint) < position:
+        if self._history_checkpoint is not None and checkpoint_of(connection, self._history_checkpoint) < position:
             raise ProjectionError(
                 f"the history projection is behind position {position}: catch it up before the scorecard"
             )
