@@ -167,3 +167,29 @@ def test_projections_rebuild_reports_progress_as_json_lines_off_a_terminal(run, 
 def test_report_commands_refuse_an_unmigrated_database(database_url):
     result = CliRunner().invoke(cli, ["--database-url", database_url, "scorecard"])
     assert result.exit_code == 2 and "run `policing-metrics db upgrade`" in result.output
+
+
+def test_the_walkthrough_in_docs_reports_md_runs_as_written(tmp_path):
+    import re
+    import shlex
+    from pathlib import Path
+
+    page = (Path(__file__).parent.parent / "docs" / "reports.md").read_text()
+    block = re.search(r"```sh\n(.*?)```", page, re.S).group(1)
+    runner = CliRunner()
+    url = f"sqlite:///{tmp_path / 'docs.db'}"
+    outputs = []
+    for line in block.strip().splitlines():
+        args = shlex.split(line.partition("  # ")[0])
+        assert args[0] == "policing-metrics"
+        result = runner.invoke(cli, ["--database-url", url, "--log-format", "json", *args[1:]], catch_exceptions=False)
+        assert result.exit_code == 0, f"{line}\n{result.output}"
+        outputs.append(result.stdout)
+    first, after, before = json.loads(outputs[4]), outputs[6], list(csv.DictReader(io.StringIO(outputs[7])))
+    assert (first[0]["value"], first[0]["change_percent"], first[0]["direction"]) == ("44", -15, "reduction")
+    assert "-12%" in after and "improving" in after
+    assert (before[0]["value"], before[0]["change_percent"]) == ("44", "-15")
+    assert "late returns from the coroner" in outputs[8]
+    assert outputs[9].splitlines()[2] == f"{Y2021},,44,46,2"  # one column per moment a figure changed
+    assert "homicide / west-midlands / 2021-01/2021-12: 44 → 46" in outputs[10]
+    assert "projections rebuilt to log position 4" in outputs[11]
