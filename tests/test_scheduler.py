@@ -420,6 +420,6 @@ def test_sigterm_stops_the_scheduler_command_cleanly_with_json_logs(tmp_path):
     logs = [json.loads(line) for line in lines if line.startswith("{")]
     events = [entry["event"] for entry in logs]
     assert events[0] == "scheduler.starting" and events[-1] == "scheduler.stopped"
-    # No publisher is wired yet: the due release fails loudly, with a job id, and stays due.
+    # The release is of an edition never opened, so publishing it fails loudly, with a job id, and it stays due.
     failed = [entry for entry in logs if entry["event"] == "release.failed"]
-    assert failed and "publishing is not configured" in failed[0]["error"] and failed[0]["job_id"]
+    assert failed and "has not been opened" in failed[0]["error"] and failed[0]["job_id"]
