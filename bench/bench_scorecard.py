@@ -107,7 +107,9 @@ def figure_appends(measures: int, per_measure: int, seed: int = 1) -> Iterator[l
             if phase in (0, 2, 4, 6) or len(known) < 3:
                 period = _period(windows[i], 12)
                 windows[i] += 1
-                value = f"{rng.randrange(200, 900)}.{rng.randrange(10)}" if decimal else str(rng.randrange(20_000, 30_000))
+                value = (
+                    f"{rng.randrange(200, 900)}.{rng.randrange(10)}" if decimal else str(rng.randrange(20_000, 30_000))
+                )
                 known[period] = value
                 batch.append(("FigureRecorded", {"measure": measure, "area": AREA, "period": period, "value": value}))
             elif phase in (1, 3, 5):
@@ -119,7 +121,12 @@ def figure_appends(measures: int, per_measure: int, seed: int = 1) -> Iterator[l
             elif phase == 9 and step % 20 == 9:
                 period = rng.choice(list(known))
                 del known[period]
-                batch.append(("FigureWithdrawn", {"measure": measure, "area": AREA, "period": period, "reason": "duplicate return"}))
+                batch.append(
+                    (
+                        "FigureWithdrawn",
+                        {"measure": measure, "area": AREA, "period": period, "reason": "duplicate return"},
+                    )
+                )
             else:
                 period = rng.choice(list(known))
                 previous = known[period]
@@ -129,10 +136,17 @@ def figure_appends(measures: int, per_measure: int, seed: int = 1) -> Iterator[l
                 batch.append(
                     (
                         "FigureRevised",
-                        {"measure": measure, "area": AREA, "period": period, "value": value, "previous_value": previous,
-                         "kind": kind, "reason": "late returns" if kind == "revision" else "keying error"},
+                        {
+                            "measure": measure,
+                            "area": AREA,
+                            "period": period,
+                            "value": value,
+                            "previous_value": previous,
+                            "kind": kind,
+                            "reason": "late returns" if kind == "revision" else "keying error",
+                        },
                     )
-                )  # fmt: skip
+                )
         yield batch
 
 
@@ -150,8 +164,12 @@ def build_log(path: Path, measures: int, per_measure: int) -> dict:
     definitions = measure_events(measures)
     for first in range(0, len(definitions), APPEND_SIZE):
         chunk = definitions[first : first + APPEND_SIZE]
-        store.append(f"measures-{first // APPEND_SIZE}", [NewEvent(t, d) for t, d in chunk], expected_version=0,
-                     metadata=Metadata(actor="performance-team", source="bench"))  # fmt: skip
+        store.append(
+            f"measures-{first // APPEND_SIZE}",
+            [NewEvent(t, d) for t, d in chunk],
+            expected_version=0,
+            metadata=Metadata(actor="performance-team", source="bench"),
+        )
         clock[0] += timedelta(hours=1)
     for step, batch in enumerate(figure_appends(measures, per_measure)):
         for first in range(0, len(batch), APPEND_SIZE):
@@ -166,7 +184,12 @@ def build_log(path: Path, measures: int, per_measure: int) -> dict:
             log(f"  appended {store.head().position:,} events")
     head = store.head()
     engine.dispose()
-    return {"events": head.position, "seconds": perf_counter() - started, "first_time": START.isoformat(), "last_time": clock[0].isoformat()}
+    return {
+        "events": head.position,
+        "seconds": perf_counter() - started,
+        "first_time": START.isoformat(),
+        "last_time": clock[0].isoformat(),
+    }
 
 
 # -- eventsourcing: the same events in an application's own tables ----------------------------------
@@ -185,15 +208,19 @@ def build_es(path: Path, events_db: Path) -> dict:
     started = perf_counter()
     source = sqlite3.connect(events_db)
     pending, stream, count = [], None, 0
-    for stream_name, version, type_, data in source.execute("SELECT stream, version, type, data FROM events ORDER BY position"):
+    for stream_name, version, type_, data in source.execute(
+        "SELECT stream, version, type, data FROM events ORDER BY position"
+    ):
         if stream_name != stream and pending:
             app.recorder.insert_events(pending)
             pending = []
         stream = stream_name
         event = CLASSES[type_](
-            originator_id=uuid5(NAMESPACE_URL, stream_name), originator_version=version,
-            timestamp=DomainEvent.create_timestamp(), **json.loads(data),
-        )  # fmt: skip
+            originator_id=uuid5(NAMESPACE_URL, stream_name),
+            originator_version=version,
+            timestamp=DomainEvent.create_timestamp(),
+            **json.loads(data),
+        )
         pending.append(app.mapper.to_stored_event(event))
         count += 1
     if pending:
@@ -235,7 +262,18 @@ class Raw:
     def work(self, until: int) -> int:
         loads, figures, measures = json.loads, self.figures, self.measures
         events = 0
-        for position, stream, version, type_, schema_version, data, metadata, recorded_at, prev_hash, digest in self.connection.execute(
+        for (
+            position,
+            stream,
+            version,
+            type_,
+            schema_version,
+            data,
+            metadata,
+            recorded_at,
+            prev_hash,
+            digest,
+        ) in self.connection.execute(
             f"SELECT {COLUMNS} FROM events WHERE position > ? AND position <= ? ORDER BY position", (self.done, until)
         ):
             payload = loads(data)
@@ -313,7 +351,9 @@ class Ours:
 
     def check(self) -> str:
         with self.store.engine.connect() as connection:
-            return scorecard_digest([line.as_json() for line in self.projections.scorecard.lines_at(connection, self.done)])
+            return scorecard_digest(
+                [line.as_json() for line in self.projections.scorecard.lines_at(connection, self.done)]
+            )
 
 
 def _open_store(url: str):
@@ -341,7 +381,18 @@ def serve_slices(contender) -> None:
             print(json.dumps({"seconds": elapsed, "events": done}), flush=True)
         elif verb == "finish":
             peak = _peak_kib()
-            print(json.dumps({"seconds": seconds, "events": events, "baseline_kib": baseline, "peak_kib": peak, "check": contender.check()}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "seconds": seconds,
+                        "events": events,
+                        "baseline_kib": baseline,
+                        "peak_kib": peak,
+                        "check": contender.check(),
+                    }
+                ),
+                flush=True,
+            )
             return
 
 
@@ -351,8 +402,13 @@ class Child:
         self.errors = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bench.bench_scorecard", "--case", name, *arguments],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors, text=True, bufsize=1,
-        )  # fmt: skip
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.errors,
+            text=True,
+            bufsize=1,
+        )
 
     def ask(self, command: str) -> dict:
         self.process.stdin.write(command + "\n")
@@ -405,7 +461,12 @@ def case_as_of(url: str, queries: int, seed: int) -> dict:
     times.sort()
     return {
         "queries": queries,
-        "ms": {"p50": statistics.median(times), "p95": times[int(0.95 * (len(times) - 1))], "p99": times[int(0.99 * (len(times) - 1))], "max": times[-1]},
+        "ms": {
+            "p50": statistics.median(times),
+            "p95": times[int(0.95 * (len(times) - 1))],
+            "p99": times[int(0.99 * (len(times) - 1))],
+            "max": times[-1],
+        },
         "lines_mean": statistics.mean(sizes),
         "peak_kib": _peak_kib(),
     }
@@ -450,7 +511,14 @@ def reference_scorecard(figures: dict, measures: dict) -> list[dict]:
         base = values.get(baseline_period)
         if latest is None and base is None:
             continue
-        line = {"measure": measure, "area": area, "period": latest, "value": values.get(latest), "baseline_value": base, "change_percent": None}
+        line = {
+            "measure": measure,
+            "area": area,
+            "period": latest,
+            "value": values.get(latest),
+            "baseline_value": base,
+            "change_percent": None,
+        }
         if latest is not None and base is not None and Decimal(base) != 0:
             with localcontext() as context:
                 context.prec = 60
@@ -462,7 +530,9 @@ def reference_scorecard(figures: dict, measures: dict) -> list[dict]:
 
 def scorecard_digest(lines: list[dict]) -> str:
     keys = ("measure", "area", "period", "value", "baseline_value", "change_percent")
-    text = json.dumps([[line[k] for k in keys] for line in sorted(lines, key=lambda l: (l["measure"], l["area"]))])
+    text = json.dumps(
+        [[line[k] for k in keys] for line in sorted(lines, key=lambda line: (line["measure"], line["area"]))]
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -520,8 +590,10 @@ def run_case(*arguments: str) -> dict:
     """One contender in a fresh interpreter; its JSON report."""
     completed = subprocess.run(
         [sys.executable, "-m", "bench.bench_scorecard", "--case", *arguments],
-        cwd=ROOT, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if completed.returncode != 0:
         raise RuntimeError(f"case {arguments} failed:\n{completed.stderr}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
@@ -543,13 +615,27 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--queries", type=int, default=1000, help="scorecards as of random past moments")
     parser.add_argument("--batch-size", type=int, default=10_000, help="events per projection transaction in a rebuild")
     parser.add_argument("--slices", type=int, default=20, help="slices of the log the contenders take in turn")
-    parser.add_argument("--postgres-url", default=os.environ.get("POLICING_METRICS_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "POLICING_METRICS_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--tmpdir", type=Path, default=None, help="where the SQLite files go (a real disk, not tmpfs)")
-    parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
-                        help="build the logs in DIR and keep them; a later run with the same workload reuses them")  # fmt: skip
-    parser.add_argument("--write", action=argparse.BooleanOptionalAction, default=None,
-                        help="record results in bench/results/scorecard.json (default: only for the default workload)")  # fmt: skip
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="build the logs in DIR and keep them; a later run with the same workload reuses them",
+    )
+    parser.add_argument(
+        "--write",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="record results in bench/results/scorecard.json (default: only for the default workload)",
+    )
     parser.add_argument("--case", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.write is None:
@@ -600,10 +686,15 @@ def main(argv: list[str] | None = None) -> int:
         manifest = prepare(args, directory)
         events = manifest["log"]["events"]
         record["workload"] = {
-            "measures": args.measures, "figure_events_per_measure": args.per_measure, "events": events,
-            "events_per_append": APPEND_SIZE, "eventsourcing_page": ES_PAGE, "runs": args.runs,
-            "projection_batch_size": args.batch_size, "build_seconds": manifest["log"]["seconds"],
-        }  # fmt: skip
+            "measures": args.measures,
+            "figure_events_per_measure": args.per_measure,
+            "events": events,
+            "events_per_append": APPEND_SIZE,
+            "eventsourcing_page": ES_PAGE,
+            "runs": args.runs,
+            "projection_batch_size": args.batch_size,
+            "build_seconds": manifest["log"]["seconds"],
+        }
         for _ in range(2):  # warm the page cache (and the files' first reads) for whichever runs first
             warm = Child("raw", str(log_db))
             warm.ask(f"slice {events}")
@@ -612,50 +703,104 @@ def main(argv: list[str] | None = None) -> int:
         reports: dict[str, list[dict]] = {"ours": [], "raw": [], "eventsourcing": []}
         for run in range(args.runs):
             log(f"run {run + 1} of {args.runs}: {args.slices} slices, the contenders taking turns")
-            children = [Child("ours", url, str(args.batch_size)), Child("raw", str(log_db)), Child("eventsourcing", str(es_db))]
+            children = [
+                Child("ours", url, str(args.batch_size)),
+                Child("raw", str(log_db)),
+                Child("eventsourcing", str(es_db)),
+            ]
             for name, report in interleaved_run(children, events, args.slices, run).items():
                 reports[name].append(report)
-                log(f"  {name}: {report['events'] / report['seconds']:,.0f} events/s ({report['seconds']:.2f} s), "
-                    f"peak {report['peak_kib'] / 1024:.0f} MiB")  # fmt: skip
+                log(
+                    f"  {name}: {report['events'] / report['seconds']:,.0f} events/s ({report['seconds']:.2f} s), "
+                    f"peak {report['peak_kib'] / 1024:.0f} MiB"
+                )
         checks = {name: {r["check"] for r in runs} for name, runs in reports.items()}
         if len(set().union(*checks.values())) != 1:
             raise RuntimeError(f"the contenders disagree on the scorecard: {checks}")
         for name, runs in reports.items():
             record["cases"][f"sqlite_rebuild_{name}"] = {
-                "unit": "events/s", "events": runs[0]["events"], "seconds": [r["seconds"] for r in runs],
-                "rates": [r["events"] / r["seconds"] for r in runs], "median_rate": _rate(runs),
-                "peak_kib": [r["peak_kib"] for r in runs], "baseline_kib": [r["baseline_kib"] for r in runs],
-            }  # fmt: skip
+                "unit": "events/s",
+                "events": runs[0]["events"],
+                "seconds": [r["seconds"] for r in runs],
+                "rates": [r["events"] / r["seconds"] for r in runs],
+                "median_rate": _rate(runs),
+                "peak_kib": [r["peak_kib"] for r in runs],
+                "baseline_kib": [r["baseline_kib"] for r in runs],
+            }
         ours, raw, es = _rate(reports["ours"]), _rate(reports["raw"]), _rate(reports["eventsourcing"])
-        rows.append(Row("SQLite scorecard rebuild from zero: ours vs raw select + `json.loads` + dict fold",
-                        ours, raw, "events/s", f"≥ {TARGET_VS_RAW:g}×", ratio(ours, raw), ratio(ours, raw) >= TARGET_VS_RAW))  # fmt: skip
-        rows.append(Row(f"SQLite scorecard rebuild from zero: ours vs `eventsourcing` 9.5 `select_notifications` ({ES_PAGE:,}/page) fold",
-                        ours, es, "events/s", f"≥ {TARGET_VS_EVENTSOURCING:g}×", ratio(ours, es), ratio(ours, es) >= TARGET_VS_EVENTSOURCING))  # fmt: skip
+        rows.append(
+            Row(
+                "SQLite scorecard rebuild from zero: ours vs raw select + `json.loads` + dict fold",
+                ours,
+                raw,
+                "events/s",
+                f"≥ {TARGET_VS_RAW:g}×",
+                ratio(ours, raw),
+                ratio(ours, raw) >= TARGET_VS_RAW,
+            )
+        )
+        rows.append(
+            Row(
+                f"SQLite scorecard rebuild from zero: ours vs `eventsourcing` 9.5 `select_notifications` ({ES_PAGE:,}/page) fold",
+                ours,
+                es,
+                "events/s",
+                f"≥ {TARGET_VS_EVENTSOURCING:g}×",
+                ratio(ours, es),
+                ratio(ours, es) >= TARGET_VS_EVENTSOURCING,
+            )
+        )
         for name in ("ours", "raw", "eventsourcing"):
             peak = _median(reports[name], "peak_kib") / 1024
             grown = (_median(reports[name], "peak_kib") - _median(reports[name], "baseline_kib")) / 1024
-            rows.append(Row(f"Peak RSS of the {name} process (of which {grown:,.0f} MiB for the fold)", peak, None, "MiB", "(report)"))
+            rows.append(
+                Row(
+                    f"Peak RSS of the {name} process (of which {grown:,.0f} MiB for the fold)",
+                    peak,
+                    None,
+                    "MiB",
+                    "(report)",
+                )
+            )
 
         log(f"the scorecard as of {args.queries:,} random past moments")
         as_of = run_case("as-of", url, str(args.queries), "7")
         record["cases"]["sqlite_scorecard_as_of"] = as_of
         p99 = as_of["ms"]["p99"]
-        rows.append(Row(f"SQLite scorecard as of a random past moment ({as_of['lines_mean']:.0f} lines): p99 "
-                        f"(p50 {as_of['ms']['p50']:.1f} ms, max {as_of['ms']['max']:.1f} ms)",
-                        p99, None, "ms", f"≤ {TARGET_AS_OF_P99_MS:g} ms", None, p99 <= TARGET_AS_OF_P99_MS))  # fmt: skip
+        rows.append(
+            Row(
+                f"SQLite scorecard as of a random past moment ({as_of['lines_mean']:.0f} lines): p99 "
+                f"(p50 {as_of['ms']['p50']:.1f} ms, max {as_of['ms']['max']:.1f} ms)",
+                p99,
+                None,
+                "ms",
+                f"≤ {TARGET_AS_OF_P99_MS:g} ms",
+                None,
+                p99 <= TARGET_AS_OF_P99_MS,
+            )
+        )
 
         log("every projection (history and scorecard) rebuilt from zero")
         everything = run_case("rebuild", url, "all", str(args.batch_size))
         record["cases"]["sqlite_rebuild_all_projections"] = everything
-        rows.append(Row("SQLite rebuild of every projection (history + scorecard)", everything["events"] / everything["seconds"],
-                        None, "events/s", "(report)"))  # fmt: skip
+        rows.append(
+            Row(
+                "SQLite rebuild of every projection (history + scorecard)",
+                everything["events"] / everything["seconds"],
+                None,
+                "events/s",
+                "(report)",
+            )
+        )
 
         if args.no_postgres:
             record["cases"]["postgres_skipped"] = "--no-postgres"
         elif (problem := postgres_reachable(args.postgres_url)) is not None:
             log(f"PostgreSQL skipped: {problem}")
             record["cases"]["postgres_skipped"] = problem
-            rows.append(Row("PostgreSQL scorecard rebuild", None, None, "events/s", "(report)", note=f"skipped: {problem}"))
+            rows.append(
+                Row("PostgreSQL scorecard rebuild", None, None, "events/s", "(report)", note=f"skipped: {problem}")
+            )
         else:
             log("copying the log to PostgreSQL")
             schema_url, schema = postgres_copy(log_db, args.postgres_url)
@@ -665,11 +810,23 @@ def main(argv: list[str] | None = None) -> int:
                     report = run_case("rebuild", schema_url, "scorecard", str(args.batch_size))
                     log(f"  PostgreSQL scorecard rebuild: {report['events'] / report['seconds']:,.0f} events/s")
                     runs.append(report)
-                record["cases"]["postgres_rebuild_ours"] = {"seconds": [r["seconds"] for r in runs], "median_rate": _rate(runs), "events": runs[0]["events"]}
+                record["cases"]["postgres_rebuild_ours"] = {
+                    "seconds": [r["seconds"] for r in runs],
+                    "median_rate": _rate(runs),
+                    "events": runs[0]["events"],
+                }
                 rows.append(Row("PostgreSQL scorecard rebuild from zero", _rate(runs), None, "events/s", "(report)"))
                 pg_as_of = run_case("as-of", schema_url, str(min(args.queries, 300)), "7")
                 record["cases"]["postgres_scorecard_as_of"] = pg_as_of
-                rows.append(Row("PostgreSQL scorecard as of a random past moment: p99", pg_as_of["ms"]["p99"], None, "ms", "(report)"))
+                rows.append(
+                    Row(
+                        "PostgreSQL scorecard as of a random past moment: p99",
+                        pg_as_of["ms"]["p99"],
+                        None,
+                        "ms",
+                        "(report)",
+                    )
+                )
             finally:
                 postgres_drop(args.postgres_url, schema)
     finally:
@@ -703,7 +860,11 @@ def _table(rows: list[Row]) -> str:
 def _child(case: list[str]) -> int:
     name, *rest = case
     if name in ("raw", "eventsourcing", "ours"):
-        contender = {"raw": Raw, "eventsourcing": EventsourcingFold}[name](rest[0]) if name != "ours" else Ours(rest[0], int(rest[1]))
+        contender = (
+            {"raw": Raw, "eventsourcing": EventsourcingFold}[name](rest[0])
+            if name != "ours"
+            else Ours(rest[0], int(rest[1]))
+        )
         serve_slices(contender)
         return 0
     if name == "rebuild":

@@ -14,7 +14,9 @@ BASELINE = "2018-07/2019-06"
 Y2021 = "2021-01/2021-12"
 
 
-def measure(measure: str = "homicide", polarity: str = "lower-is-better", baseline: str = BASELINE, **extra: Any) -> NewEvent:
+def measure(
+    measure: str = "homicide", polarity: str = "lower-is-better", baseline: str = BASELINE, **extra: Any
+) -> NewEvent:
     data = {
         "measure": measure,
         "title": measure.replace("-", " ").capitalize(),
@@ -39,10 +41,26 @@ def recorded(measure: str, period: str, value: str, area: str = AREA, **extra: A
     return NewEvent("FigureRecorded", {"measure": measure, "area": area, "period": period, "value": value, **extra})
 
 
-def revised(measure: str, period: str, value: str, previous: str, kind: str = "revision", reason: str = "late returns", area: str = AREA) -> NewEvent:
+def revised(
+    measure: str,
+    period: str,
+    value: str,
+    previous: str,
+    kind: str = "revision",
+    reason: str = "late returns",
+    area: str = AREA,
+) -> NewEvent:
     return NewEvent(
         "FigureRevised",
-        {"measure": measure, "area": area, "period": period, "value": value, "previous_value": previous, "kind": kind, "reason": reason},
+        {
+            "measure": measure,
+            "area": area,
+            "period": period,
+            "value": value,
+            "previous_value": previous,
+            "kind": kind,
+            "reason": reason,
+        },
     )
 
 
@@ -88,4 +106,6 @@ def approved(store: EventStore, edition: str = "2022-02", revision: int = 1, rea
 def append(store: EventStore, *events: NewEvent, actor: str = "analyst@wmp", stream: str | None = None) -> int:
     """Append `events` in one go; the last position."""
     name = stream or f"test-{store.head().position + 1}"
-    return store.append(name, list(events), expected_version=None, metadata=Metadata(actor=actor, source="test")).last_position
+    return store.append(
+        name, list(events), expected_version=None, metadata=Metadata(actor=actor, source="test")
+    ).last_position

@@ -14,7 +14,19 @@ import pytest
 from events.projections import ProjectionError, Projections, parse_moment
 from events.projections import scorecard as scorecard_module
 
-from .projection_support import BASELINE, Y2021, append, measure, opened, recorded, removed, revised, rewritten, withdrawn, written
+from .projection_support import (
+    BASELINE,
+    Y2021,
+    append,
+    measure,
+    opened,
+    recorded,
+    removed,
+    revised,
+    rewritten,
+    withdrawn,
+    written,
+)
 
 Y2020 = "2020-01/2020-12"
 
@@ -29,7 +41,9 @@ def three_days(store, clock, projections):
     """Day 1 (5 Jan): homicide defined, baseline 52, 2021 at 44. Day 2: revised to 46 (ben).
     Day 3: 2021 withdrawn, 2020 recorded at 49, a paragraph written. Positions noted per day."""
     ends = {}
-    append(store, measure("homicide"), recorded("homicide", BASELINE, "52"), recorded("homicide", Y2021, "44"), actor="ana")
+    append(
+        store, measure("homicide"), recorded("homicide", BASELINE, "52"), recorded("homicide", Y2021, "44"), actor="ana"
+    )
     ends["day 1"] = store.head().position
     clock.advance(days=1)
     append(store, revised("homicide", Y2021, "46", "44", reason="late returns"), actor="ben")
@@ -96,7 +110,10 @@ def test_as_of_reads_start_from_the_last_snapshot_and_agree_everywhere(store, cl
         clock.advance(hours=1)
         append(store, recorded("homicide", f"{year}-01/{year}-12", str(year - 1900)),
                recorded("robbery", f"{year}-07/{year + 1}-06", str(3000 - year)))  # fmt: skip
-        expected[store.head().position] = [(f"{year}-01/{year}-12", str(year - 1900)), (f"{year}-07/{year + 1}-06", str(3000 - year))]
+        expected[store.head().position] = [
+            (f"{year}-01/{year}-12", str(year - 1900)),
+            (f"{year}-07/{year + 1}-06", str(3000 - year)),
+        ]
     projections.catch_up()
 
     with store.engine.connect() as connection:
@@ -117,7 +134,9 @@ def test_diff_lists_every_figure_and_paragraph_that_changed_with_old_and_new(pro
         (None, "46", "withdrawn", "cai", "not yet final"),
     ]
     assert trail[0].recorded_at == "2026-01-06T09:00:00.000000Z"
-    assert [(p.edition, p.number, p.old_text, p.new_text) for p in diff.paragraphs] == [("2022-02", 1, None, "Homicide is down.")]
+    assert [(p.edition, p.number, p.old_text, p.new_text) for p in diff.paragraphs] == [
+        ("2022-02", 1, None, "Homicide is down.")
+    ]
 
 
 def test_diff_between_positions_and_with_nothing_changed(projections, three_days):

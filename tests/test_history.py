@@ -51,11 +51,18 @@ def revised_homicides(store, clock):
     clock.advance(days=30)
     append(store, revised("homicide", Y2021, "45", "44", reason="late returns"), actor="ben")
     clock.advance(days=30)
-    append(store, revised("homicide", Y2021, "46", "45", kind="correction", reason="one case double-counted"), actor="cai")
+    append(
+        store, revised("homicide", Y2021, "46", "45", kind="correction", reason="one case double-counted"), actor="cai"
+    )
     clock.advance(days=1)
     append(store, withdrawn("homicide", Y2021, reason="wrong period"), actor="cai")
     clock.advance(days=1)
-    append(store, recorded("homicide", Y2021, "46"), recorded("homicide", "2021-01/2021-12", "3", area="coventry"), actor="cai")
+    append(
+        store,
+        recorded("homicide", Y2021, "46"),
+        recorded("homicide", "2021-01/2021-12", "3", area="coventry"),
+        actor="cai",
+    )
 
 
 def test_every_value_of_a_figure_is_listed_with_when_who_why_and_kind(projections, revised_homicides):
@@ -74,7 +81,11 @@ def test_every_value_of_a_figure_is_listed_with_when_who_why_and_kind(projection
 
 def test_history_covers_every_area_and_period_of_a_measure_unless_narrowed(projections, revised_homicides):
     history = caught_up(projections).history_of("homicide")
-    assert {(c.area, c.period) for c in history} == {("west-midlands", BASELINE), ("west-midlands", Y2021), ("coventry", Y2021)}
+    assert {(c.area, c.period) for c in history} == {
+        ("west-midlands", BASELINE),
+        ("west-midlands", Y2021),
+        ("coventry", Y2021),
+    }
     assert {c.area for c in projections.history_of("homicide", area="coventry")} == {"coventry"}
     assert projections.history_of("burglary") == []
 
@@ -92,7 +103,12 @@ def two_editions(store, clock):
     clock.advance(days=1)
     append(store, approved(store, "2022-01"))
     clock.advance(days=1)
-    append(store, revised("robbery", Y2020, "8040", "8000"), revised("robbery", Y2021, "7509", "7500"), recorded("robbery", BASELINE, "8945"))
+    append(
+        store,
+        revised("robbery", Y2020, "8040", "8000"),
+        revised("robbery", Y2021, "7509", "7500"),
+        recorded("robbery", BASELINE, "8945"),
+    )
     clock.advance(days=1)
     append(store, approved(store, "2022-02"))
     clock.advance(days=1)
@@ -167,7 +183,12 @@ def test_an_edition_of_another_area_is_not_a_column(store, clock, projections):
 
 
 def test_paragraphs_as_of_any_moment(store, clock, projections):
-    append(store, opened(), written(1, "Homicide fell by {{percent:homicide:2021-01/2021-12}}."), written(2, "Burglary fell."))
+    append(
+        store,
+        opened(),
+        written(1, "Homicide fell by {{percent:homicide:2021-01/2021-12}}."),
+        written(2, "Burglary fell."),
+    )
     middle = store.head().position
     clock.advance(days=1)
     append(store, rewritten(1, "Homicides fell by {{percent:homicide:2021-01/2021-12}}.", reason="plural"), removed(2))

@@ -43,9 +43,15 @@ AREAS = ("west-midlands", "coventry")
 # Few enough that lines often have a baseline and a latest figure; of mixed lengths and forms:
 # twelve months, a year in days (365 and 366: ties with the months form), one month, two months.
 PERIODS = (
-    "2018-07/2019-06", "2020-01/2020-12", "2021-01/2021-12", "2021-01-01/2021-12-31", "2020-01-01/2020-12-31",
-    "2021-12/2021-12", "2019-06/2019-06", "2021-11/2021-12",
-)  # fmt: skip
+    "2018-07/2019-06",
+    "2020-01/2020-12",
+    "2021-01/2021-12",
+    "2021-01-01/2021-12-31",
+    "2020-01-01/2020-12-31",
+    "2021-12/2021-12",
+    "2019-06/2019-06",
+    "2021-11/2021-12",
+)
 BASELINES = ("2018-07/2019-06", "2019-06/2019-06", "2020-01/2020-12")
 VALUES = ("0", "1", "2.5", "10", "46", "52", "-3")
 EDITIONS = ("2022-01", "2022-02")
@@ -55,14 +61,27 @@ HASH = "0" * 64
 
 # -- random logs ----------------------------------------------------------------------------------
 
+
 def _event(type_: str, **data) -> NewEvent:
     return NewEvent(type_, {key: value for key, value in data.items() if value is not None})
 
 
 # Weighted by repetition: mostly figures; now and then a measure, paragraph or approval event.
-KINDS = ("recorded",) * 8 + ("revised",) * 4 + ("withdrawn",) * 2 + (
-    "defined", "amended", "retired", "opened", "written", "rewritten", "removed", "approved",
-)  # fmt: skip
+KINDS = (
+    ("recorded",) * 8
+    + ("revised",) * 4
+    + ("withdrawn",) * 2
+    + (
+        "defined",
+        "amended",
+        "retired",
+        "opened",
+        "written",
+        "rewritten",
+        "removed",
+        "approved",
+    )
+)
 
 
 @st.composite
@@ -77,39 +96,84 @@ def an_event(draw) -> NewEvent:
     if kind == "recorded":
         return _event("FigureRecorded", measure=measure, area=area, period=period, value=value)
     if kind == "revised":
-        return _event("FigureRevised", measure=measure, area=area, period=period, value=value, previous_value="1",
-                      kind=draw(st.sampled_from(("revision", "correction"))), reason="why")  # fmt: skip
+        return _event(
+            "FigureRevised",
+            measure=measure,
+            area=area,
+            period=period,
+            value=value,
+            previous_value="1",
+            kind=draw(st.sampled_from(("revision", "correction"))),
+            reason="why",
+        )
     if kind == "withdrawn":
         return _event("FigureWithdrawn", measure=measure, area=area, period=period, reason="why")
     if kind == "defined":
-        return _event("MeasureDefined", measure=measure, title=measure.title(), priority="local", unit="count",
-                      polarity=polarity, baseline_period=draw(st.sampled_from(BASELINES)))  # fmt: skip
+        return _event(
+            "MeasureDefined",
+            measure=measure,
+            title=measure.title(),
+            priority="local",
+            unit="count",
+            polarity=polarity,
+            baseline_period=draw(st.sampled_from(BASELINES)),
+        )
     if kind == "amended":
-        return _event("MeasureAmended", measure=measure, reason="why", baseline_period=draw(st.none() | st.sampled_from(BASELINES)),
-                      title=draw(st.none() | st.sampled_from(("A", "B"))), polarity=draw(st.none() | st.just(polarity)))  # fmt: skip
+        return _event(
+            "MeasureAmended",
+            measure=measure,
+            reason="why",
+            baseline_period=draw(st.none() | st.sampled_from(BASELINES)),
+            title=draw(st.none() | st.sampled_from(("A", "B"))),
+            polarity=draw(st.none() | st.just(polarity)),
+        )
     if kind == "retired":
         return _event("MeasureRetired", measure=measure, reason="why")
     if kind == "opened":
-        return _event("EditionOpened", edition=edition, area=area, title="T", authors=[{"name": "N"}], lead_contact={"name": "C"},
-                      sections=[{"section": "s", "title": "S"}])  # fmt: skip
+        return _event(
+            "EditionOpened",
+            edition=edition,
+            area=area,
+            title="T",
+            authors=[{"name": "N"}],
+            lead_contact={"name": "C"},
+            sections=[{"section": "s", "title": "S"}],
+        )
     if kind == "written":
         return _event("ParagraphWritten", edition=edition, number=number, section="s", text=text)
     if kind == "rewritten":
         return _event("ParagraphRevised", edition=edition, number=number, text=text, reason="why")
     if kind == "removed":
         return _event("ParagraphRemoved", edition=edition, number=number, reason="why")
-    return _event("EditionApproved", edition=edition, revision=draw(st.integers(1, 2)), position=draw(st.integers(0, 40)), head_hash=HASH)
+    return _event(
+        "EditionApproved",
+        edition=edition,
+        revision=draw(st.integers(1, 2)),
+        position=draw(st.integers(0, 40)),
+        head_hash=HASH,
+    )
 
 
 definitions = st.lists(
     st.builds(
-        lambda m, pol: _event("MeasureDefined", measure=m, title=m.title(), priority="local", unit="count", polarity=pol, baseline_period=BASELINE),
-        st.sampled_from(MEASURES), st.sampled_from(("lower-is-better", "higher-is-better")),
+        lambda m, pol: _event(
+            "MeasureDefined",
+            measure=m,
+            title=m.title(),
+            priority="local",
+            unit="count",
+            polarity=pol,
+            baseline_period=BASELINE,
+        ),
+        st.sampled_from(MEASURES),
+        st.sampled_from(("lower-is-better", "higher-is-better")),
     ),
     min_size=1,
     max_size=2,
 )
-events_strategy = st.builds(lambda first, rest: first + rest, definitions, st.lists(an_event(), min_size=3, max_size=40))
+events_strategy = st.builds(
+    lambda first, rest: first + rest, definitions, st.lists(an_event(), min_size=3, max_size=40)
+)
 
 
 # -- an obviously-correct scorecard, recomputed from scratch at every position -----------------------
@@ -143,7 +207,9 @@ def naive_scorecards(events) -> list[list[tuple]]:
                 candidates = [
                     (Period.parse(period).end, Period.parse(period).start, period)
                     for (fm, fa, period) in figures
-                    if (fm, fa) == key and period != definition["baseline_period"] and Period.parse(period).same_length(baseline)
+                    if (fm, fa) == key
+                    and period != definition["baseline_period"]
+                    and Period.parse(period).same_length(baseline)
                 ]
                 latest = max(candidates)[2] if candidates else None
                 state = (latest, figures.get((*key, latest)), figures.get((*key, definition["baseline_period"])))
@@ -156,22 +222,55 @@ def naive_scorecards(events) -> list[list[tuple]]:
             change = percent = direction = assessment = None
             if value is not None and base is not None:
                 comparison = domain_compare(value, base)
-                change, percent, direction = Decimal(value) - Decimal(base), comparison.change_percent, comparison.direction
+                change, percent, direction = (
+                    Decimal(value) - Decimal(base),
+                    comparison.change_percent,
+                    comparison.direction,
+                )
                 better = "reduction" if definition["polarity"] == "lower-is-better" else "increase"
-                assessment = "no change" if direction == "no change" else "improving" if direction == better else "worsening"
-            lines.append((*key, definition["title"], definition["polarity"], definition["baseline_period"], latest, value, base,
-                          change, percent, direction, assessment, *revised[key]))  # fmt: skip
+                assessment = (
+                    "no change" if direction == "no change" else "improving" if direction == better else "worsening"
+                )
+            lines.append(
+                (
+                    *key,
+                    definition["title"],
+                    definition["polarity"],
+                    definition["baseline_period"],
+                    latest,
+                    value,
+                    base,
+                    change,
+                    percent,
+                    direction,
+                    assessment,
+                    *revised[key],
+                )
+            )
         out.append(lines)
     return out
 
 
 def comparable(lines) -> list[tuple]:
     return [
-        (line.measure, line.area, line.title, line.polarity, line.baseline_period, line.period, line.value, line.baseline_value,
-         None if line.change is None else Decimal(line.change), line.change_percent, line.direction, line.assessment,
-         line.revised_at, line.revised_by)
+        (
+            line.measure,
+            line.area,
+            line.title,
+            line.polarity,
+            line.baseline_period,
+            line.period,
+            line.value,
+            line.baseline_value,
+            None if line.change is None else Decimal(line.change),
+            line.change_percent,
+            line.direction,
+            line.assessment,
+            line.revised_at,
+            line.revised_by,
+        )
         for line in lines
-    ]  # fmt: skip
+    ]
 
 
 def naive_figure_history(events) -> list[tuple]:
@@ -182,7 +281,18 @@ def naive_figure_history(events) -> list[tuple]:
             key = (data["measure"], data["area"], data["period"])
             value = data.get("value") if event.type != "FigureWithdrawn" else None
             kind = {"FigureRecorded": "recorded", "FigureWithdrawn": "withdrawn"}.get(event.type) or data["kind"]
-            history.append((event.position, *key, value, current.get(key), kind, data.get("reason"), event.actor, event.recorded_at))
+            history.append(
+                (
+                    event.position,
+                    *key,
+                    value,
+                    current.get(key),
+                    kind,
+                    data.get("reason"),
+                    event.actor,
+                    event.recorded_at,
+                )
+            )
             current[key] = value
     return history
 
@@ -228,7 +338,11 @@ def fresh_store(kind: str) -> Iterator[tuple[EventStore, FakeClock]]:
 @contextmanager
 def tiny_snapshots_and_pages(snapshot_min: int, page: int):
     saved = scorecard_module.SNAPSHOT_MIN, scorecard_module.SNAPSHOT_FACTOR, scorecard_module.PAGE_VERSIONS
-    scorecard_module.SNAPSHOT_MIN, scorecard_module.SNAPSHOT_FACTOR, scorecard_module.PAGE_VERSIONS = snapshot_min, 1, page
+    scorecard_module.SNAPSHOT_MIN, scorecard_module.SNAPSHOT_FACTOR, scorecard_module.PAGE_VERSIONS = (
+        snapshot_min,
+        1,
+        page,
+    )
     try:
         yield
     finally:
@@ -242,9 +356,13 @@ def everything(projections: Projections, head: int, pairs: list[tuple[int, int]]
         "history": [projections.history_of(measure) for measure in MEASURES],
         "triangles": [
             projections.triangle(measure, area, columns).as_json()
-            for measure in MEASURES for area in AREAS for columns in ("editions", "times")
-        ],  # fmt: skip
-        "paragraphs": [projections.paragraphs(edition, at=position) for edition in EDITIONS for position in range(0, head + 1, 3)],
+            for measure in MEASURES
+            for area in AREAS
+            for columns in ("editions", "times")
+        ],
+        "paragraphs": [
+            projections.paragraphs(edition, at=position) for edition in EDITIONS for position in range(0, head + 1, 3)
+        ],
         "diffs": [projections.diff(start, end) for start, end in pairs],
     }
 
@@ -260,7 +378,10 @@ def check_a_random_log(kind: str, data) -> None:
             size = data.draw(st.integers(1, 6), label="append size")
             chunk = log[written : written + size]
             if chunk[0].type == "EditionApproved":  # approvals name the head they freeze at
-                chunk[0] = NewEvent("EditionApproved", {**chunk[0].data, "position": min(chunk[0].data["position"], store.head().position)})
+                chunk[0] = NewEvent(
+                    "EditionApproved",
+                    {**chunk[0].data, "position": min(chunk[0].data["position"], store.head().position)},
+                )
             clock.advance(hours=data.draw(st.integers(0, 2), label="hours between appends"))
             store.append("log", chunk, expected_version=None, metadata=Metadata(actor=f"actor-{written % 3}"))
             written += len(chunk)
@@ -270,12 +391,16 @@ def check_a_random_log(kind: str, data) -> None:
             if plan in ("same", "new"):
                 projections.catch_up()
             elif plan == "until":
-                projections.catch_up(until=data.draw(st.integers(projections.checkpoint(), store.head().position), label="until"))
+                projections.catch_up(
+                    until=data.draw(st.integers(projections.checkpoint(), store.head().position), label="until")
+                )
         projections.catch_up()
 
         events = list(store.read_all())
         head = len(events)
-        pairs = data.draw(st.lists(st.tuples(st.integers(0, head), st.integers(0, head)).map(sorted), max_size=4), label="diffs")
+        pairs = data.draw(
+            st.lists(st.tuples(st.integers(0, head), st.integers(0, head)).map(sorted), max_size=4), label="diffs"
+        )
         incremental = everything(projections, head, pairs)
 
         # the same as a rebuild from zero
@@ -290,15 +415,31 @@ def check_a_random_log(kind: str, data) -> None:
             assert comparable(fold_scorecard(events[:position])) == naive[position], f"fold at {position}"
 
         history = [
-            (c.position, c.measure, c.area, c.period, c.value, c.previous_value, c.kind, c.reason, c.actor, c.recorded_at)
-            for changes in incremental["history"] for c in changes
-        ]  # fmt: skip
+            (
+                c.position,
+                c.measure,
+                c.area,
+                c.period,
+                c.value,
+                c.previous_value,
+                c.kind,
+                c.reason,
+                c.actor,
+                c.recorded_at,
+            )
+            for changes in incremental["history"]
+            for c in changes
+        ]
         assert sorted(history) == naive_figure_history(events)
         for (start, end), diff in zip(pairs, incremental["diffs"]):
             before, after = naive_figures_at(events, start), naive_figures_at(events, end)
             differing = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
             assert sorted((f.measure, f.area, f.period) for f in diff.figures) == differing
-            assert all((f.old_value, f.new_value) == (before.get(k), after.get(k)) for f in diff.figures for k in [(f.measure, f.area, f.period)])
+            assert all(
+                (f.old_value, f.new_value) == (before.get(k), after.get(k))
+                for f in diff.figures
+                for k in [(f.measure, f.area, f.period)]
+            )
 
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -341,13 +482,20 @@ def test_catching_up_when_current_changes_nothing(store):
     assert projections.catch_up() == 2
     assert projections.catch_up() == 2 and projections.checkpoint() == 2
     with store.engine.connect() as connection:
-        assert {name: load_checkpoint(connection, name) for name in ("scorecard-v1", "history-v1")} == {"scorecard-v1": 2, "history-v1": 2}
+        assert {name: load_checkpoint(connection, name) for name in ("scorecard-v1", "history-v1")} == {
+            "scorecard-v1": 2,
+            "history-v1": 2,
+        }
 
 
 def test_a_rebuild_restores_the_history_indexes_it_set_aside(store):
     append(store, measure("homicide"), recorded("homicide", BASELINE, "52"))
     Projections(store).rebuild()
-    indexes = {index["name"] for table in ("figure_versions", "paragraph_versions") for index in inspect(store.engine).get_indexes(table)}
+    indexes = {
+        index["name"]
+        for table in ("figure_versions", "paragraph_versions")
+        for index in inspect(store.engine).get_indexes(table)
+    }
     assert {index.name for index in HISTORY_INDEXES} <= indexes
 
 
@@ -396,7 +544,11 @@ def test_two_processes_catching_up_at_once_take_turns_and_agree(store, database_
 
     append(store, measure("homicide"), measure("robbery"))
     for year in range(2000, 2040):
-        append(store, recorded("homicide", f"{year}-01/{year}-12", str(year)), recorded("robbery", f"{year}-01/{year}-12", str(year)))
+        append(
+            store,
+            recorded("homicide", f"{year}-01/{year}-12", str(year)),
+            recorded("robbery", f"{year}-01/{year}-12", str(year)),
+        )
     engines = [make_engine(database_url) for _ in range(2)]
     errors = []
 
@@ -416,5 +568,8 @@ def test_two_processes_catching_up_at_once_take_turns_and_agree(store, database_
     assert errors == []
     projections = Projections(store)
     assert projections.checkpoint() == store.head().position
-    assert [(line.measure, line.value) for line in projections.scorecard_lines()] == [("homicide", "2039"), ("robbery", "2039")]
+    assert [(line.measure, line.value) for line in projections.scorecard_lines()] == [
+        ("homicide", "2039"),
+        ("robbery", "2039"),
+    ]
     assert len(projections.history_of("homicide")) == 40

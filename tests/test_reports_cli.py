@@ -28,7 +28,9 @@ def run(database_url):
     runner = CliRunner()
 
     def invoke(*args: str, code: int = 0):
-        result = runner.invoke(cli, ["--database-url", database_url, "--log-format", "json", *args], catch_exceptions=False)
+        result = runner.invoke(
+            cli, ["--database-url", database_url, "--log-format", "json", *args], catch_exceptions=False
+        )
         assert result.exit_code == code, result.output
         return result
 
@@ -46,7 +48,9 @@ def store(run, database_url, clock):
 @pytest.fixture
 def homicide(store, clock):
     """Day 1: homicide 52 -> 44 (ana). Day 2: 2021 revised to 46 (ben, late returns). Positions: 3, then 4."""
-    append(store, measure("homicide"), recorded("homicide", BASELINE, "52"), recorded("homicide", Y2021, "44"), actor="ana")
+    append(
+        store, measure("homicide"), recorded("homicide", BASELINE, "52"), recorded("homicide", Y2021, "44"), actor="ana"
+    )
     clock.advance(days=1)
     append(store, revised("homicide", Y2021, "46", "44", reason="late returns"), actor="ben")
 
@@ -55,17 +59,38 @@ def test_the_scorecard_as_json_is_the_published_shape(run, homicide):
     lines = json.loads(run("scorecard", "--format", "json").stdout)
     assert lines == [
         {
-            "measure": "homicide", "area": "west-midlands", "title": "Homicide", "period": Y2021, "value": "46",
-            "unit": "count", "baseline_period": BASELINE, "baseline_value": "52", "change": "-6", "change_percent": -12,
-            "direction": "reduction", "assessment": "improving",
+            "measure": "homicide",
+            "area": "west-midlands",
+            "title": "Homicide",
+            "period": Y2021,
+            "value": "46",
+            "unit": "count",
+            "baseline_period": BASELINE,
+            "baseline_value": "52",
+            "change": "-6",
+            "change_percent": -12,
+            "direction": "reduction",
+            "assessment": "improving",
         }
-    ]  # fmt: skip
+    ]
 
 
 def test_the_scorecard_as_csv_has_the_same_columns(run, homicide):
     rows = list(csv.DictReader(io.StringIO(run("scorecard", "--format", "csv").stdout)))
-    assert list(rows[0]) == ["measure", "area", "title", "period", "value", "unit", "baseline_period", "baseline_value",
-                             "change", "change_percent", "direction", "assessment"]  # fmt: skip
+    assert list(rows[0]) == [
+        "measure",
+        "area",
+        "title",
+        "period",
+        "value",
+        "unit",
+        "baseline_period",
+        "baseline_value",
+        "change",
+        "change_percent",
+        "direction",
+        "assessment",
+    ]
     assert (rows[0]["value"], rows[0]["change_percent"], rows[0]["assessment"]) == ("46", "-12", "improving")
 
 
@@ -76,21 +101,31 @@ def test_the_scorecard_table_says_it_in_words_and_names_the_moment(run, homicide
 
 
 def test_the_scorecard_as_of_a_past_time_or_position(run, homicide):
-    assert json.loads(run("scorecard", "--format", "json", "--as-of", "2026-01-05T12:00:00Z").stdout)[0]["value"] == "44"
+    assert (
+        json.loads(run("scorecard", "--format", "json", "--as-of", "2026-01-05T12:00:00Z").stdout)[0]["value"] == "44"
+    )
     assert json.loads(run("scorecard", "--format", "json", "--position", "3").stdout)[0]["change_percent"] == -15
     assert json.loads(run("scorecard", "--format", "json", "--position", "0").stdout) == []
 
 
 def test_the_scorecard_refuses_two_moments_or_one_that_has_not_happened(run, homicide):
     assert "not both" in run("scorecard", "--as-of", "2026-01-05", "--position", "3", code=2).stderr
-    assert "the log ends at position 4; position 9 has not happened yet" in run("scorecard", "--position", "9", code=2).stderr
+    assert (
+        "the log ends at position 4; position 9 has not happened yet"
+        in run("scorecard", "--position", "9", code=2).stderr
+    )
     assert "expected a log position" in run("diff", "--from", "last week", "--to", "4", code=2).stderr
 
 
 def test_the_scorecard_filters_by_area(run, store, homicide):
     append(store, recorded("homicide", Y2021, "5", area="coventry"))
-    assert [line["area"] for line in json.loads(run("scorecard", "--format", "json").stdout)] == ["coventry", "west-midlands"]
-    assert [line["area"] for line in json.loads(run("scorecard", "--format", "json", "--area", "coventry").stdout)] == ["coventry"]
+    assert [line["area"] for line in json.loads(run("scorecard", "--format", "json").stdout)] == [
+        "coventry",
+        "west-midlands",
+    ]
+    assert [line["area"] for line in json.loads(run("scorecard", "--format", "json", "--area", "coventry").stdout)] == [
+        "coventry"
+    ]
 
 
 def test_every_command_catches_the_projections_up_first(run, store, homicide):
@@ -127,13 +162,19 @@ def test_history_as_a_revision_triangle_in_csv(run, store, clock, homicide):
         "mean absolute revision,,,0.50",
     ]
     assert "mean absolute revision" in run("history", "homicide", "--triangle").stdout
-    assert json.loads(run("history", "homicide", "--triangle", "--columns", "times", "--format", "json").stdout)["columns"] == "times"
+    assert (
+        json.loads(run("history", "homicide", "--triangle", "--columns", "times", "--format", "json").stdout)["columns"]
+        == "times"
+    )
 
 
 def test_a_triangle_for_a_measure_in_several_areas_needs_an_area(run, store, homicide):
     append(store, recorded("homicide", Y2021, "5", area="coventry"))
     assert "choose one with --area" in run("history", "homicide", "--triangle", code=2).stderr
-    assert run("history", "homicide", "--triangle", "--area", "coventry", "--format", "csv").stdout.splitlines()[1] == f"{Y2021},5,"
+    assert (
+        run("history", "homicide", "--triangle", "--area", "coventry", "--format", "csv").stdout.splitlines()[1]
+        == f"{Y2021},5,"
+    )
 
 
 def test_diff_between_two_times_shows_old_new_who_and_why(run, store, homicide):

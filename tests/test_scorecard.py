@@ -38,30 +38,68 @@ def test_the_seeds_comparisons_come_out_as_published(store):
     append(store, measure("homicide"), measure("burglary"), measure("robbery"))
     append(
         store,
-        recorded("homicide", BASELINE, "52"), recorded("homicide", Y2021, "46"),
-        recorded("burglary", BASELINE, "28675"), recorded("burglary", Y2021, "19018"),
-        recorded("robbery", BASELINE, "8945"), recorded("robbery", Y2021, "7509"),
-    )  # fmt: skip
+        recorded("homicide", BASELINE, "52"),
+        recorded("homicide", Y2021, "46"),
+        recorded("burglary", BASELINE, "28675"),
+        recorded("burglary", Y2021, "19018"),
+        recorded("robbery", BASELINE, "8945"),
+        recorded("robbery", Y2021, "7509"),
+    )
 
     lines = {line.measure: line for line in scorecard(store)}
 
     homicide = lines["homicide"].as_json()
     assert homicide == {
-        "measure": "homicide", "area": "west-midlands", "title": "Homicide", "period": Y2021, "value": "46",
-        "unit": "count", "baseline_period": BASELINE, "baseline_value": "52", "change": "-6", "change_percent": -12,
-        "direction": "reduction", "assessment": "improving",
-    }  # fmt: skip
+        "measure": "homicide",
+        "area": "west-midlands",
+        "title": "Homicide",
+        "period": Y2021,
+        "value": "46",
+        "unit": "count",
+        "baseline_period": BASELINE,
+        "baseline_value": "52",
+        "change": "-6",
+        "change_percent": -12,
+        "direction": "reduction",
+        "assessment": "improving",
+    }
     assert (lines["burglary"].change, lines["burglary"].change_percent) == ("-9657", -34)
     assert (lines["robbery"].change, lines["robbery"].change_percent) == ("-1436", -16)
 
 
 def test_scorecard_json_has_exactly_the_published_keys_with_decimals_as_text():
-    line = ScorecardLine("m", "a", "M", "count", "lower-is-better", "local", Y2021, "1.50", BASELINE, "2", "-0.50", -25,
-                         "reduction", "improving", "2026-01-05T09:00:00.000000Z", "analyst")  # fmt: skip
+    line = ScorecardLine(
+        "m",
+        "a",
+        "M",
+        "count",
+        "lower-is-better",
+        "local",
+        Y2021,
+        "1.50",
+        BASELINE,
+        "2",
+        "-0.50",
+        -25,
+        "reduction",
+        "improving",
+        "2026-01-05T09:00:00.000000Z",
+        "analyst",
+    )
     assert list(line.as_json()) == [
-        "measure", "area", "title", "period", "value", "unit", "baseline_period", "baseline_value", "change",
-        "change_percent", "direction", "assessment",
-    ]  # fmt: skip
+        "measure",
+        "area",
+        "title",
+        "period",
+        "value",
+        "unit",
+        "baseline_period",
+        "baseline_value",
+        "change",
+        "change_percent",
+        "direction",
+        "assessment",
+    ]
     assert line.as_json()["value"] == "1.50" and line.as_json()["change_percent"] == -25
 
 
@@ -83,7 +121,11 @@ def test_the_latest_figure_is_the_latest_period_of_the_baselines_length(store):
 
 def test_a_period_in_days_compares_with_a_baseline_of_the_same_number_of_days(store):
     append(store, measure("knife-crime", baseline="2019-01-01/2019-01-31"))
-    append(store, recorded("knife-crime", "2019-01-01/2019-01-31", "100"), recorded("knife-crime", "2021-03-01/2021-03-31", "90"))
+    append(
+        store,
+        recorded("knife-crime", "2019-01-01/2019-01-31", "100"),
+        recorded("knife-crime", "2021-03-01/2021-03-31", "90"),
+    )
     assert line_of(store, "knife-crime").period == "2021-03-01/2021-03-31"
 
 
@@ -139,7 +181,9 @@ def test_rates_and_money_are_exact_decimals(store):
 
 
 def test_a_revision_changes_the_line_and_says_when_and_by_whom(store, clock):
-    append(store, measure("homicide"), recorded("homicide", BASELINE, "52"), recorded("homicide", Y2021, "46"), actor="ana")
+    append(
+        store, measure("homicide"), recorded("homicide", BASELINE, "52"), recorded("homicide", Y2021, "46"), actor="ana"
+    )
     clock.advance(days=3)
     append(store, revised("homicide", Y2021, "47", "46", kind="correction", reason="double-counted case"), actor="ben")
 
@@ -156,7 +200,13 @@ def test_revising_the_baseline_changes_every_comparison_against_it(store):
 
 
 def test_withdrawing_the_latest_figure_falls_back_to_the_one_before(store):
-    append(store, measure("homicide"), recorded("homicide", BASELINE, "52"), recorded("homicide", Y2020, "49"), recorded("homicide", Y2021, "46"))
+    append(
+        store,
+        measure("homicide"),
+        recorded("homicide", BASELINE, "52"),
+        recorded("homicide", Y2020, "49"),
+        recorded("homicide", Y2021, "46"),
+    )
     assert line_of(store, "homicide").period == Y2021
 
     append(store, withdrawn("homicide", Y2021))
@@ -188,20 +238,35 @@ def test_a_retired_measure_drops_out_of_the_scorecard(store):
 def test_a_new_baseline_period_recomputes_the_line_in_every_area(store):
     append(store, measure("robbery"))
     for area in ("coventry", "dudley"):
-        append(store, recorded("robbery", BASELINE, "900", area=area), recorded("robbery", Y2020, "800", area=area),
-               recorded("robbery", Y2021, "700", area=area), recorded("robbery", "2021-12/2021-12", "60", area=area))  # fmt: skip
+        append(
+            store,
+            recorded("robbery", BASELINE, "900", area=area),
+            recorded("robbery", Y2020, "800", area=area),
+            recorded("robbery", Y2021, "700", area=area),
+            recorded("robbery", "2021-12/2021-12", "60", area=area),
+        )
 
     append(store, amended("robbery", baseline_period=Y2020, reason="the force's own baseline"))
 
     for area in ("coventry", "dudley"):
         line = line_of(store, "robbery", area)
-        assert (line.baseline_period, line.baseline_value, line.period, line.change_percent) == (Y2020, "800", Y2021, -13)
+        assert (line.baseline_period, line.baseline_value, line.period, line.change_percent) == (
+            Y2020,
+            "800",
+            Y2021,
+            -13,
+        )
 
 
 def test_a_baseline_of_another_length_compares_other_figures(store):
     append(store, measure("robbery"))
-    append(store, recorded("robbery", BASELINE, "900"), recorded("robbery", Y2021, "700"),
-           recorded("robbery", "2019-06/2019-06", "80"), recorded("robbery", "2021-12/2021-12", "60"))  # fmt: skip
+    append(
+        store,
+        recorded("robbery", BASELINE, "900"),
+        recorded("robbery", Y2021, "700"),
+        recorded("robbery", "2019-06/2019-06", "80"),
+        recorded("robbery", "2021-12/2021-12", "60"),
+    )
     append(store, amended("robbery", baseline_period="2019-06/2019-06"))
     line = line_of(store, "robbery")
     assert (line.period, line.value, line.baseline_value, line.change_percent) == ("2021-12/2021-12", "60", "80", -25)
@@ -223,15 +288,24 @@ def test_figures_recorded_before_their_measure_is_defined_count_once_it_is(store
 
 def test_the_scorecard_can_be_filtered_by_area(store):
     append(store, measure("homicide"))
-    append(store, recorded("homicide", Y2021, "46", area="west-midlands"), recorded("homicide", Y2021, "5", area="coventry"))
+    append(
+        store,
+        recorded("homicide", Y2021, "46", area="west-midlands"),
+        recorded("homicide", Y2021, "5", area="coventry"),
+    )
     assert [line.area for line in scorecard(store)] == ["coventry", "west-midlands"]
     assert [line.area for line in scorecard(store, area="coventry")] == ["coventry"]
 
 
 def test_the_series_for_a_trend_line_is_every_figure_of_the_baselines_length_in_period_order(store):
     append(store, measure("homicide"))
-    append(store, recorded("homicide", Y2021, "46"), recorded("homicide", BASELINE, "52"), recorded("homicide", Y2020, "49"),
-           recorded("homicide", "2021-12/2021-12", "4"))  # fmt: skip
+    append(
+        store,
+        recorded("homicide", Y2021, "46"),
+        recorded("homicide", BASELINE, "52"),
+        recorded("homicide", Y2020, "49"),
+        recorded("homicide", "2021-12/2021-12", "4"),
+    )
     projections = Projections(store)
     projections.catch_up()
     assert projections.series("homicide", "west-midlands") == [(BASELINE, "52"), (Y2020, "49"), (Y2021, "46")]
@@ -242,19 +316,35 @@ def test_the_series_for_a_trend_line_is_every_figure_of_the_baselines_length_in_
 
 @pytest.mark.parametrize(
     ("value", "baseline", "percent"),
-    [("46", "52", -12), ("19018", "28675", -34), ("7509", "8945", -16), ("1005", "1000", 1), ("995", "1000", -1),
-     ("1025", "1000", 3), ("975", "1000", -3), ("100.5", "100", 1), ("1", "3", -67), ("-5", "-10", 50)],
-)  # fmt: skip
+    [
+        ("46", "52", -12),
+        ("19018", "28675", -34),
+        ("7509", "8945", -16),
+        ("1005", "1000", 1),
+        ("995", "1000", -1),
+        ("1025", "1000", 3),
+        ("975", "1000", -3),
+        ("100.5", "100", 1),
+        ("1", "3", -67),
+        ("-5", "-10", 50),
+    ],
+)
 def test_percentages_are_whole_and_rounded_half_away_from_zero(value, baseline, percent):
     assert compare(value, baseline, "lower-is-better").change_percent == percent
 
 
-@given(st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-10**9, max_value=10**9),
-       st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-10**9, max_value=10**9))  # fmt: skip
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-(10**9), max_value=10**9),
+    st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-(10**9), max_value=10**9),
+)
 def test_the_scorecard_and_the_narratives_bindings_agree_on_every_comparison(value, baseline):
     ours = compare(str(value), str(baseline), "lower-is-better")
     theirs = comparisons.compare(value, baseline)
-    assert (Decimal(ours.change), ours.change_percent, ours.direction) == (theirs.change, theirs.change_percent, theirs.direction)
+    assert (Decimal(ours.change), ours.change_percent, ours.direction) == (
+        theirs.change,
+        theirs.change_percent,
+        theirs.direction,
+    )
 
 
 def test_the_change_is_exact_however_many_digits():

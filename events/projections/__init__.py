@@ -78,12 +78,16 @@ class Projections:
         else:
             position = self.store.position_at(format_time(parse_moment(moment)))
         if position > checkpoint:
-            raise ProjectionError(f"the projections are at position {checkpoint}, behind {position}: catch them up first")
+            raise ProjectionError(
+                f"the projections are at position {checkpoint}, behind {position}: catch them up first"
+            )
         return position
 
     # -- questions --------------------------------------------------------------------------
 
-    def scorecard_lines(self, at: Moment | None = None, area: str | None = None, measure: str | None = None) -> list[ScorecardLine]:
+    def scorecard_lines(
+        self, at: Moment | None = None, area: str | None = None, measure: str | None = None
+    ) -> list[ScorecardLine]:
         position = self.position_of(at)
         with self.store.engine.connect() as connection:
             return self.scorecard.lines_at(connection, position, area=area, measure=measure)
@@ -100,7 +104,9 @@ class Projections:
         same = [(period, value) for period, value in figures.items() if same_length(period_info(period), baseline)]
         return sorted(same, key=lambda item: order_key(item[0]))
 
-    def history_of(self, measure: str, area: str | None = None, period: str | None = None, at: Moment | None = None) -> list[FigureChange]:
+    def history_of(
+        self, measure: str, area: str | None = None, period: str | None = None, at: Moment | None = None
+    ) -> list[FigureChange]:
         position = self.position_of(at)
         with self.store.engine.connect() as connection:
             return self.history.changes(connection, measure, area, period, position)
@@ -121,7 +127,9 @@ class Projections:
     def diff(self, from_moment: Moment, to_moment: Moment) -> Diff:
         start, end = self.position_of(from_moment), self.position_of(to_moment)
         if start > end:
-            raise ProjectionError(f"--from ({from_moment}, position {start}) is later than --to ({to_moment}, position {end})")
+            raise ProjectionError(
+                f"--from ({from_moment}, position {start}) is later than --to ({to_moment}, position {end})"
+            )
         with self.store.engine.connect() as connection:
             return self.history.diff(connection, start, end)
 

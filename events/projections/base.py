@@ -141,7 +141,9 @@ class ProjectionSubscription(CatchUpSubscription):
             total = until if until is not None else store.head().position
             overtaken = False
             with gc_paused():
-                for rows in store.read_batches(position + 1, as_of_position=until, batch_size=self.batch_size, raw=True):
+                for rows in store.read_batches(
+                    position + 1, as_of_position=until, batch_size=self.batch_size, raw=True
+                ):
                     with store.engine.begin() as connection:
                         # Re-read, locked, in the write transaction: another process may have moved it on.
                         overtaken = load_checkpoint(connection, self.name) != position

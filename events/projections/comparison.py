@@ -15,7 +15,9 @@ from typing import NamedTuple
 from ..domain.comparisons import INCREASE, NO_CHANGE, REDUCTION
 
 # Enough precision that subtracting any two decimals the schemas accept is exact.
-_EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN, traps=[decimal.InvalidOperation])
+_EXACT = decimal.Context(
+    prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN, traps=[decimal.InvalidOperation]
+)
 
 IMPROVING, WORSENING = "improving", "worsening"
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from ..store import EventStore
 from ..subscription import load_checkpoint
-from .base import DATA, METADATA, POSITION, RECORDED_AT, TYPE, Decoder, Projection, driver_sql, insert_rows
+from .base import METADATA, POSITION, RECORDED_AT, TYPE, Decoder, Projection, driver_sql, insert_rows
 from .comparison import _EXACT, decimal_text, mean
 from .model import order_key
 from .tables import (
@@ -30,12 +30,41 @@ from .tables import (
 
 HISTORY_TYPES = frozenset(
     {
-        "FigureRecorded", "FigureRevised", "FigureWithdrawn", "ParagraphWritten", "ParagraphRevised", "ParagraphRemoved",
-        "EditionOpened", "EditionApproved",
+        "FigureRecorded",
+        "FigureRevised",
+        "FigureWithdrawn",
+        "ParagraphWritten",
+        "ParagraphRevised",
+        "ParagraphRemoved",
+        "EditionOpened",
+        "EditionApproved",
     }
-)  # fmt: skip
-FIGURE_COLUMNS = ("position", "measure", "area", "period", "value", "kind", "reason", "source", "note", "recorded_at", "actor")
-PARAGRAPH_COLUMNS = ("position", "edition", "number", "kind", "section", "heading", "text", "reason", "recorded_at", "actor")
+)
+FIGURE_COLUMNS = (
+    "position",
+    "measure",
+    "area",
+    "period",
+    "value",
+    "kind",
+    "reason",
+    "source",
+    "note",
+    "recorded_at",
+    "actor",
+)
+PARAGRAPH_COLUMNS = (
+    "position",
+    "edition",
+    "number",
+    "kind",
+    "section",
+    "heading",
+    "text",
+    "reason",
+    "recorded_at",
+    "actor",
+)
 APPROVAL_COLUMNS = ("position", "edition", "revision", "frozen_position", "reason", "recorded_at", "actor")
 
 
@@ -57,9 +86,19 @@ class FigureChange:
     note: str | None = None
 
     CSV_COLUMNS = (
-        "measure", "area", "period", "position", "recorded_at", "actor", "kind", "value", "previous_value", "reason",
-        "source", "note",
-    )  # fmt: skip
+        "measure",
+        "area",
+        "period",
+        "position",
+        "recorded_at",
+        "actor",
+        "kind",
+        "value",
+        "previous_value",
+        "reason",
+        "source",
+        "note",
+    )
 
     def as_json(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in self.CSV_COLUMNS}
@@ -206,28 +245,112 @@ class HistoryProjection(Projection):
             data = loads(row)
             position, recorded_at, actor = row[POSITION], row[RECORDED_AT], actor_of(row[METADATA])
             if type_ == "FigureRecorded":
-                figures.append((position, data["measure"], data["area"], data["period"], data["value"], "recorded", None,
-                                data.get("source") or None, data.get("note") or None, recorded_at, actor))  # fmt: skip
+                figures.append(
+                    (
+                        position,
+                        data["measure"],
+                        data["area"],
+                        data["period"],
+                        data["value"],
+                        "recorded",
+                        None,
+                        data.get("source") or None,
+                        data.get("note") or None,
+                        recorded_at,
+                        actor,
+                    )
+                )
             elif type_ == "FigureRevised":
-                figures.append((position, data["measure"], data["area"], data["period"], data["value"], data["kind"],
-                                data["reason"], data.get("source") or None, data.get("note") or None, recorded_at, actor))  # fmt: skip
+                figures.append(
+                    (
+                        position,
+                        data["measure"],
+                        data["area"],
+                        data["period"],
+                        data["value"],
+                        data["kind"],
+                        data["reason"],
+                        data.get("source") or None,
+                        data.get("note") or None,
+                        recorded_at,
+                        actor,
+                    )
+                )
             elif type_ == "FigureWithdrawn":
-                figures.append((position, data["measure"], data["area"], data["period"], None, "withdrawn", data["reason"],
-                                None, None, recorded_at, actor))  # fmt: skip
+                figures.append(
+                    (
+                        position,
+                        data["measure"],
+                        data["area"],
+                        data["period"],
+                        None,
+                        "withdrawn",
+                        data["reason"],
+                        None,
+                        None,
+                        recorded_at,
+                        actor,
+                    )
+                )
             elif type_ == "ParagraphWritten":
-                paragraphs.append((position, data["edition"], data["number"], "written", data["section"],
-                                   data.get("heading", ""), data["text"], None, recorded_at, actor))  # fmt: skip
+                paragraphs.append(
+                    (
+                        position,
+                        data["edition"],
+                        data["number"],
+                        "written",
+                        data["section"],
+                        data.get("heading", ""),
+                        data["text"],
+                        None,
+                        recorded_at,
+                        actor,
+                    )
+                )
             elif type_ == "ParagraphRevised":
-                paragraphs.append((position, data["edition"], data["number"], "revised", None, data.get("heading"),
-                                   data["text"], data["reason"], recorded_at, actor))  # fmt: skip
+                paragraphs.append(
+                    (
+                        position,
+                        data["edition"],
+                        data["number"],
+                        "revised",
+                        None,
+                        data.get("heading"),
+                        data["text"],
+                        data["reason"],
+                        recorded_at,
+                        actor,
+                    )
+                )
             elif type_ == "ParagraphRemoved":
-                paragraphs.append((position, data["edition"], data["number"], "removed", None, None, None, data["reason"],
-                                   recorded_at, actor))  # fmt: skip
+                paragraphs.append(
+                    (
+                        position,
+                        data["edition"],
+                        data["number"],
+                        "removed",
+                        None,
+                        None,
+                        None,
+                        data["reason"],
+                        recorded_at,
+                        actor,
+                    )
+                )
             elif type_ == "EditionOpened":
                 opened[data["edition"]] = (data["edition"], data["area"], data["title"], position)
             elif type_ == "EditionApproved":
-                approvals.append((position, data["edition"], data["revision"], data["position"], data.get("reason") or None,
-                                  recorded_at, actor))  # fmt: skip
+                approvals.append(
+                    (
+                        position,
+                        data["edition"],
+                        data["revision"],
+                        data["position"],
+                        data.get("reason") or None,
+                        recorded_at,
+                        actor,
+                    )
+                )
         insert_rows(connection, figure_versions, FIGURE_COLUMNS, figures)
         insert_rows(connection, paragraph_versions, PARAGRAPH_COLUMNS, paragraphs)
         insert_rows(connection, edition_approvals, APPROVAL_COLUMNS, approvals)
@@ -258,7 +381,12 @@ class HistoryProjection(Projection):
         return figures
 
     def changes(
-        self, connection: Connection, measure: str, area: str | None = None, period: str | None = None, at: int | None = None
+        self,
+        connection: Connection,
+        measure: str,
+        area: str | None = None,
+        period: str | None = None,
+        at: int | None = None,
     ) -> list[FigureChange]:
         """Every event of the measure's figures (in an area, for a period), oldest first per figure."""
         conditions, params = ["measure = ?"], [measure]
@@ -290,7 +418,9 @@ class HistoryProjection(Projection):
             (*key, position),
         ).scalar()
 
-    def triangle(self, connection: Connection, measure: str, area: str, columns: str = "editions", at: int | None = None) -> Triangle:
+    def triangle(
+        self, connection: Connection, measure: str, area: str, columns: str = "editions", at: int | None = None
+    ) -> Triangle:
         """The revision triangle of one measure in one area, as of `at`.
 
         `editions`: one column per approval of an edition for the area, the figures as the edition
@@ -342,7 +472,9 @@ class HistoryProjection(Projection):
             ),
             (area, at if at is not None else 1 << 62),
         )
-        return [Vintage(f"{edition} r{revision}", frozen, recorded_at) for edition, revision, frozen, recorded_at in rows]
+        return [
+            Vintage(f"{edition} r{revision}", frozen, recorded_at) for edition, revision, frozen, recorded_at in rows
+        ]
 
     # -- reading: paragraphs ----------------------------------------------------------------
 
@@ -419,7 +551,9 @@ class HistoryProjection(Projection):
             if old != new:
                 changes, previous = [], old
                 for position, _, _, kind, text, reason, recorded_at, actor in trail:
-                    changes.append(ParagraphChange(position, recorded_at, actor, edition, number, kind, text, previous, reason))
+                    changes.append(
+                        ParagraphChange(position, recorded_at, actor, edition, number, kind, text, previous, reason)
+                    )
                     previous = text
                 paragraphs.append(ParagraphDiff(edition, number, old, new, tuple(changes)))
         return Diff(from_position, to_position, tuple(figures), tuple(paragraphs))
@@ -432,7 +566,20 @@ def _with_previous(rows, previous: dict | None = None) -> list[FigureChange]:
     for position, measure, area, period, value, kind, reason, source, note, recorded_at, actor in rows:
         key = (measure, area, period)
         changes.append(
-            FigureChange(position, recorded_at, actor, measure, area, period, value, previous.get(key), kind, reason, source, note)
+            FigureChange(
+                position,
+                recorded_at,
+                actor,
+                measure,
+                area,
+                period,
+                value,
+                previous.get(key),
+                kind,
+                reason,
+                source,
+                note,
+            )
         )
         previous[key] = value
     return changes

@@ -84,9 +84,28 @@ def rank_against(ranks: dict[str, int], baseline_period: str, period: str) -> in
 
 
 class MeasureState:
-    __slots__ = ("measure", "title", "priority", "unit", "polarity", "baseline_period", "baseline_info", "ranks", "retired")
+    __slots__ = (
+        "measure",
+        "title",
+        "priority",
+        "unit",
+        "polarity",
+        "baseline_period",
+        "baseline_info",
+        "ranks",
+        "retired",
+    )
 
-    def __init__(self, measure: str, title: str, priority: str, unit: str, polarity: str, baseline_period: str, retired: bool = False):
+    def __init__(
+        self,
+        measure: str,
+        title: str,
+        priority: str,
+        unit: str,
+        polarity: str,
+        baseline_period: str,
+        retired: bool = False,
+    ):
         self.measure = measure
         self.title = title
         self.priority = priority
@@ -136,7 +155,18 @@ FiguresLoader = Callable[[str, str, int], dict[str, str]]
 
 _COLUMNS = tuple(name.strip() for name in COLUMNS.split(","))
 # The stored rows' layout, unpacked in the fold's loop: a change to the store's columns must show here.
-assert _COLUMNS == ("position", "stream", "version", "type", "schema_version", "data", "metadata", "recorded_at", "prev_hash", "hash"), _COLUMNS
+assert _COLUMNS == (
+    "position",
+    "stream",
+    "version",
+    "type",
+    "schema_version",
+    "data",
+    "metadata",
+    "recorded_at",
+    "prev_hash",
+    "hash",
+), _COLUMNS
 _SET, _WITHDRAW, _MEASURE = 1, 2, 3
 _KINDS = {
     "FigureRecorded": _SET, "FigureRevised": _SET, "FigureWithdrawn": _WITHDRAW,
@@ -295,7 +325,9 @@ class ScorecardModel:
         measure = self.measures.get(measure_id)
         if type_ == "MeasureDefined":
             # Defining a measure again (the commands refuse it) replaces it, and un-retires it.
-            measure = MeasureState(measure_id, data["title"], data["priority"], data["unit"], data["polarity"], data["baseline_period"])
+            measure = MeasureState(
+                measure_id, data["title"], data["priority"], data["unit"], data["polarity"], data["baseline_period"]
+            )
             self.measures[measure_id] = measure
             rebased = True
         elif measure is None:
@@ -392,16 +424,27 @@ def fold_scorecard(events: Iterable[RecordedEvent]) -> list[ScorecardLine]:
     by_position = {event.position: event for event in events}
     # RecordedEvent data is already in its type's current schema (schema version 0 all round), and its
     # actor is known: the metadata column carries the position to look the event up by.
-    rows = [(e.position, e.stream, e.version, e.type, 0, json.dumps(e.data), e.position, e.recorded_at, None, None) for e in events]
+    rows = [
+        (e.position, e.stream, e.version, e.type, 0, json.dumps(e.data), e.position, e.recorded_at, None, None)
+        for e in events
+    ]
     model = ScorecardModel()
     versions = dict.fromkeys(_KINDS, 0)
-    model.apply_rows(rows, Decoding(json.JSONDecoder().scan_once, versions, lambda row, data: data, lambda p: by_position[p].actor))
+    model.apply_rows(
+        rows, Decoding(json.JSONDecoder().scan_once, versions, lambda row, data: data, lambda p: by_position[p].actor)
+    )
     lines = []
     for line in model.shown_lines():
         measure = model.measures.get(line.measure)
         event = by_position.get(line.revised)
         shown = measure and scorecard_line(
-            measure, line.area, line.latest, line.value, line.baseline, event and event.recorded_at, event and event.actor
+            measure,
+            line.area,
+            line.latest,
+            line.value,
+            line.baseline,
+            event and event.recorded_at,
+            event and event.actor,
         )
         if shown:
             lines.append(shown)

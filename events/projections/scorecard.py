@@ -20,8 +20,17 @@ from .model import SCORECARD_TYPES, Decoding, MeasureState, ScorecardLine, Score
 from .tables import SCORECARD_TABLES, measure_versions, scorecard_lines, scorecard_pages, scorecard_snapshots
 
 MEASURE_COLUMNS = (
-    "position", "measure", "title", "priority", "unit", "polarity", "baseline_period", "retired", "recorded_at", "actor",
-)  # fmt: skip
+    "position",
+    "measure",
+    "title",
+    "priority",
+    "unit",
+    "polarity",
+    "baseline_period",
+    "retired",
+    "recorded_at",
+    "actor",
+)
 # A snapshot once the versions since the last one reach SNAPSHOT_FACTOR x the lines (and at least SNAPSHOT_MIN).
 SNAPSHOT_FACTOR = 4
 SNAPSHOT_MIN = 2000
@@ -36,7 +45,10 @@ _decode = json.JSONDecoder().decode
 def line_states_at(connection: Connection, position: int) -> tuple[dict[int, LineState], int]:
     """Every line's state as of `position`, and how many versions were read past the snapshot."""
     snapshot = connection.exec_driver_sql(
-        driver_sql(connection, f"SELECT position, state FROM {scorecard_snapshots.name} WHERE position <= ? ORDER BY position DESC LIMIT 1"),
+        driver_sql(
+            connection,
+            f"SELECT position, state FROM {scorecard_snapshots.name} WHERE position <= ? ORDER BY position DESC LIMIT 1",
+        ),
         (position,),
     ).first()
     states: dict[int, LineState] = {}
@@ -48,7 +60,8 @@ def line_states_at(connection: Connection, position: int) -> tuple[dict[int, Lin
     read = 0
     # Pages cover the positions without gaps: the last one needed is the first to reach `position`.
     last = connection.exec_driver_sql(
-        driver_sql(connection, f"SELECT min(last_position) FROM {scorecard_pages.name} WHERE last_position >= ?"), (position,)
+        driver_sql(connection, f"SELECT min(last_position) FROM {scorecard_pages.name} WHERE last_position >= ?"),
+        (position,),
     ).scalar()
     pages = connection.exec_driver_sql(
         driver_sql(
@@ -107,7 +120,10 @@ class MeasureHistory:
 def measures_at(connection: Connection, position: int) -> dict[str, MeasureState]:
     measures: dict[str, MeasureState] = {}
     rows = connection.exec_driver_sql(
-        driver_sql(connection, f"SELECT {', '.join(MEASURE_COLUMNS[1:8])} FROM {measure_versions.name} WHERE position <= ? ORDER BY position"),
+        driver_sql(
+            connection,
+            f"SELECT {', '.join(MEASURE_COLUMNS[1:8])} FROM {measure_versions.name} WHERE position <= ? ORDER BY position",
+        ),
         (position,),
     )
     for measure, title, priority, unit, polarity, baseline_period, retired in rows:
@@ -160,12 +176,24 @@ class ScorecardProjection(Projection):
         insert_rows(connection, scorecard_lines, ("line_id", "measure", "area"), model.new_lines)
         insert_rows(connection, measure_versions, MEASURE_COLUMNS, model.measure_versions)
         if model.versions:
-            insert_rows(connection, scorecard_pages, ("last_position", "first_position", "versions"), _pages(model.versions, checkpoint, position))
+            insert_rows(
+                connection,
+                scorecard_pages,
+                ("last_position", "first_position", "versions"),
+                _pages(model.versions, checkpoint, position),
+            )
         self._since_snapshot += len(model.versions)
         model.new_lines, model.versions, model.measure_versions = [], [], []
         if self._since_snapshot >= max(SNAPSHOT_MIN, SNAPSHOT_FACTOR * len(model.lines)):
-            shown = [(line.line_id, line.latest, line.value, line.baseline, line.revised) for line in model.shown_lines()]
-            insert_rows(connection, scorecard_snapshots, ("position", "lines", "state"), [(position, len(shown), _encode(shown))])
+            shown = [
+                (line.line_id, line.latest, line.value, line.baseline, line.revised) for line in model.shown_lines()
+            ]
+            insert_rows(
+                connection,
+                scorecard_snapshots,
+                ("position", "lines", "state"),
+                [(position, len(shown), _encode(shown))],
+            )
             self._since_snapshot = 0
 
     def _restore(self, connection: Connection, checkpoint: int) -> ScorecardModel:
@@ -193,7 +221,9 @@ class ScorecardProjection(Projection):
 
     # -- reading ----------------------------------------------------------------------------
 
-    def lines_at(self, connection: Connection, position: int, area: str | None = None, measure: str | None = None) -> list[ScorecardLine]:
+    def lines_at(
+        self, connection: Connection, position: int, area: str | None = None, measure: str | None = None
+    ) -> list[ScorecardLine]:
         """The scorecard as the log stood at `position` (the caller checks the checkpoint)."""
         states, _ = line_states_at(connection, position)
         measures = self.measure_history(connection).at(position)
@@ -225,7 +255,10 @@ class ScorecardProjection(Projection):
             chunks = [("SELECT position, recorded_at, metadata FROM events WHERE position = ANY(%s)", (wanted,))]
         else:
             chunks = [
-                (f"SELECT position, recorded_at, metadata FROM events WHERE position IN ({', '.join('?' * len(chunk))})", tuple(chunk))
+                (
+                    f"SELECT position, recorded_at, metadata FROM events WHERE position IN ({', '.join('?' * len(chunk))})",
+                    tuple(chunk),
+                )
                 for chunk in (wanted[first : first + 500] for first in range(0, len(wanted), 500))
             ]
         for sql, parameters in chunks:

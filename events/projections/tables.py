@@ -13,7 +13,13 @@ metadata = MetaData()
 
 def _position(name: str = "position", primary_key: bool = False) -> Column:
     # On SQLite an INTEGER PRIMARY KEY is the row id: the cheapest possible key.
-    return Column(name, BigInteger().with_variant(Integer(), "sqlite"), primary_key=primary_key, autoincrement=False, nullable=False)
+    return Column(
+        name,
+        BigInteger().with_variant(Integer(), "sqlite"),
+        primary_key=primary_key,
+        autoincrement=False,
+        nullable=False,
+    )
 
 
 # -- scorecard ---------------------------------------------------------------------------------
@@ -84,7 +90,13 @@ figure_versions = Table(
     Column("recorded_at", Text, nullable=False),
     Column("actor", Text, nullable=False),
 )
-figure_versions_by_figure = Index("figure_versions_by_figure", figure_versions.c.measure, figure_versions.c.area, figure_versions.c.period, figure_versions.c.position)
+figure_versions_by_figure = Index(
+    "figure_versions_by_figure",
+    figure_versions.c.measure,
+    figure_versions.c.area,
+    figure_versions.c.period,
+    figure_versions.c.position,
+)
 
 paragraph_versions = Table(
     "paragraph_versions",
@@ -100,7 +112,12 @@ paragraph_versions = Table(
     Column("recorded_at", Text, nullable=False),
     Column("actor", Text, nullable=False),
 )
-paragraph_versions_by_paragraph = Index("paragraph_versions_by_paragraph", paragraph_versions.c.edition, paragraph_versions.c.number, paragraph_versions.c.position)
+paragraph_versions_by_paragraph = Index(
+    "paragraph_versions_by_paragraph",
+    paragraph_versions.c.edition,
+    paragraph_versions.c.number,
+    paragraph_versions.c.position,
+)
 
 editions = Table(
     "editions",

@@ -65,7 +65,12 @@ FORMAT_HELP = "table (for people), json or csv (for programs; decimals as string
 def _progress(label: str) -> Iterator[Any]:
     """A callback (projection, position, head) that shows progress: a bar on a terminal, JSON log lines otherwise."""
     if sys.stderr.isatty():
-        columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"), TimeRemainingColumn())
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,}"),
+            TimeRemainingColumn(),
+        )
         with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
             tasks: dict[str, Any] = {}
 
@@ -110,7 +115,7 @@ def _answers() -> Iterator[None]:
     try:
         yield
     except ProjectionError as exc:
-        raise fail(str(exc), 2)
+        raise fail(str(exc), 2) from None
 
 
 # -- output -----------------------------------------------------------------------------------------
@@ -145,10 +150,11 @@ def _csv(columns: list[str] | tuple[str, ...], rows: list[dict]) -> None:
 def _where(projections: Projections, position: int) -> str:
     with projections.store.engine.connect() as connection:
         moment = connection.exec_driver_sql(
-            "SELECT recorded_at FROM events WHERE position = ?" if connection.dialect.paramstyle == "qmark"
+            "SELECT recorded_at FROM events WHERE position = ?"
+            if connection.dialect.paramstyle == "qmark"
             else "SELECT recorded_at FROM events WHERE position = %s",
             (position,),
-        ).scalar()  # fmt: skip
+        ).scalar()
     return f"as of log position {position}" + (f" (recorded {moment})" if moment else "")
 
 
@@ -186,15 +192,38 @@ def scorecard(
 
 def _scorecard_table(lines: list[ScorecardLine], caption: str) -> None:
     table = Table(title="Scorecard", caption=caption)
-    for heading in ("measure", "area", "period", "value", "baseline", "change", "%", "direction", "assessment", "last revised"):
+    for heading in (
+        "measure",
+        "area",
+        "period",
+        "value",
+        "baseline",
+        "change",
+        "%",
+        "direction",
+        "assessment",
+        "last revised",
+    ):
         table.add_column(heading, justify="right" if heading in ("value", "change", "%") else "left")
     for line in lines:
-        baseline = f"{line.baseline_value} ({line.baseline_period})" if line.baseline_value is not None else f"— ({line.baseline_period})"
+        baseline = (
+            f"{line.baseline_value} ({line.baseline_period})"
+            if line.baseline_value is not None
+            else f"— ({line.baseline_period})"
+        )
         percent = "—" if line.change_percent is None else f"{line.change_percent:+d}%"
         table.add_row(
-            escape(f"{line.title} [{line.measure}]"), _shown(line.area), _shown(line.period), _shown(line.value), baseline, _shown(line.change),
-            percent, _shown(line.direction), _shown(line.assessment), f"{_shown(line.revised_at)} by {_shown(line.revised_by)}",
-        )  # fmt: skip
+            escape(f"{line.title} [{line.measure}]"),
+            _shown(line.area),
+            _shown(line.period),
+            _shown(line.value),
+            baseline,
+            _shown(line.change),
+            percent,
+            _shown(line.direction),
+            _shown(line.assessment),
+            f"{_shown(line.revised_at)} by {_shown(line.revised_by)}",
+        )
     _console().print(table if lines else f"No scorecard lines {caption}.")
 
 
@@ -202,10 +231,14 @@ def _scorecard_table(lines: list[ScorecardLine], caption: str) -> None:
 def history(
     ctx: typer.Context,
     measure: str = typer.Argument(..., help="The measure's id, e.g. homicide."),
-    area: Optional[str] = typer.Option(None, "--area", help="Only this area (for a triangle: default the measure's only area)."),
+    area: Optional[str] = typer.Option(
+        None, "--area", help="Only this area (for a triangle: default the measure's only area)."
+    ),
     period: Optional[str] = typer.Option(None, "--period", help="Only this reference period, e.g. 2021-01/2021-12."),
     output: Format = typer.Option(Format.table, "--format", help=FORMAT_HELP),
-    triangle: bool = typer.Option(False, "--triangle", help="The revision triangle: periods by editions (or by recorded times)."),
+    triangle: bool = typer.Option(
+        False, "--triangle", help="The revision triangle: periods by editions (or by recorded times)."
+    ),
     columns: Optional[Columns] = typer.Option(
         None, "--columns", help="The triangle's columns [default: editions approved for the area, else recorded times]."
     ),
@@ -254,14 +287,23 @@ def _history_table(measure: str, changes: list[FigureChange], caption: str) -> N
         table.add_column(heading, justify="right" if heading in ("position", "value", "was") else "left")
     for c in changes:
         table.add_row(
-            _shown(c.area), _shown(c.period), str(c.position), c.recorded_at, _shown(c.actor), c.kind, _shown(c.value),
-            _shown(c.previous_value), _shown(c.reason or ""),
-        )  # fmt: skip
+            _shown(c.area),
+            _shown(c.period),
+            str(c.position),
+            c.recorded_at,
+            _shown(c.actor),
+            c.kind,
+            _shown(c.value),
+            _shown(c.previous_value),
+            _shown(c.reason or ""),
+        )
     _console().print(table if changes else f"No figures of {measure} {caption}.")
 
 
 def _triangle_table(triangle) -> None:
-    table = Table(title=f"Revision triangle: {triangle.measure}, {triangle.area}", caption=f"columns: {triangle.columns}")
+    table = Table(
+        title=f"Revision triangle: {triangle.measure}, {triangle.area}", caption=f"columns: {triangle.columns}"
+    )
     table.add_column("period")
     for vintage in triangle.vintages:
         table.add_column(vintage.label, justify="right")
@@ -295,10 +337,14 @@ def diff(
     if not result.figures and not result.paragraphs:
         echo("Nothing differs.")
     for figure in result.figures:
-        echo(f"\n{figure.measure} / {figure.area} / {figure.period}: {_plain(figure.old_value)} → {_plain(figure.new_value)}")
+        echo(
+            f"\n{figure.measure} / {figure.area} / {figure.period}: {_plain(figure.old_value)} → {_plain(figure.new_value)}"
+        )
         for change in figure.changes:
             why = f": {change.reason}" if change.reason else ""
-            echo(f"  {change.recorded_at}  {change.kind} to {_plain(change.value)} by {change.actor}{why} (position {change.position})")
+            echo(
+                f"  {change.recorded_at}  {change.kind} to {_plain(change.value)} by {change.actor}{why} (position {change.position})"
+            )
     for paragraph in result.paragraphs:
         echo(f"\nedition {paragraph.edition}, paragraph {paragraph.number}:")
         echo(f"  was: {_plain(paragraph.old_text)}")
@@ -313,17 +359,38 @@ def _diff_json(result: Diff) -> dict:
         "from_position": result.from_position,
         "to_position": result.to_position,
         "figures": [
-            {"measure": f.measure, "area": f.area, "period": f.period, "old_value": f.old_value, "new_value": f.new_value,
-             "changes": [c.as_json() | {"position": c.position} for c in f.changes]}
+            {
+                "measure": f.measure,
+                "area": f.area,
+                "period": f.period,
+                "old_value": f.old_value,
+                "new_value": f.new_value,
+                "changes": [c.as_json() | {"position": c.position} for c in f.changes],
+            }
             for f in result.figures
         ],
         "paragraphs": [
-            {"edition": p.edition, "number": p.number, "old_text": p.old_text, "new_text": p.new_text,
-             "changes": [{"position": c.position, "recorded_at": c.recorded_at, "actor": c.actor, "kind": c.kind,
-                          "text": c.text, "previous_text": c.previous_text, "reason": c.reason} for c in p.changes]}
+            {
+                "edition": p.edition,
+                "number": p.number,
+                "old_text": p.old_text,
+                "new_text": p.new_text,
+                "changes": [
+                    {
+                        "position": c.position,
+                        "recorded_at": c.recorded_at,
+                        "actor": c.actor,
+                        "kind": c.kind,
+                        "text": c.text,
+                        "previous_text": c.previous_text,
+                        "reason": c.reason,
+                    }
+                    for c in p.changes
+                ],
+            }
             for p in result.paragraphs
         ],
-    }  # fmt: skip
+    }
 
 
 @projections_cli.command("rebuild")

@@ -16,7 +16,11 @@ depends_on = None
 
 def _position(name: str = "position", primary_key: bool = False) -> sa.Column:
     return sa.Column(
-        name, sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=primary_key, autoincrement=False, nullable=False
+        name,
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=primary_key,
+        autoincrement=False,
+        nullable=False,
     )
 
 
