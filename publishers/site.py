@@ -91,8 +91,10 @@ def render_site(site: Site, *, refresh: Iterable[str] = (), latest_files: dict[s
         if edition is None:
             continue  # not released (or not in this destination): nothing public may name it
         base = f"editions/{edition.edition}"
-        files.append(SiteFile(f"{base}/status.css", status_css(edition), content_type_for("status.css")))
+        # The page of all revisions first: if the stylesheet then fails, a superseded page merely lacks its
+        # banner for a while; the other way round its banner would point at a page without the newer revision.
         files.append(SiteFile(f"{base}/index.html", edition_index(site, edition), content_type_for("index.html")))
+        files.append(SiteFile(f"{base}/status.css", status_css(edition), content_type_for("status.css")))
     newest = site.newest_first()[0] if site.editions else None
     if newest is not None and latest_files:
         for name in LATEST_COPIES:

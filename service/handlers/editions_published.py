@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from events import EventStore
 from events.domain.periods import Period
@@ -19,7 +19,7 @@ from events.domain.rules.editions import Approval, Edition
 from events.projections import Projections, compare
 from events.projections.history import Diff
 from publishers import model
-from publishers.times import display_time, period_label, signed, signed_percent, value_text
+from publishers.times import display_time, period_label, signed, value_text
 
 from .editions import load_edition, view_edition
 from .loading import load_figures, load_measures
@@ -295,8 +295,9 @@ def figure_notices(diff: Diff, shown, quoted, measures, figures) -> list[model.N
             else:
                 what = f"{value_text(old, measure.unit)} became {value_text(new, measure.unit)}"
                 difference = Decimal(new) - Decimal(old)
-                relative = compare(new, old, measure.polarity).change_percent if Decimal(old) != 0 else None
-                scale = signed(str(difference), measure.unit) + (f" ({signed_percent(relative)} of the previous figure)" if relative is not None else "")
+                scale = signed(str(difference), measure.unit)
+                if Decimal(old) != 0:
+                    scale += f" ({_relative(difference, Decimal(old))} of the previous figure)"
             notices.append(
                 model.Notice(
                     kind=change.kind,
@@ -309,6 +310,14 @@ def figure_notices(diff: Diff, shown, quoted, measures, figures) -> list[model.N
                 )
             )
     return notices
+
+
+def _relative(difference: Decimal, old: Decimal) -> str:
+    """The change as a percentage of the figure it replaced, to one decimal place (half away from zero):
+    a correction's scale is often well under one percent."""
+    tenths = Decimal(difference * 1000 / abs(old)).quantize(Decimal(1), rounding=ROUND_HALF_UP) / 10
+    sign = "+" if tenths > 0 else "\u2212" if tenths < 0 else ""
+    return f"{sign}{abs(tenths):.1f}%"
 
 
 def _impact(figure_diff, measure, figures, diff: Diff, quoted) -> str:
