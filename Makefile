@@ -1,9 +1,12 @@
-# make demo: create the virtual environment, install, and run the main job on the embedded default (SQLite).
+# make demo: create the virtual environment, install, load the example statement on the embedded default (SQLite),
+#   publish it to var/public/ and serve that folder on http://127.0.0.1:8080/ until Ctrl-C (DEMO_SERVE=0: do not serve).
 # make test: install what the tests need and run the whole suite.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO_PORT ?= 8080
+DEMO_SERVE ?= 1
 
 .PHONY: demo test bench install clean
 
@@ -19,6 +22,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/policing-metrics db upgrade
 	$(BIN)/policing-metrics examples load
+	$(BIN)/policing-metrics publish 2022-02 --to file://var/public --site-url http://127.0.0.1:$(DEMO_PORT)/ \
+		--override-reason "the demo publishes the example at once"
+	$(BIN)/policing-metrics site check --to file://var/public --site-url http://127.0.0.1:$(DEMO_PORT)/
+ifneq ($(DEMO_SERVE),0)
+	$(BIN)/policing-metrics site serve --dir var/public --port $(DEMO_PORT)
+endif
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
