@@ -6,6 +6,7 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
+from pydantic import BaseModel, ConfigDict
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -41,6 +42,48 @@ class Problem(Exception):
         self.type = type
         self.headers = headers or {}
         self.extensions = extensions
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details; `errors` lists each bad field or row where there are several."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[Any] | None = None
+    current_version: int | None = None
+
+
+def document(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the API does: every 4xx and 5xx is problem+json."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas["ProblemDetails"] = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
+        problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                responses = operation.setdefault("responses", {})
+                for code, response in list(responses.items()):
+                    if code[0] in "45":
+                        response["content"] = problem
+                        if code == "422":
+                            response["description"] = "Invalid input: each bad field or row is listed"
+                responses.setdefault("4XX", {"description": "A problem with the request", "content": problem})
+                responses.setdefault("5XX", {"description": "The server could not answer", "content": problem})
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
 
 
 def problem_response(request: Request, problem: Problem) -> JSONResponse:
@@ -132,6 +175,7 @@ def from_domain_error(request: Request, exc: Exception) -> Problem:
 
 
 def install(app: FastAPI) -> None:
+    document(app)
     from events.domain.errors import DomainError
     from ..handlers.releases import ReleaseRefused
     from ..tokens import TokenError
