@@ -32,6 +32,17 @@ NOTIFY_CHANNEL = "policing_metrics_events"
 # Any constant will do: it names the lock every appender takes.
 APPEND_LOCK_KEY = 0x706D6576  # "pmev"
 MAX_STREAM_LENGTH = 200
+
+
+def storable(name: str) -> bool:
+    """Whether both engines can hold `name` as text: no NUL, no lone surrogate."""
+    if "\x00" in name:
+        return False
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 # Streams per `IN (...)` query: well inside SQLite's and PostgreSQL's limits on parameters.
 IN_CHUNK = 500
 
@@ -333,8 +344,10 @@ class EventStore:
         seen: set[str] = set()
         total = 0
         for stream, events, expected_version in entries:
-            if not isinstance(stream, str) or not stream or len(stream) > MAX_STREAM_LENGTH:
-                raise EventStoreError(f"a stream name is 1 to {MAX_STREAM_LENGTH} characters, found {stream!r}")
+            if not isinstance(stream, str) or not stream or len(stream) > MAX_STREAM_LENGTH or not storable(stream):
+                raise EventStoreError(
+                    f"a stream name is 1 to {MAX_STREAM_LENGTH} characters of text (no NUL), found {stream!r}"
+                )
             if stream in seen:
                 raise EventStoreError(f"stream {stream!r} appears twice in one append: give each stream one entry")
             seen.add(stream)
@@ -474,6 +487,8 @@ class EventStore:
         return GENESIS if row is None else Head(row[0], row[1])
 
     def stream_version(self, stream: str) -> int:
+        if not storable(stream):
+            return 0  # no such stream can have been written
         with self._cursor() as cursor:
             cursor.execute(self._sql_stream_version, (stream,))
             return cursor.fetchone()[0] or 0
@@ -551,6 +566,8 @@ class EventStore:
         as_of_time: datetime | str | None = None,
     ) -> list[RecordedEvent]:
         """Events of one stream from `from_version`, as the log stood at a position or time."""
+        if not storable(stream):
+            return []  # no such stream can have been written
         bound = self._bound(as_of_position, as_of_time)
         with self._cursor() as cursor:
             cursor.execute(self._sql_read_stream, (stream, from_version, bound))
@@ -567,8 +584,8 @@ class EventStore:
 
         Every stream asked for is a key; one that does not exist (yet) maps to an empty list.
         """
-        names = list(dict.fromkeys(streams))
-        found: dict[str, list[RecordedEvent]] = {name: [] for name in names}
+        found: dict[str, list[RecordedEvent]] = {name: [] for name in dict.fromkeys(streams)}
+        names = [name for name in found if storable(name)]
         if not names:
             return found
         bound = self._bound(as_of_position, as_of_time)
@@ -594,6 +611,8 @@ class EventStore:
         as_of_time: datetime | str | None = None,
     ) -> dict[str, list[RecordedEvent]]:
         """Every stream whose name starts with `prefix` ("measure-"), keyed by stream, in name order."""
+        if not storable(prefix):
+            return {}
         bound = self._bound(as_of_position, as_of_time)
         pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         found: dict[str, list[RecordedEvent]] = {}

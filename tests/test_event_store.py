@@ -344,3 +344,11 @@ def test_read_prefix_reads_every_stream_that_starts_so_and_no_other(store):
     assert [e.version for e in found["measure-a"]] == [1, 2]
     assert list(store.read_prefix("measure_")) == ["measure_x"]  # "_" is not a wildcard
     assert list(store.read_prefix("measure-", as_of_position=1)) == ["measure-b"]
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "a\ud800b"])
+def test_a_stream_name_neither_engine_can_hold_is_refused_on_append_and_absent_on_read(store, name):
+    with pytest.raises(EventStoreError, match="no NUL"):
+        store.append(name, [counted()], expected_version=0)
+    assert store.read_stream(name) == [] and store.stream_version(name) == 0
+    assert store.read_streams([name, "a"]) == {name: [], "a": []}
