@@ -613,7 +613,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--per-measure", type=int, default=1000, help="figure events per measure")
     parser.add_argument("--runs", type=int, default=3, help="runs per contender; the table shows medians")
     parser.add_argument("--queries", type=int, default=1000, help="scorecards as of random past moments")
-    parser.add_argument("--batch-size", type=int, default=10_000, help="events per projection transaction in a rebuild")
+    parser.add_argument("--batch-size", type=int, default=25_000, help="events per projection transaction in a rebuild")
     parser.add_argument("--slices", type=int, default=20, help="slices of the log the contenders take in turn")
     parser.add_argument(
         "--postgres-url",

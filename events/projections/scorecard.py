@@ -37,6 +37,9 @@ SNAPSHOT_MIN = 2000
 # Versions per page (more when one event changes many lines): a read decodes at most one page it does not need.
 PAGE_VERSIONS = 1000
 
+# Positions whose time and actor a reader remembers (a few MiB at most).
+MOMENTS_CACHED = 50_000
+
 LineState = tuple  # (period, value, baseline_value, revised: the position of the line's last version)
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _decode = json.JSONDecoder().decode
@@ -155,6 +158,7 @@ class ScorecardProjection(Projection):
         # Readers' caches: line ids never change meaning; measure versions are few.
         self._keys: dict[int, tuple[str, str]] = {}
         self._measures: tuple[tuple, MeasureHistory] | None = None
+        self._moments: dict[int, tuple[str, str]] = {}
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -247,11 +251,14 @@ class ScorecardProjection(Projection):
         return sort_lines(lines)
 
     def moments(self, connection: Connection, positions: set[int]) -> dict[int, tuple[str, str]]:
-        """position -> (recorded_at, actor), from the log itself."""
-        found: dict[int, tuple[str, str]] = {}
-        wanted = sorted(positions)
+        """position -> (recorded_at, actor), from the log itself (and remembered: the log never changes)."""
+        cache = self._moments
+        found = {position: cache[position] for position in positions if position in cache}
+        wanted = sorted(positions - found.keys())
         actor = self.decoding.actor
-        if connection.dialect.name == "postgresql":  # one array parameter, not a thousand placeholders to parse
+        if not wanted:
+            chunks = []
+        elif connection.dialect.name == "postgresql":  # one array parameter, not a thousand placeholders to parse
             chunks = [("SELECT position, recorded_at, metadata FROM events WHERE position = ANY(%s)", (wanted,))]
         else:
             chunks = [
@@ -264,6 +271,9 @@ class ScorecardProjection(Projection):
         for sql, parameters in chunks:
             for event_position, recorded_at, metadata in connection.exec_driver_sql(sql, parameters):
                 found[event_position] = (recorded_at, actor(metadata))
+        if len(cache) > MOMENTS_CACHED:
+            cache.clear()
+        cache.update(found)
         return found
 
     def measure_history(self, connection: Connection) -> MeasureHistory:

@@ -34,7 +34,7 @@ cli.add_typer(projections_cli, name="projections")
 LONG_RUN = 20_000
 # Logged progress (not on a terminal): a line per this many events.
 LOG_EVERY = 100_000
-REBUILD_BATCH = 10_000
+REBUILD_BATCH = 25_000
 
 
 class Format(str, Enum):
