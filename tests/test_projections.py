@@ -573,3 +573,24 @@ def test_two_processes_catching_up_at_once_take_turns_and_agree(store, database_
         ("robbery", "2039"),
     ]
     assert len(projections.history_of("homicide")) == 40
+
+
+def test_running_projections_follow_new_events_until_stopped(store):
+    import threading
+    import time
+
+    append(store, measure("homicide"), recorded("homicide", BASELINE, "52"))
+    projections = Projections(store)
+    stop = threading.Event()
+    follower = threading.Thread(target=projections.run, args=(stop, 0.05))
+    follower.start()
+    try:
+        append(store, recorded("homicide", Y2021, "46"))
+        deadline = time.monotonic() + 10
+        while projections.checkpoint() < store.head().position and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [(line.value, line.change_percent) for line in projections.scorecard_lines()] == [("46", -12)]
+    finally:
+        stop.set()
+        follower.join(timeout=10)
+    assert not follower.is_alive()

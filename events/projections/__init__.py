@@ -7,6 +7,7 @@ calendar, `calendar.py`, has its own subscription.)
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, time, timezone
 from typing import Callable
 
@@ -43,6 +44,14 @@ class Projections:
         for subscription in self.subscriptions:
             subscription.catch_up(target, _named(progress, subscription.name))
         return target
+
+    def run(self, stop: threading.Event, poll_interval: float = 0.5) -> None:
+        """Catch up, then follow new events (LISTEN/NOTIFY on PostgreSQL, polling on SQLite) until `stop` is set."""
+        with self.store.listener(poll_interval) as listener:
+            position = self.catch_up()
+            while not stop.is_set():
+                if listener.wait(position, 1.0):
+                    position = self.catch_up()
 
     def rebuild(self, progress: RebuildProgress | None = None) -> int:
         """Clear every projection and fold the whole log again."""
