@@ -397,6 +397,10 @@ def main(argv: list[str] | None = None) -> int:
         from .bench_scorecard import main as scorecard
 
         return scorecard(argv[1:])
+    if argv[:1] == ["publish"]:  # `python -m bench publish ...`: rendering and publishing an edition, the feeds
+        from .bench_publish import main as publish
+
+        return publish(argv[1:])
     args = parse(argv)
     started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="policing-metrics-bench-", dir=args.tmpdir))

@@ -59,14 +59,13 @@ def _ordered(site: Site) -> list[SiteEdition]:
     return sorted(site.editions, key=lambda e: (utc(e.updated_at), utc(e.first_release_at), e.edition), reverse=True)
 
 
-def _generator(site: Site, self_url: str, self_type: str) -> FeedGenerator:
+def _generator(site: Site, self_url: str, self_type: str) -> tuple[FeedGenerator, list[SiteEdition]]:
     editions = _ordered(site)
     feed = FeedGenerator()
     feed.id(feed_id(site.authority))
     feed.title(site.title)
     feed.subtitle("Statutory policing performance statements, newest first; a revision or correction updates its statement's entry.")
-    feed.link(href=self_url, rel="self", type=self_type)
-    feed.link(href=site.site_url, rel="alternate", type="text/html")
+    _links(feed, site, self_url, self_type)
     feed.language("en-GB")
     feed.author({"name": site.title})
     feed.generator("policing-metrics")
@@ -74,8 +73,8 @@ def _generator(site: Site, self_url: str, self_type: str) -> FeedGenerator:
     feed.lastBuildDate(max((utc(e.updated_at) for e in editions), default=EPOCH))
     for edition in editions:
         entry = feed.add_entry(order="append")
-        entry.id(entry_id(site.authority, edition))
-        entry.guid(entry_id(site.authority, edition), permalink=False)
+        identifier = entry_id(site.authority, edition)
+        entry.id(identifier)  # also the RSS guid, isPermaLink="false"
         entry.title(edition.title)
         entry.link(href=entry_url(site, edition), rel="alternate", type="text/html")
         entry.published(utc(edition.first_release_at))
@@ -86,18 +85,29 @@ def _generator(site: Site, self_url: str, self_type: str) -> FeedGenerator:
         entry.content(entry_text(edition), type="text")
         for priority in edition.priorities:
             entry.category(term=priority, label=priority_title(priority), scheme=PRIORITY_SCHEME)
-    return feed
+    return feed, editions
+
+
+def _links(feed: FeedGenerator, site: Site, self_url: str, self_type: str) -> None:
+    feed.link(href=self_url, rel="self", type=self_type, replace=True)
+    feed.link(href=site.site_url, rel="alternate", type="text/html")
+
+
+def feeds(site: Site) -> tuple[bytes, bytes]:
+    """feed.atom and feed.rss, from one generator: the entries are built once for both."""
+    feed, editions = _generator(site, f"{site.site_url}feed.atom", ATOM_CONTENT_TYPE)
+    atom = feed.atom_str(pretty=True)
+    # RSS 2.0 has no `updated`: an item's pubDate is its latest revision's time, so readers see a correction.
+    _links(feed, site, f"{site.site_url}feed.rss", RSS_CONTENT_TYPE)
+    feed.description("Statutory policing performance statements, newest first.")
+    for entry, edition in zip(feed.entry(), editions):
+        entry.pubDate(utc(edition.updated_at))
+    return atom, feed.rss_str(pretty=True)
 
 
 def feed_atom(site: Site) -> bytes:
-    return _generator(site, f"{site.site_url}feed.atom", ATOM_CONTENT_TYPE).atom_str(pretty=True)
+    return feeds(site)[0]
 
 
 def feed_rss(site: Site) -> bytes:
-    """RSS 2.0 has no `updated`: an item's pubDate is its latest revision's time, so readers see a correction."""
-    feed = _generator(site, f"{site.site_url}feed.rss", RSS_CONTENT_TYPE)
-    feed.description("Statutory policing performance statements, newest first.")
-    for entry, edition in zip(feed.entry(), _ordered(site)):
-        entry.pubDate(utc(edition.updated_at))
-        entry.description(entry_summary(edition))
-    return feed.rss_str(pretty=True)
+    return feeds(site)[1]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Iterable
 
-from .feeds import ATOM_CONTENT_TYPE, RSS_CONTENT_TYPE, feed_atom, feed_rss
+from .feeds import ATOM_CONTENT_TYPE, RSS_CONTENT_TYPE, feeds
 from .model import Site, SiteEdition, edition_directory
 from .render import CSVW_METADATA, EDITION_JSON, NOTICE_KINDS, SCORECARD_CSV, SITE_TITLE, environment
 from .stores import content_type_for
@@ -104,8 +104,9 @@ def render_site(site: Site, *, refresh: Iterable[str] = (), latest_files: dict[s
     files.append(SiteFile(SCHEMA_KEY, edition_schema(), content_type_for(SCHEMA_KEY)))
     for key, (body, content_type) in sorted(site.calendar_files.items()):
         files.append(SiteFile(key, body, content_type))
-    files.append(SiteFile("feed.atom", feed_atom(site), ATOM_CONTENT_TYPE))
-    files.append(SiteFile("feed.rss", feed_rss(site), RSS_CONTENT_TYPE))
+    atom, rss = feeds(site)
+    files.append(SiteFile("feed.atom", atom, ATOM_CONTENT_TYPE))
+    files.append(SiteFile("feed.rss", rss, RSS_CONTENT_TYPE))
     files.append(SiteFile("index.html", site_index(site), content_type_for("index.html")))
     return files
 

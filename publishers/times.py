@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from events.domain.comparisons import format_value
@@ -22,6 +23,7 @@ def london(text: str) -> datetime:
     return instant(text).astimezone(LONDON)
 
 
+@lru_cache(maxsize=4096)
 def display_time(text: str) -> str:
     """'Tuesday 1 February 2022 09:30 GMT': the zone's abbreviation says whether it is BST or GMT."""
     moment = london(text)
@@ -38,6 +40,7 @@ def iso_london(text: str) -> str:
     return london(text).isoformat(timespec="seconds")
 
 
+@lru_cache(maxsize=4096)
 def utc(text: str) -> datetime:
     return instant(text).astimezone(timezone.utc)
 
