@@ -111,10 +111,6 @@ def paragraph_html(paragraph: Paragraph) -> Markup:
     return Markup("").join(out)
 
 
-def _heading_text(paragraph: Paragraph) -> str:
-    return paragraph.heading
-
-
 def _line_view(line: ScorecardLine) -> dict[str, Any]:
     return {
         "measure": line.measure,
@@ -157,7 +153,7 @@ def render_html(doc: EditionDocument) -> bytes:
         paragraphs = [
             {
                 "number": p.number,
-                "heading": _heading_text(p),
+                "heading": p.heading,
                 "html": paragraph_html(p),
                 "footnotes": p.footnotes,
             }

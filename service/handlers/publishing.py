@@ -18,6 +18,7 @@ files show (the announcement), and after the manifest when it says the files are
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
@@ -43,9 +44,10 @@ from events.records import format_time, parse_time
 from events.store import Clock, utc_now
 from publishers import model
 from publishers.calendar import calendar_files
-from publishers.publish import PublishError, Written, put_edition, put_site
+from publishers.publish import PublishError, PublishFailed, Written, put_edition, put_site
 from publishers.render import EDITION_JSON, RenderedEdition, render_edition
 from publishers.site import latest_keys, render_site
+from publishers.times import display_time
 from publishers.stores import ObjectNotFound, ObjectStore, StorageError
 
 from .editions_published import ReleasedRevision, RevisionTimes, caught_up, edition_document
@@ -54,6 +56,8 @@ from .releases import PublishOutcome, Releases, release_idempotency_key
 log = structlog.get_logger(__name__)
 
 ON_DEMAND_REASON = "published on demand with `policing-metrics publish`; no release had been announced"
+# One site refresh at a time in a process: the scheduler publishes from several threads.
+_site_lock = threading.Lock()
 _IP_OR_LOCAL = re.compile(r"^(\d+\.\d+\.\d+\.\d+|\[.*\]|localhost)$")
 
 
@@ -107,7 +111,7 @@ class PublishReport:
     def summary(self) -> str:
         changed = len(self.edition_files.written) + len(self.site_files.written)
         lines = [
-            f"edition {self.edition} revision {self.revision} ({self.mode}, released {model_time(self.release_at)}) "
+            f"edition {self.edition} revision {self.revision} ({self.mode}, released {display_time(self.release_at)}) "
             f"published to {self.destination}",
             f"  revision files: {len(self.edition_files.written)} written, {len(self.edition_files.unchanged)} already there "
             f"(manifest SHA-256 {self.manifest_hash})",
@@ -117,12 +121,6 @@ class PublishReport:
         if not changed and not self.recorded:
             lines.append("  nothing to do: everything was already published")
         return "\n".join(lines)
-
-
-def model_time(text: str) -> str:
-    from publishers.times import display_time
-
-    return display_time(text)
 
 
 def tag_authority(site_url: str) -> str:
@@ -231,7 +229,7 @@ class Publishing:
         if release.due > moment:
             if not (now and reason):
                 raise EmbargoInForce(
-                    f"edition {edition} is embargoed until {model_time(release.release_at)}: the scheduler "
+                    f"edition {edition} is embargoed until {display_time(release.release_at)}: the scheduler "
                     "(`policing-metrics scheduler`) publishes it at that moment. To publish it now instead, give "
                     "--now --override-reason TEXT; the release is then moved to now, with that reason on the calendar"
                 )
@@ -392,17 +390,31 @@ class Publishing:
             return ()
         return tuple(model.Notice(**notice) for notice in document.get("notices", []))
 
-    def refresh_site(self, to: ObjectStore, *, refresh: list[str] = (), revision: int = 0) -> Written:
-        """Rebuild the site's mutable files from the log and write those that changed, root index last."""
-        try:
-            site = self.site(to)
-            latest = {name: to.get(key) for name, key in latest_keys(site).items()}
-        except StorageError as exc:
-            from publishers.publish import PublishFailed
+    def refresh_site(self, to: ObjectStore, *, refresh: tuple[str, ...] | list[str] = (), revision: int = 0) -> Written:
+        """Rebuild the site's mutable files from the log and write those that changed, root index last.
 
-            raise PublishFailed(refresh[0] if refresh else "-", revision, exc.location or "", "site", exc) from exc
-        files = render_site(site, refresh=refresh, latest_files=latest)
-        return put_site(to, files, edition=refresh[0] if refresh else "-", revision=revision)
+        Two publishes of different editions at once (scheduler threads or replicas) could each write
+        a site built before the other's release: if the releases changed while writing, build again.
+        """
+        edition = refresh[0] if refresh else "-"
+        written = Written()
+        with _site_lock:
+            for _ in range(3):
+                seen = self._released_signature()
+                try:
+                    site = self.site(to)
+                    latest = {name: to.get(key) for name, key in latest_keys(site).items()}
+                except StorageError as exc:
+                    raise PublishFailed(edition, revision, exc.location or "", "site", exc) from exc
+                put_site(to, render_site(site, refresh=refresh, latest_files=latest), edition=edition, revision=revision, written=written)
+                if self._released_signature() == seen:
+                    break
+                log.info("publish.site_rebuilt", edition=edition, reason="another release was recorded while writing the site")
+        return written
+
+    def _released_signature(self) -> tuple:
+        streams = self.store.read_prefix("release-")
+        return tuple(sorted((stream, events[-1].position) for stream, events in streams.items() if events))
 
 
 def _minute(moment: datetime):
