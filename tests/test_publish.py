@@ -459,3 +459,21 @@ def test_site_serve_serves_the_published_folder_on_localhost(publishing, tmp_pat
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_every_page_of_the_published_site_is_valid_html5_with_one_h1_and_ordered_headings(publishing, example_store, clock, tmp_path):
+    import html5lib
+
+    site = LocalDirectory(tmp_path / "site")
+    publishing.publish(EDITION, to=site)
+    correct_burglary(example_store, clock)
+    publishing.publish(EDITION, to=site)
+    pages = [key for key in site.list() if key.endswith(".html")]
+    assert {"index.html", "latest/index.html", f"editions/{EDITION}/index.html", f"{R1}/index.html", f"{R2}/index.html"} <= set(pages)
+    for key in pages:
+        document = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(site.get(key))
+        assert document.get("lang") == "en-GB", key
+        levels = [int(element.tag[1]) for element in document.iter() if re.fullmatch(r"h[1-6]", str(element.tag))]
+        assert levels.count(1) == 1 and levels[0] == 1, key
+        assert all(later - earlier <= 1 for earlier, later in zip(levels, levels[1:])), key
+        assert not list(document.iter("script")), key
