@@ -336,17 +336,16 @@ def fresh_store(kind: str) -> Iterator[tuple[EventStore, FakeClock]]:
 
 
 @contextmanager
-def tiny_snapshots_and_pages(snapshot_min: int, page: int):
-    saved = scorecard_module.SNAPSHOT_MIN, scorecard_module.SNAPSHOT_FACTOR, scorecard_module.PAGE_VERSIONS
-    scorecard_module.SNAPSHOT_MIN, scorecard_module.SNAPSHOT_FACTOR, scorecard_module.PAGE_VERSIONS = (
-        snapshot_min,
-        1,
-        page,
-    )
+def tiny_snapshots_and_pages(snapshot_min: int, check: int, page: int):
+    names = ("SNAPSHOT_MIN", "SNAPSHOT_FACTOR", "SNAPSHOT_CHECK", "PAGE_VERSIONS")
+    saved = [getattr(scorecard_module, name) for name in names]
+    for name, value in zip(names, (snapshot_min, 1, check, page), strict=True):
+        setattr(scorecard_module, name, value)
     try:
         yield
     finally:
-        scorecard_module.SNAPSHOT_MIN, scorecard_module.SNAPSHOT_FACTOR, scorecard_module.PAGE_VERSIONS = saved
+        for name, value in zip(names, saved, strict=True):
+            setattr(scorecard_module, name, value)
 
 
 def everything(projections: Projections, head: int, pairs: list[tuple[int, int]]) -> dict:
@@ -370,8 +369,9 @@ def everything(projections: Projections, head: int, pairs: list[tuple[int, int]]
 def check_a_random_log(kind: str, data) -> None:
     log = data.draw(events_strategy, label="events")
     snapshot_min = data.draw(st.integers(1, 6), label="snapshot every (versions)")
+    check = data.draw(st.integers(1, 5), label="rows between snapshot checks")
     page = data.draw(st.integers(1, 4), label="versions per page")
-    with fresh_store(kind) as (store, clock), tiny_snapshots_and_pages(snapshot_min, page):
+    with fresh_store(kind) as (store, clock), tiny_snapshots_and_pages(snapshot_min, check, page):
         projections = Projections(store, batch_size=data.draw(st.integers(1, 7), label="batch size"))
         written = 0
         while written < len(log):

@@ -13,7 +13,7 @@ from typing import Callable
 
 from ..records import format_time
 from ..store import EventStore
-from .base import ProjectionError, ProjectionSubscription, checkpoint_of
+from .base import ProjectionError, ProjectionSubscription, checkpoint_of, gc_paused
 from .comparison import Comparison, compare
 from .history import Diff, FigureChange, FigureDiff, HistoryProjection, Paragraph, ParagraphDiff, Triangle, Vintage
 from .model import ScorecardLine, fold_scorecard, order_key, period_info, same_length
@@ -98,7 +98,9 @@ class Projections:
         self, at: Moment | None = None, area: str | None = None, measure: str | None = None
     ) -> list[ScorecardLine]:
         position = self.position_of(at)
-        with self.store.engine.connect() as connection:
+        # A read decodes thousands of short-lived lists: the cyclic collector would stop to
+        # rescan everything long-lived for them every few reads (tens of ms), for no garbage.
+        with gc_paused(), self.store.engine.connect() as connection:
             return self.scorecard.lines_at(connection, position, area=area, measure=measure)
 
     def series(self, measure: str, area: str, at: Moment | None = None) -> list[tuple[str, str]]:
@@ -139,7 +141,7 @@ class Projections:
             raise ProjectionError(
                 f"--from ({from_moment}, position {start}) is later than --to ({to_moment}, position {end})"
             )
-        with self.store.engine.connect() as connection:
+        with gc_paused(), self.store.engine.connect() as connection:
             return self.history.diff(connection, start, end)
 
 

@@ -34,6 +34,8 @@ MEASURE_COLUMNS = (
 # A snapshot once the versions since the last one reach SNAPSHOT_FACTOR x the lines (and at least SNAPSHOT_MIN).
 SNAPSHOT_FACTOR = 4
 SNAPSHOT_MIN = 2000
+# Rows folded between checks for a snapshot: a read decodes at most this many versions more than it should.
+SNAPSHOT_CHECK = 1000
 # Versions per page (more when one event changes many lines): a read decodes at most one page it does not need.
 PAGE_VERSIONS = 1000
 
@@ -169,12 +171,25 @@ class ScorecardProjection(Projection):
             self._model, self._since_snapshot = ScorecardModel(), 0
         elif self._model is None or model_position != checkpoint:
             self._model = self._restore(connection, checkpoint)
-        self._model.apply_rows(rows, self.decoding)
-        self._flush(connection, checkpoint, rows[-1][POSITION])
+        model, snapshots = self._model, []
+        # A snapshot may fall inside a batch (a rebuild's batches are large): fold a slice at a time
+        # and take one at the end of a slice once enough versions have piled up since the last.
+        for start in range(0, len(rows), SNAPSHOT_CHECK):
+            part = rows[start : start + SNAPSHOT_CHECK]
+            before = len(model.versions)
+            model.apply_rows(part, self.decoding)
+            self._since_snapshot += len(model.versions) - before
+            if self._since_snapshot >= max(SNAPSHOT_MIN, SNAPSHOT_FACTOR * len(model.lines)):
+                shown = [
+                    (line.line_id, line.latest, line.value, line.baseline, line.revised) for line in model.shown_lines()
+                ]
+                snapshots.append((part[-1][POSITION], len(shown), _encode(shown)))
+                self._since_snapshot = 0
+        self._flush(connection, checkpoint, rows[-1][POSITION], snapshots)
         self._connection = None
         self._position = rows[-1][POSITION]
 
-    def _flush(self, connection: Connection, checkpoint: int, position: int) -> None:
+    def _flush(self, connection: Connection, checkpoint: int, position: int, snapshots: list[tuple]) -> None:
         model = self._model
         assert model is not None
         insert_rows(connection, scorecard_lines, ("line_id", "measure", "area"), model.new_lines)
@@ -186,19 +201,8 @@ class ScorecardProjection(Projection):
                 ("last_position", "first_position", "versions"),
                 _pages(model.versions, checkpoint, position),
             )
-        self._since_snapshot += len(model.versions)
+        insert_rows(connection, scorecard_snapshots, ("position", "lines", "state"), snapshots)
         model.new_lines, model.versions, model.measure_versions = [], [], []
-        if self._since_snapshot >= max(SNAPSHOT_MIN, SNAPSHOT_FACTOR * len(model.lines)):
-            shown = [
-                (line.line_id, line.latest, line.value, line.baseline, line.revised) for line in model.shown_lines()
-            ]
-            insert_rows(
-                connection,
-                scorecard_snapshots,
-                ("position", "lines", "state"),
-                [(position, len(shown), _encode(shown))],
-            )
-            self._since_snapshot = 0
 
     def _restore(self, connection: Connection, checkpoint: int) -> ScorecardModel:
         """The model as stored at `checkpoint`: what every line shows, without figures."""
