@@ -22,6 +22,7 @@ from events.domain.editions import BINDING, FOOTNOTE_MARK
 
 from .charts import trend_svg
 from .model import EditionDocument, Figure, Paragraph, ScorecardLine, edition_directory, priority_title
+from .stores import content_type_for
 from .times import display_time, iso_london, period_label, signed, signed_percent, value_text
 
 SOFTWARE = "policing-metrics"
@@ -376,8 +377,6 @@ def csvw_metadata(doc: EditionDocument) -> dict[str, Any]:
 
 
 def manifest(doc: EditionDocument, files: dict[str, bytes]) -> bytes:
-    from .stores import content_type_for
-
     return dumps(
         {
             "edition": doc.edition,

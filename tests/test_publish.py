@@ -10,7 +10,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -28,7 +27,6 @@ from publishers.stores import S3, LocalDirectory, ObjectStore, StorageUnavailabl
 from service.bootstrap import bootstrap
 from service.cli import cli
 from service.config import Settings
-from service.handlers import editions
 from service.handlers.publishing import (
     EmbargoInForce,
     ManifestChanged,
@@ -40,8 +38,6 @@ from service.scheduler import ReleaseScheduler
 
 from .conftest import FakeClock
 from .publish_support import (  # noqa: F401  (fixtures)
-    ANALYST,
-    CORRECTION_REASON,
     EDITION,
     LOADED_AT,
     SITE_URL,

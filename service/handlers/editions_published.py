@@ -19,7 +19,7 @@ from events.domain.rules.editions import Approval, Edition
 from events.projections import Projections, compare
 from events.projections.history import Diff
 from publishers import model
-from publishers.times import display_time, period_label, signed, value_text
+from publishers.times import period_label, signed, value_text
 
 from .editions import load_edition, view_edition
 from .loading import load_figures, load_measures
@@ -381,4 +381,4 @@ def paragraph_notices(diff: Diff, edition: str) -> list[model.Notice]:
     return notices
 
 
-__all__ = ["RevisionTimes", "ReleasedRevision", "caught_up", "display_time", "edition_document"]
+__all__ = ["RevisionTimes", "ReleasedRevision", "caught_up", "edition_document"]

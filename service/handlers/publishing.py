@@ -17,11 +17,13 @@ files show (the announcement), and after the manifest when it says the files are
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
+from urllib.parse import urlsplit
 
 import structlog
 
@@ -50,7 +52,7 @@ from publishers.site import latest_keys, render_site
 from publishers.times import display_time
 from publishers.stores import ObjectNotFound, ObjectStore, StorageError
 
-from .editions_published import ReleasedRevision, RevisionTimes, caught_up, edition_document
+from .editions_published import ReleasedRevision, RevisionTimes, edition_document
 from .releases import PublishOutcome, Releases, release_idempotency_key
 
 log = structlog.get_logger(__name__)
@@ -125,8 +127,6 @@ class PublishReport:
 
 def tag_authority(site_url: str) -> str:
     """The feeds' tag: authority: the site's host name, or a reserved name for an address or localhost."""
-    from urllib.parse import urlsplit
-
     host = (urlsplit(site_url).hostname or "").lower()
     if not host or _IP_OR_LOCAL.match(host) or "." not in host:
         return "policing-metrics.invalid"
@@ -382,8 +382,6 @@ class Publishing:
 
     def _notices(self, to: ObjectStore, edition: str, revision: int) -> tuple[model.Notice, ...]:
         """A correction's notices as its own edition.json published them."""
-        import json
-
         try:
             document = json.loads(to.get(f"{model.edition_directory(edition, revision)}/{EDITION_JSON}"))
         except (ObjectNotFound, ValueError):
