@@ -11,7 +11,7 @@ from events import EventStore
 from events.database import make_engine, require_current_schema
 from events.domain import registry
 from events.store import Clock, utc_now
-from publishers.stores import open_store
+from publishers.stores import ObjectStore, open_store
 
 from . import __version__
 from .config import Settings
@@ -40,6 +40,11 @@ class App:
     def publish(self) -> Publish:
         """What the release scheduler calls to publish an edition's revision: to the `publish_to` destination."""
         return for_scheduler(self.publishing, lambda: open_store(self.settings.publish_to))
+
+    @cached_property
+    def published(self) -> ObjectStore:
+        """The public site: where released editions' files are (served again by the HTTP API from there)."""
+        return open_store(self.settings.publish_to)
 
     def check_schema(self) -> None:
         require_current_schema(self.engine)

@@ -15,7 +15,8 @@ from ..tokens import TokenDirectory
 from . import problems
 from .middleware import BodyLimit, RequestContext
 from .problems import Problem
-from .routes import audit, recording
+from .reads import ReadModels
+from .routes import audit, public, recording
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
@@ -33,6 +34,7 @@ def create_app(app: App, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     api.state.app = app
     api.state.store = app.store
     api.state.tokens = TokenDirectory(app.store)
+    api.state.reads = ReadModels(app.store, lambda: app.published)
     problems.install(api)
     api.add_middleware(BodyLimit, limit=max_body_bytes)
     api.add_middleware(RequestContext)
@@ -56,4 +58,5 @@ def create_app(app: App, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
 
     api.include_router(audit.router)
     api.include_router(recording.router)
+    api.include_router(public.router)
     return api

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Iterator
+from typing import Annotated, Iterator, Literal, Optional
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from events import Head
+from events.projections import ProjectionError
 
+from ...cli.reports import _diff_json as diff_json  # TODO(move): Diff.as_json in events.projections
 from ...tokens import Token
 from ..auth import requires
 from ..problems import Problem
@@ -93,3 +95,88 @@ async def verify(
         first_bad_position=report.breach.position if report.breach else None,
         problem=report.breach.problem if report.breach else None,
     )
+
+
+Moment = Annotated[
+    Optional[str],
+    Query(max_length=40, description="A log position (1200) or an ISO 8601 time (2022-02-01T09:30:00Z); the head when omitted."),
+]
+AreaQuery = Annotated[Optional[str], Query(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80)]
+PeriodQuery = Annotated[Optional[str], Query(max_length=40, examples=["2021-01/2021-12"])]
+MeasurePath = Annotated[str, Path(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80)]
+
+
+def _projections(request: Request):
+    return request.app.state.reads.current()
+
+
+def _at(projections, moment: Optional[str]) -> int:
+    try:
+        return projections.position_of(moment)
+    except ProjectionError as exc:
+        raise Problem(422, "Invalid request", str(exc))
+
+
+@router.get("/scorecard", summary="The scorecard as of any time or position, released or not")
+def scorecard_as_of(request: Request, _: Auditor, at: Moment = None, area: AreaQuery = None) -> dict:
+    projections = _projections(request)
+    position = _at(projections, at)
+    lines = projections.scorecard_lines(position, area=area)
+    return {"position": position, "scorecard": [line._asdict() | {"series": list(line.series)} for line in lines]}
+
+
+@router.get("/history/{measure}", summary="Every value of a measure's figures, with time, actor, reason and kind")
+def history_of(
+    request: Request, _: Auditor, measure: MeasurePath, area: AreaQuery = None, period: PeriodQuery = None, at: Moment = None
+) -> dict:
+    projections = _projections(request)
+    position = _at(projections, at)
+    changes = projections.history_of(measure, area, period, position)
+    return {"measure": measure, "position": position, "changes": [change.as_json() | {"position": change.position} for change in changes]}
+
+
+@router.get(
+    "/triangle/{measure}",
+    summary="The revision triangle of a measure in an area, with mean revision and mean absolute revision",
+    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+)
+def triangle(
+    request: Request,
+    _: Auditor,
+    measure: MeasurePath,
+    area: Annotated[str, Query(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80)],
+    columns: Annotated[Optional[Literal["editions", "times"]], Query()] = None,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+    at: Moment = None,
+):
+    projections = _projections(request)
+    result = projections.triangle(measure, area, columns, _at(projections, at))
+    if format == "csv":
+        return Response(result.to_csv(), media_type="text/csv; charset=utf-8")
+    return result.as_json()
+
+
+@router.get("/diff", summary="Every figure and paragraph that changed between two moments, with old and new values")
+def diff(
+    request: Request,
+    _: Auditor,
+    from_: Annotated[str, Query(alias="from", max_length=40)],
+    to: Annotated[str, Query(max_length=40)],
+) -> dict:
+    projections = _projections(request)
+    start, end = _at(projections, from_), _at(projections, to)
+    try:
+        result = projections.diff(start, end)
+    except ProjectionError as exc:
+        raise Problem(422, "Invalid request", str(exc))
+    return diff_json(result)
+
+
+@router.get("/pre-release-access", summary="Every pre-release access grant and every access while embargoed")
+def pre_release_access(request: Request, _: Auditor, edition: AreaQuery = None) -> list[dict]:
+    from ...handlers.releases import Releases
+
+    store = request.app.state.store
+    editions = [edition] if edition else [stream.removeprefix("release-") for stream in store.read_prefix("release-")]
+    releases = Releases(store)
+    return [{"edition": name, **entry} for name in editions for entry in releases.access_log(name)]

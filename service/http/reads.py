@@ -1,0 +1,161 @@
+"""What the HTTP service reads: the projections kept current, and what has been released.
+
+Public answers come only from released revisions: an edition revision is public once its
+`EditionReleased` event is in the log (the scheduler appends it at the announced moment, never
+before). Released revisions never change, so what is built from one is cached for good.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from events import EventStore
+from events.domain.editions import edition_stream
+from events.domain.rules import editions as edition_rules
+from events.projections import Projections
+from events.projections.base import gc_paused
+
+from publishers.stores import ObjectNotFound, ObjectStore
+
+from ..handlers.publishing import released_revisions
+
+# How long a list of releases is trusted before the log is asked again: a release shows up at
+# most this late on the API, and never early.
+RELEASES_TTL_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Released:
+    """One released revision of one edition, with the log position it was frozen at."""
+
+    edition: str
+    title: str
+    area: str
+    revision: int
+    release_at: str
+    released_at: str
+    manifest_hash: str
+    position: int
+    reason: str
+
+
+class ReadModels:
+    """The projections of one store, caught up on demand, and the released editions."""
+
+    def __init__(self, store: EventStore, published: Callable[[], ObjectStore]) -> None:
+        self.store = store
+        self.published = published  # where released files were put: they are served from there, as published
+        self.projections = Projections(store)
+        self._catch_up_lock = threading.Lock()
+        self._released: tuple[float, int, list[Released]] = (0.0, -1, [])
+        self._encoded: dict[tuple, bytes] = {}
+
+    def caught_up_to(self, position: int) -> Projections:
+        """The projections, at or past `position`."""
+        if self.projections.checkpoint() < position:
+            with self._catch_up_lock:
+                self.projections.catch_up()
+        return self.projections
+
+    def current(self) -> Projections:
+        return self.caught_up_to(self.store.head().position)
+
+    # -- releases -------------------------------------------------------------------------------
+
+    def released(self) -> list[Released]:
+        """Every released revision, newest release first."""
+        checked, head, cached = self._released
+        if time.monotonic() - checked < RELEASES_TTL_SECONDS:
+            return cached
+        position = self.store.head().position
+        if position != head:
+            cached = self._load_released()
+        self._released = (time.monotonic(), position, cached)
+        return cached
+
+    def _load_released(self) -> list[Released]:
+        found: list[Released] = []
+        for stream, events in self.store.read_prefix("release-").items():
+            revisions = released_revisions(events)
+            if not revisions:
+                continue
+            edition = stream.removeprefix("release-")
+            edition_events = self.store.read_stream(edition_stream(edition))
+            state = edition_rules.fold(((e.type, e.data) for e in edition_events), (e.recorded_at for e in edition_events))
+            for released in revisions:
+                approval = state.approvals[released.revision - 1]
+                found.append(
+                    Released(
+                        edition,
+                        state.title,
+                        state.area,
+                        released.revision,
+                        released.release_at,
+                        released.released_at,
+                        released.manifest_hash,
+                        approval.position,
+                        approval.reason,
+                    )
+                )
+        return sorted(found, key=lambda r: (r.released_at, r.edition, r.revision), reverse=True)
+
+    def latest(self, edition: str | None = None, area: str | None = None) -> Released | None:
+        for released in self.released():
+            if (edition is None or released.edition == edition) and (area is None or released.area == area):
+                return released
+        return None
+
+    def revision(self, edition: str, revision: int) -> Released | None:
+        return next((r for r in self.released() if r.edition == edition and r.revision == revision), None)
+
+    # -- what a release shows -------------------------------------------------------------------
+
+    def file(self, released: Released, name: str) -> bytes | None:
+        """A file of a released revision, byte for byte as published (None if the site lacks it)."""
+        key = ("file", released.edition, released.revision, name)
+        if key not in self._encoded:
+            try:
+                self._encoded[key] = self.published().get(f"editions/{released.edition}/r{released.revision}/{name}")
+            except ObjectNotFound:
+                return None
+        return self._encoded[key]
+
+    def scorecard_json(self, released: Released) -> bytes:
+        """The scorecard as the release froze it, encoded once."""
+        key = ("scorecard", released.edition, released.revision)
+        if key not in self._encoded:
+            projections = self.caught_up_to(released.position)
+            lines = projections.scorecard_lines(released.position, area=released.area)
+            body = {
+                "edition": released.edition,
+                "revision": released.revision,
+                "area": released.area,
+                "released_at": released.released_at,
+                "position": released.position,
+                "scorecard": [line.as_json() for line in lines],
+            }
+            self._encoded[key] = json.dumps(body, ensure_ascii=False).encode()
+        return self._encoded[key]
+
+    def released_history(self, measure: str, area: str) -> list[dict]:
+        """The values each released revision showed for one measure in one area, oldest release first."""
+        vintages = []
+        for released in reversed(self.released()):
+            if released.area != area:
+                continue
+            projections = self.caught_up_to(released.position)
+            with gc_paused(), self.store.engine.connect() as connection:
+                values = projections.history.figures_as_of(connection, measure, area, released.position)
+            vintages.append(
+                {
+                    "edition": released.edition,
+                    "revision": released.revision,
+                    "released_at": released.released_at,
+                    "values": values,
+                }
+            )
+        return vintages
