@@ -727,6 +727,14 @@ def main(argv: list[str] | None = None) -> int:
                 "peak_kib": [r["peak_kib"] for r in runs],
                 "baseline_kib": [r["baseline_kib"] for r in runs],
             }
+        # The runs are paired (interleaved): each run's own ratios say how steady the comparison is.
+        record["cases"]["sqlite_rebuild_ratios_per_run"] = {
+            f"ours_vs_{name}": [
+                o["seconds"] and r["seconds"] / o["seconds"]
+                for o, r in zip(reports["ours"], reports[name], strict=True)
+            ]
+            for name in ("raw", "eventsourcing")
+        }
         ours, raw, es = _rate(reports["ours"]), _rate(reports["raw"]), _rate(reports["eventsourcing"])
         rows.append(
             Row(

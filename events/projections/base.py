@@ -34,7 +34,7 @@ class ProjectionError(Exception):
 
 
 class Decoder:
-    """Turns stored rows into (position, type, data, recorded_at, actor) for the types asked for."""
+    """Decodes stored rows: their data (upcast to the type's current schema) and their actor."""
 
     def __init__(self, store: EventStore, types: frozenset[str]) -> None:
         self.types = types
