@@ -14,7 +14,8 @@ in rotated order, medians of `--runs`:
 - raw: `sqlite3` select of the stored rows + `json.loads` + a dict fold of every figure's value;
 - eventsourcing: an application folding the same events from `select_notifications`, pages of 1,000.
 
-Then the scorecard as of `--queries` random past moments (p50/p99), the rebuild of every
+(A small workload measures little but the fixed cost of each slice's catch-up: the targets are
+for the default one.) Then the scorecard as of `--queries` random past moments (p50/p99), the rebuild of every
 projection (scorecard and history), and the scorecard rebuild on PostgreSQL. A table is printed
 and everything is recorded in bench/results/scorecard.json.
 """
