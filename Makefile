@@ -1,5 +1,6 @@
 # make demo: create the virtual environment, install, load the example statement on the embedded default (SQLite),
-#   publish it to var/public/ and serve that folder on http://127.0.0.1:8080/ until Ctrl-C (DEMO_SERVE=0: do not serve).
+#   schedule its release two minutes ahead and run `serve` (API, site and scheduler) on http://127.0.0.1:8080/
+#   until Ctrl-C: the edition appears on the site at its release time. DEMO_SERVE=0 publishes at once and stops.
 # make test: install what the tests need and run the whole suite.
 PYTHON ?= python3
 VENV ?= .venv
@@ -21,12 +22,13 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/policing-metrics db upgrade
-	$(BIN)/policing-metrics examples load
-	$(BIN)/policing-metrics publish 2022-02 --to file://var/public --site-url http://127.0.0.1:$(DEMO_PORT)/ \
-		--override-reason "the demo publishes the example at once"
-	$(BIN)/policing-metrics site check --to file://var/public --site-url http://127.0.0.1:$(DEMO_PORT)/
 ifneq ($(DEMO_SERVE),0)
-	$(BIN)/policing-metrics site serve --dir var/public --port $(DEMO_PORT)
+	POLICING_METRICS_SITE_URL=http://127.0.0.1:$(DEMO_PORT)/ $(BIN)/policing-metrics demo
+	@echo "Serving on http://127.0.0.1:$(DEMO_PORT)/ (API docs at /docs); the edition appears at its release time. Ctrl-C stops."
+	POLICING_METRICS_SITE_URL=http://127.0.0.1:$(DEMO_PORT)/ $(BIN)/policing-metrics serve --port $(DEMO_PORT) --sweep-seconds 5
+else
+	POLICING_METRICS_SITE_URL=http://127.0.0.1:$(DEMO_PORT)/ $(BIN)/policing-metrics demo --publish-now
+	$(BIN)/policing-metrics site check --to file://var/public --site-url http://127.0.0.1:$(DEMO_PORT)/
 endif
 
 test: $(STAMP)

@@ -97,46 +97,55 @@ def show_log(
 
 
 @cli.command()
-def demo(ctx: typer.Context) -> None:
-    """Append a few example events, verify the chain and print the head."""
+def demo(
+    ctx: typer.Context,
+    publish_now: bool = typer.Option(
+        False, "--publish-now", help="Publish the example edition at once instead of scheduling it a minute ahead."
+    ),
+) -> None:
+    """The main job on the example: load the seed statement, release it, verify the log. Safe to run again."""
+    from datetime import timedelta
+
+    from events.domain.calendar import release_stream
+    from events.projections import Projections
+
+    from ..handlers.examples import DEFAULT_EXAMPLE, load_example
+    from ..handlers.releases import Releases
+
     app = ready(ctx)
     store = app.store
-    from events.domain.figures import FigureRecorded
-    from events.domain.measures import MeasureDefined
-
-    stream = "measure-homicide"
-    if store.stream_version(stream) == 0:
-        actor = Metadata(actor="demo", source="cli")
-        store.append(
-            stream,
-            [
-                NewEvent.of(
-                    MeasureDefined(
-                        measure="homicide",
-                        title="Homicide",
-                        priority="homicide",
-                        unit="count",
-                        polarity="lower-is-better",
-                        baseline_period="2018-07/2019-06",
-                        source="Police recorded crime",
-                    ),
-                    store.registry,
-                )
-            ],
-            expected_version=0,
-            metadata=actor,
+    edition = "2022-02"
+    report = load_example(store, DEFAULT_EXAMPLE, Metadata(actor="demo", source="cli"), app.settings.default_area)
+    typer.echo(f"example statement loaded ({report.events} new events)" if report.events else "example statement already loaded")
+    released = any(e.type == "EditionReleased" for e in store.read_stream(release_stream(edition)))
+    release = Releases(store, app.clock).release(edition)
+    if released:
+        typer.echo(f"edition {edition} is already released: see {app.settings.publish_to}")
+    elif publish_now:
+        result = app.publishing.publish(
+            edition, to=app.published, now=True, override_reason="the demo publishes the example at once", actor="demo"
         )
-        store.append(
-            "figure-homicide",
-            [
-                NewEvent.of(FigureRecorded(measure="homicide", area="west-midlands", period=period, value=value), store.registry)
-                for period, value in (("2018-07/2019-06", "52"), ("2021-01/2021-12", "46"))
-            ],
-            expected_version=0,
-            metadata=actor,
-            idempotency_key="demo-homicide-figures",
+        typer.echo(result.summary())
+    elif release is None or release.status == "cancelled":
+        due = (app.clock() + timedelta(minutes=2)).replace(second=0, microsecond=0)
+        release = Releases(store, app.clock).announce(
+            edition,
+            due,
+            override_reason="the demo releases the example two minutes after it is loaded",
+            actor="demo",
         )
-    report = store.verify()
-    if report.breach is not None:
-        raise fail(f"chain broken at position {report.breach.position}: {report.breach.problem}")
-    typer.echo(f"{report.checked} events, chain verified; head {report.head}")
+        typer.echo(f"edition {edition} scheduled for {release.release_at}: the scheduler in `serve` publishes it then")
+    else:
+        typer.echo(f"edition {edition} is scheduled for {release.release_at}")
+    verified = store.verify()
+    if verified.breach is not None:
+        raise fail(f"chain broken at position {verified.breach.position}: {verified.breach.problem}")
+    typer.echo(f"{verified.checked} events, chain verified; head {verified.head}")
+    projections = Projections(store)
+    projections.catch_up()
+    for line in projections.scorecard_lines():
+        if line.change_percent is not None:
+            typer.echo(
+                f"  {line.title}: {line.baseline_value} ({line.baseline_period}) -> {line.value} ({line.period}), "
+                f"{abs(line.change_percent)}% {line.direction}, {line.assessment}"
+            )

@@ -21,7 +21,7 @@ from .routes import audit, public, recording
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
-def create_app(app: App, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+def create_app(app: App, *, max_body_bytes: int = MAX_BODY_BYTES, site: str | None = None) -> FastAPI:
     api = FastAPI(
         title="policing-metrics",
         version=__version__,
@@ -59,4 +59,18 @@ def create_app(app: App, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     api.include_router(audit.router)
     api.include_router(recording.router)
     api.include_router(public.router)
+    if site is not None:
+        _mount_site(api, site)
     return api
+
+
+def _mount_site(api: FastAPI, destination: str) -> None:
+    """Serve the published site at / when it is a local directory (an S3 site is served by S3)."""
+    from fastapi.staticfiles import StaticFiles
+
+    from publishers.stores import LocalDirectory, open_store
+
+    store = open_store(destination)
+    if isinstance(store, LocalDirectory):
+        store.root.mkdir(parents=True, exist_ok=True)
+        api.mount("/", StaticFiles(directory=store.root, html=True, check_dir=False), name="site")
