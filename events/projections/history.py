@@ -154,6 +154,45 @@ class Diff:
     figures: tuple[FigureDiff, ...]
     paragraphs: tuple[ParagraphDiff, ...]
 
+    def as_json(self) -> dict:
+        """The diff as JSON: every changed figure and paragraph with its old and new value and the events between."""
+        return {
+            "from_position": self.from_position,
+            "to_position": self.to_position,
+            "figures": [
+                {
+                    "measure": f.measure,
+                    "area": f.area,
+                    "period": f.period,
+                    "old_value": f.old_value,
+                    "new_value": f.new_value,
+                    "changes": [c.as_json() | {"position": c.position} for c in f.changes],
+                }
+                for f in self.figures
+            ],
+            "paragraphs": [
+                {
+                    "edition": p.edition,
+                    "number": p.number,
+                    "old_text": p.old_text,
+                    "new_text": p.new_text,
+                    "changes": [
+                        {
+                            "position": c.position,
+                            "recorded_at": c.recorded_at,
+                            "actor": c.actor,
+                            "kind": c.kind,
+                            "text": c.text,
+                            "previous_text": c.previous_text,
+                            "reason": c.reason,
+                        }
+                        for c in p.changes
+                    ],
+                }
+                for p in self.paragraphs
+            ],
+        }
+
 
 @dataclass(frozen=True)
 class Vintage:

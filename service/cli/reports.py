@@ -329,7 +329,7 @@ def diff(
     with _answers():
         result = current(app).diff(start, end)
     if output is DiffFormat.json:
-        _json(_diff_json(result))
+        _json(result.as_json())
         return
     # Plain lines, not a table: paragraphs are long, and a diff is read top to bottom (or by grep).
     echo = typer.echo
@@ -352,45 +352,6 @@ def diff(
         for change in paragraph.changes:
             why = f": {change.reason}" if change.reason else ""
             echo(f"  {change.recorded_at}  {change.kind} by {change.actor}{why} (position {change.position})")
-
-
-def _diff_json(result: Diff) -> dict:
-    return {
-        "from_position": result.from_position,
-        "to_position": result.to_position,
-        "figures": [
-            {
-                "measure": f.measure,
-                "area": f.area,
-                "period": f.period,
-                "old_value": f.old_value,
-                "new_value": f.new_value,
-                "changes": [c.as_json() | {"position": c.position} for c in f.changes],
-            }
-            for f in result.figures
-        ],
-        "paragraphs": [
-            {
-                "edition": p.edition,
-                "number": p.number,
-                "old_text": p.old_text,
-                "new_text": p.new_text,
-                "changes": [
-                    {
-                        "position": c.position,
-                        "recorded_at": c.recorded_at,
-                        "actor": c.actor,
-                        "kind": c.kind,
-                        "text": c.text,
-                        "previous_text": c.previous_text,
-                        "reason": c.reason,
-                    }
-                    for c in p.changes
-                ],
-            }
-            for p in result.paragraphs
-        ],
-    }
 
 
 @projections_cli.command("rebuild")

@@ -14,7 +14,6 @@ from pydantic import BaseModel
 from events import Head
 from events.projections import ProjectionError
 
-from ...cli.reports import _diff_json as diff_json  # TODO(move): Diff.as_json in events.projections
 from ...tokens import Token
 from ..auth import requires
 from ..problems import Problem
@@ -169,7 +168,7 @@ def diff(
         result = projections.diff(start, end)
     except ProjectionError as exc:
         raise Problem(422, "Invalid request", str(exc))
-    return diff_json(result)
+    return result.as_json()
 
 
 @router.get("/pre-release-access", summary="Every pre-release access grant and every access while embargoed")
