@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient

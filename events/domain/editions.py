@@ -29,7 +29,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import registry
-from .fields import DomainEvent, PeriodText, Priority, Reason, Slug, Text
+from .fields import DomainEvent, Priority, Reason, Slug, Text
 
 BindingKind = Literal["value", "baseline", "change", "difference", "percent", "direction"]
 BINDING_KINDS: tuple[str, ...] = BindingKind.__args__

@@ -10,7 +10,7 @@ import structlog
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from events import Head, Metadata, NewEvent
+from events import Head, Metadata
 from events.database import schema_revisions, upgrade
 
 from ..bootstrap import App

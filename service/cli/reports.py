@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from events.projections import Diff, FigureChange, ProjectionError, Projections, ScorecardLine
+from events.projections import FigureChange, ProjectionError, Projections, ScorecardLine
 from events.projections.model import JSON_KEYS
 
 from ..bootstrap import App
