@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
@@ -19,6 +21,10 @@ from .reads import ReadModels
 from .routes import audit, public, recording
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
+# At startup every object then alive (modules, the app, its routes and models: ~150,000) moves to
+# the collector's permanent generation, so a full collection no longer walks them: on a busy
+# server that walk stalled every request in flight for ~100 ms about every half minute.
+# Shutdown hands them back, so an app started and stopped in a test leaves nothing frozen.
 
 
 def create_app(app: App, *, max_body_bytes: int = MAX_BODY_BYTES, site: str | None = None) -> FastAPI:
@@ -35,6 +41,8 @@ def create_app(app: App, *, max_body_bytes: int = MAX_BODY_BYTES, site: str | No
     api.state.store = app.store
     api.state.tokens = TokenDirectory(app.store)
     api.state.reads = ReadModels(app.store, lambda: app.published)
+    api.router.add_event_handler("startup", gc.freeze)
+    api.router.add_event_handler("shutdown", gc.unfreeze)
     problems.install(api)
     api.add_middleware(BodyLimit, limit=max_body_bytes)
     api.add_middleware(RequestContext)

@@ -77,6 +77,11 @@ class ReadModels:
         self._released = (time.monotonic(), position, cached)
         return cached
 
+    def released_if_fresh(self) -> list[Released] | None:
+        """The releases list if it was checked within the last RELEASES_TTL_SECONDS, else None: no I/O."""
+        checked, _, cached = self._released
+        return cached if time.monotonic() - checked < RELEASES_TTL_SECONDS else None
+
     def _load_released(self) -> list[Released]:
         found: list[Released] = []
         for stream, events in self.store.read_prefix("release-").items():
@@ -104,10 +109,7 @@ class ReadModels:
         return sorted(found, key=lambda r: (r.released_at, r.edition, r.revision), reverse=True)
 
     def latest(self, edition: str | None = None, area: str | None = None) -> Released | None:
-        for released in self.released():
-            if (edition is None or released.edition == edition) and (area is None or released.area == area):
-                return released
-        return None
+        return _latest(self.released(), edition, area)
 
     def revision(self, edition: str, revision: int) -> Released | None:
         return next((r for r in self.released() if r.edition == edition and r.revision == revision), None)
@@ -123,6 +125,16 @@ class ReadModels:
             except ObjectNotFound:
                 return None
         return self._encoded[key]
+
+    def cached_scorecard(self, area: str | None = None) -> tuple[Released, bytes] | None:
+        """The scorecard as last released and its encoding, when both are at hand without touching
+        the database (the event loop answers those itself); None otherwise."""
+        released = self.released_if_fresh()
+        latest = None if released is None else _latest(released, None, area)
+        if latest is None:
+            return None
+        body = self._encoded.get(("scorecard", latest.edition, latest.revision))
+        return None if body is None else (latest, body)
 
     def scorecard_json(self, released: Released) -> bytes:
         """The scorecard as the release froze it, encoded once."""
@@ -159,3 +171,10 @@ class ReadModels:
                 }
             )
         return vintages
+
+
+def _latest(released: list[Released], edition: str | None, area: str | None) -> Released | None:
+    for item in released:
+        if (edition is None or item.edition == edition) and (area is None or item.area == area):
+            return item
+    return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -126,12 +127,21 @@ def _file(request: Request, released, name: str, cache: dict[str, str]) -> Respo
 
 
 @router.get("/scorecard", response_model=ScorecardOut, summary="The scorecard as last released")
-def scorecard(request: Request, area: QuerySlug = None) -> Response:
-    released = _reads(request).latest(area=area)
+async def scorecard(request: Request, area: QuerySlug = None) -> Response:
+    # The busiest public read: answered in the event loop when the releases list and the encoded
+    # scorecard are both cached (no I/O), otherwise in a worker thread, which may read the log.
+    found = _reads(request).cached_scorecard(area)
+    if found is None:
+        found = await run_in_threadpool(_scorecard, _reads(request), area)
+    released, body = found
+    return Response(body, media_type="application/json", headers={**CACHE, "ETag": f'"{released.manifest_hash[:32]}"'})
+
+
+def _scorecard(reads, area: str | None) -> tuple:
+    released = reads.latest(area=area)
     if released is None:
         raise Problem(404, "Not found", "nothing has been released yet" + (f" for area {area!r}" if area else ""))
-    body = _reads(request).scorecard_json(released)
-    return Response(body, media_type="application/json", headers={**CACHE, "ETag": f'"{released.manifest_hash[:32]}"'})
+    return released, reads.scorecard_json(released)
 
 
 @router.get("/history/{measure}", response_model=HistoryOut, summary="The values each released revision showed for a measure")
