@@ -416,6 +416,10 @@ def main(argv: list[str] | None = None) -> int:
         from .bench_publish import main as publish
 
         return publish(argv[1:])
+    if argv[:1] == ["http"]:  # `python -m bench http ...`: `serve` under load, bulk imports, concurrent writers
+        from .bench_http import main as http
+
+        return http(argv[1:])
     args = parse(argv)
     started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="policing-metrics-bench-", dir=args.tmpdir))
