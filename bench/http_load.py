@@ -1,10 +1,13 @@
 """A small HTTP/1.1 load generator, run as a process of its own by the HTTP benchmark.
 
-    python -m bench.http_load URL [--connections 16] [--seconds 10] [--max-requests 200000]
+    python -m bench.http_load URL [--connections 16] [--seconds 10] [--max-requests 200000] [--rate R]
 
 Keeps `--connections` keep-alive connections busy with GET URL, one request in flight on each
 (a closed loop, like wrk), for `--seconds` or until `--max-requests` have completed. Latency runs
-from writing a request to having read its whole response. Prints one JSON object: requests,
+from writing a request to having read its whole response. With `--rate R` the loop is open
+instead: request i is due at start + i/R whatever the answers before it, goes out on the first
+idle connection, and its latency runs from when it was due, so a stalled server is not hidden by
+a generator that waited for it (no coordinated omission). Prints one JSON object: requests,
 seconds, requests/s, p50/p90/p99/max in ms, the statuses seen, and errors (a connection that
 failed or closed early, or a response that did not parse). Raw asyncio protocols, on uvloop when
 it is installed: with httpx the client, not the server, would be the bottleneck on two cores.
@@ -17,7 +20,7 @@ import asyncio
 import json
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from time import perf_counter_ns
 from urllib.parse import urlsplit
 
@@ -34,8 +37,32 @@ class Run:
         self.statuses: Counter[int] = Counter()
         self.errors: Counter[str] = Counter()
 
+        self.due: deque[int] = deque()  # open loop: when each request waiting for a connection was due
+        self.idle: list[Connection] = []
+        self.open_loop = False
+        self.scheduling = False
+
     def may_send(self) -> bool:
         return self.started_requests < self.max_requests and time.perf_counter() < self.deadline
+
+    async def schedule(self, rate: float) -> None:
+        """Open loop: make a request due every 1/rate s until the deadline; hand each to an idle connection."""
+        self.open_loop = self.scheduling = True
+        start = perf_counter_ns()
+        interval = 1e9 / rate
+        number = 0
+        while self.may_send():
+            now = perf_counter_ns()
+            while start + number * interval <= now and self.started_requests + len(self.due) < self.max_requests:
+                self.due.append(int(start + number * interval))
+                number += 1
+            while self.due and self.idle:
+                self.idle.pop().send(self.due.popleft())
+            await asyncio.sleep(max(0.0, (start + number * interval - perf_counter_ns()) / 1e9))
+        self.scheduling = False
+        for connection in self.idle:
+            connection.finish()
+        self.idle.clear()
 
 
 class Connection(asyncio.Protocol):
@@ -51,17 +78,29 @@ class Connection(asyncio.Protocol):
 
     def connection_made(self, transport) -> None:
         self.transport = transport
-        self.send()
+        self.next()
 
-    def send(self) -> None:
-        if not self.run.may_send():
+    def next(self) -> None:
+        """Closed loop: send again. Open loop: take the oldest request due, or wait to be handed one."""
+        run = self.run
+        if not run.open_loop:
+            if run.may_send():
+                self.send(perf_counter_ns())
+            else:
+                self.finish()
+        elif run.due:
+            self.send(run.due.popleft())
+        elif run.scheduling:
+            run.idle.append(self)
+        else:
             self.finish()
-            return
+
+    def send(self, due_ns: int) -> None:
         self.run.started_requests += 1
         self.buffer.clear()
         self.need = None
         self.in_flight = True
-        self.sent_at = perf_counter_ns()
+        self.sent_at = due_ns
         self.transport.write(self.run.request)
 
     def data_received(self, data: bytes) -> None:
@@ -86,7 +125,7 @@ class Connection(asyncio.Protocol):
                 return
             self.run.latencies_ns.append(latency)
             self.run.statuses[self.status] += 1
-            self.send()
+            self.next()
 
     def fail(self, why: str) -> None:
         self.run.errors[why] += 1
@@ -107,7 +146,7 @@ class Connection(asyncio.Protocol):
             self.done.set_result(None)
 
 
-async def drive(url: str, connections: int, seconds: float, max_requests: int) -> dict:
+async def drive(url: str, connections: int, seconds: float, max_requests: int, rate: float | None = None) -> dict:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     target = parts.path or "/"
@@ -116,6 +155,8 @@ async def drive(url: str, connections: int, seconds: float, max_requests: int) -
     request = f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: bench.http_load\r\nAccept: */*\r\n\r\n".encode()
     loop = asyncio.get_running_loop()
     run = Run(request, seconds, max_requests)
+    run.open_loop = rate is not None
+    run.scheduling = run.open_loop  # connections made before the scheduler starts wait to be handed requests
     finished = []
     started = time.perf_counter()
     for _ in range(connections):
@@ -126,6 +167,10 @@ async def drive(url: str, connections: int, seconds: float, max_requests: int) -
             run.errors[f"connect: {exc}"] += 1
             continue
         finished.append(done)
+    if rate is not None:
+        started = time.perf_counter()
+        run.deadline = started + seconds
+        await run.schedule(rate)
     grace = seconds + 10
     try:
         await asyncio.wait_for(asyncio.gather(*finished), timeout=grace)
@@ -143,6 +188,7 @@ async def drive(url: str, connections: int, seconds: float, max_requests: int) -
         "generator": "bench.http_load",
         "loop": type(loop).__module__.split(".")[0],
         "connections": connections,
+        "rate": rate,
         "requests": len(latencies),
         "seconds": elapsed,
         "requests_per_s": len(latencies) / elapsed if elapsed else 0.0,
@@ -162,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--max-requests", type=int, default=200_000)
+    parser.add_argument("--rate", type=float, default=None, help="open loop: requests per second, whatever the answers")
     args = parser.parse_args(argv)
     try:
         import uvloop
@@ -169,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         runner = uvloop.run
     except ImportError:
         runner = asyncio.run
-    result = runner(drive(args.url, args.connections, args.seconds, args.max_requests))
+    result = runner(drive(args.url, args.connections, args.seconds, args.max_requests, args.rate))
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
     return 0

@@ -53,6 +53,7 @@ class ReadModels:
         self._catch_up_lock = threading.Lock()
         self._released: tuple[float, int, list[Released]] = (0.0, -1, [])
         self._encoded: dict[tuple, bytes] = {}
+        self._encode_lock = threading.Lock()
 
     def caught_up_to(self, position: int) -> Projections:
         """The projections, at or past `position`."""
@@ -139,18 +140,23 @@ class ReadModels:
     def scorecard_json(self, released: Released) -> bytes:
         """The scorecard as the release froze it, encoded once."""
         key = ("scorecard", released.edition, released.revision)
-        if key not in self._encoded:
-            projections = self.caught_up_to(released.position)
-            lines = projections.scorecard_lines(released.position, area=released.area)
-            body = {
-                "edition": released.edition,
-                "revision": released.revision,
-                "area": released.area,
-                "released_at": released.released_at,
-                "position": released.position,
-                "scorecard": [line.as_json() for line in lines],
-            }
-            self._encoded[key] = json.dumps(body, ensure_ascii=False).encode()
+        if key in self._encoded:
+            return self._encoded[key]
+        # One thread builds it; the others that asked meanwhile (a burst at a release, or at
+        # start-up) wait for that instead of each building the same thing.
+        with self._encode_lock:
+            if key not in self._encoded:
+                projections = self.caught_up_to(released.position)
+                lines = projections.scorecard_lines(released.position, area=released.area)
+                body = {
+                    "edition": released.edition,
+                    "revision": released.revision,
+                    "area": released.area,
+                    "released_at": released.released_at,
+                    "position": released.position,
+                    "scorecard": [line.as_json() for line in lines],
+                }
+                self._encoded[key] = json.dumps(body, ensure_ascii=False).encode()
         return self._encoded[key]
 
     def released_history(self, measure: str, area: str) -> list[dict]:
