@@ -97,7 +97,7 @@ class Head(NamedTuple):
     @classmethod
     def parse(cls, text: str) -> "Head":
         position, sep, digest = text.partition(":")
-        if not sep or not position.isdigit() or len(digest) != 64:
+        if not sep or not (position.isascii() and position.isdigit()) or len(digest) != 64:
             raise ValueError(f"expected POSITION:HASH (a number, a colon, 64 hex digits), found {text!r}")
         int(digest, 16)
         return cls(int(position), digest.lower())

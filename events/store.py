@@ -28,7 +28,9 @@ from .records import AppendManyResult, AppendResult, Metadata, NewEvent, Recorde
 from .types import EventRegistry
 
 COLUMNS = "position, stream, version, type, schema_version, data, metadata, recorded_at, prev_hash, hash"
-NOTIFY_CHANNEL = "policing_metrics_events"
+# Listeners and the lock are per schema, so deployments (or test runs) sharing one PostgreSQL
+# database in different schemas neither wake nor wait for each other. 63 bytes: PostgreSQL's limit.
+CHANNEL_SQL = "left('pm_events:' || current_schema(), 63)"
 # Any constant will do: it names the lock every appender takes.
 APPEND_LOCK_KEY = 0x706D6576  # "pmev"
 MAX_STREAM_LENGTH = 200
@@ -186,11 +188,11 @@ class _Postgres(_Dialect):
 
     def begin_append(self, cursor) -> None:
         # psycopg has already opened a transaction; the lock is released at its end.
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK_KEY,))
+        cursor.execute("SELECT pg_advisory_xact_lock(%s::int, hashtext(current_schema()))", (APPEND_LOCK_KEY,))
 
     def notify(self, cursor, position: int) -> None:
         # Delivered on commit only, so listeners never wake for an event they cannot see.
-        cursor.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, str(position)))
+        cursor.execute(f"SELECT pg_notify({CHANNEL_SQL}, %s)", (str(position),))
 
 
 def _dialect_for(engine: Engine) -> _Dialect:
@@ -742,19 +744,22 @@ class _PollingListener(Listener):
 
 class _PostgresListener(Listener):
     def __init__(self, engine: Engine) -> None:
+        from psycopg import sql
+
         # A connection of its own, taken out of the pool, in autocommit so LISTEN takes effect.
         pooled = engine.raw_connection()
         self._connection = pooled.driver_connection
         pooled.detach()
         self._connection.rollback()
         self._connection.autocommit = True
-        self._connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        channel = self._connection.execute(f"SELECT {CHANNEL_SQL}").fetchone()[0]
+        self._connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
 
     def wait(self, after_position: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while (remaining := deadline - time.monotonic()) > 0:
             for notify in self._connection.notifies(timeout=remaining, stop_after=1):
-                if not notify.payload.isdigit() or int(notify.payload) > after_position:
+                if not (notify.payload.isascii() and notify.payload.isdigit()) or int(notify.payload) > after_position:
                     return True
         return False
 

@@ -337,6 +337,9 @@ class ReleaseScheduler:
         try:
             with self.store.listener() as listener:
                 position = self.store.head().position
+                # Listening now; anything that landed before is caught here, not missed.
+                self.catch_up()
+                self._rebuild_if_changed()
                 while not self._stopping.is_set():
                     if listener.wait(position, 1.0):
                         position = self.store.head().position

@@ -250,7 +250,7 @@ def test_a_writer_killed_in_the_middle_of_a_batch_leaves_all_of_it_or_none(
             with admin_connection(database_url) as admin:
                 state, holds_lock = admin.execute(
                     "SELECT state, EXISTS (SELECT 1 FROM pg_locks WHERE pid = %s AND locktype = 'advisory' "
-                    "AND granted AND objid::bigint = %s) FROM pg_stat_activity WHERE pid = %s",
+                    "AND granted AND objsubid = 2 AND classid::bigint = %s) FROM pg_stat_activity WHERE pid = %s",
                     (where["backend_pid"], APPEND_LOCK_KEY, where["backend_pid"]),
                 ).fetchone()
             assert (state, holds_lock) == ("idle in transaction", True)

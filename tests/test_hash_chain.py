@@ -204,3 +204,8 @@ def test_a_noted_head_that_is_still_in_the_log_passes(store):
 def test_a_malformed_head_is_refused(text):
     with pytest.raises(ValueError):
         Head.parse(text)
+
+
+def test_a_head_with_a_non_ascii_digit_is_refused():
+    with pytest.raises(ValueError):
+        Head.parse("²:" + "0" * 64)

@@ -190,3 +190,14 @@ def test_roles_are_kept_apart(client, as_role):
     assert client.post("/figures", json=figure(), headers=as_role("editor")).status_code == 403
     assert client.post("/figures", json=figure(), headers=as_role("auditor")).status_code == 403
     assert client.post("/figures", json=figure()).status_code == 401
+
+
+@pytest.mark.parametrize("header", ['"²"'.encode("latin-1"), b'W/"x"', b"latest"])
+def test_an_if_match_that_is_not_a_version_is_a_400_problem(client, owner, homicide, header):
+    client.post("/figures", json=figure(), headers=owner)
+    response = client.post(
+        "/figures/homicide/west-midlands/2021-01/2021-12/revisions",
+        json={"value": "47", "reason": "late data"},
+        headers={**owner, "If-Match": header},
+    )
+    assert response.status_code == 400 and response.headers["content-type"] == "application/problem+json"

@@ -75,7 +75,7 @@ class Projections:
         checkpoint = self.checkpoint()
         if moment is None:
             return checkpoint
-        if isinstance(moment, str) and moment.strip().isdigit():
+        if isinstance(moment, str) and moment.strip().isascii() and moment.strip().isdigit():
             moment = int(moment.strip())
         if isinstance(moment, int):
             if moment < 0:

@@ -79,7 +79,7 @@ def _if_match(request: Request, stream: str | None) -> tuple[str, int] | None:
     if header is None or stream is None:
         return None
     text = header.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise Problem(400, "Bad request", f'If-Match: expected the stream version as an entity tag such as "3", found {header!r}')
     return stream, int(text)
 
