@@ -58,6 +58,12 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _write(request: Request, token: Token, body: BaseModel, action, *, stream: str | None = None, status: int = 200) -> JSONResponse:
+    """Run a command handler once per Idempotency-Key, holding `stream` to If-Match, and answer what it wrote."""
+    out, _ = perform(request, token, body, action, if_match_stream=stream)
+    return _answer(out, status)
+
+
 def _answer(out: WriteOut | None, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
     if out is None:
         return JSONResponse({"detail": "nothing changed"}, status_code=200)
@@ -117,26 +123,24 @@ def amend(
     body: MeasureChangesIn,
 ) -> JSONResponse:
     changes = body.model_dump(exclude={"reason"}, exclude_none=True)
-    out, _ = perform(
+    return _write(
         request,
         token,
         body,
         lambda store: amend_measure(store, measure, body.reason, changes, store.metadata),
-        if_match_stream=measure_stream(measure),
+        stream=measure_stream(measure),
     )
-    return _answer(out)
 
 
 @router.post("/measures/{measure}/retirement", tags=["measures"], responses=WRITE_RESPONSES, summary="Retire a measure")
 def retire(request: Request, token: Admin, measure: Slug, body: ReasonIn) -> JSONResponse:
-    out, _ = perform(
+    return _write(
         request,
         token,
         body,
         lambda store: retire_measure(store, measure, body.reason, store.metadata),
-        if_match_stream=measure_stream(measure),
+        stream=measure_stream(measure),
     )
-    return _answer(out)
 
 
 BULK_BODY = {
@@ -233,15 +237,15 @@ def _period(start: str, end: str) -> str:
 def record(request: Request, token: DataOwner, body: FigureIn) -> JSONResponse:
     check_measure(token, body.measure)
     area = body.area or request.app.state.app.settings.default_area
-    out, _ = perform(
+    return _write(
         request,
         token,
         body,
         lambda store: record_figure(
             store, body.measure, area, body.period, body.value, store.metadata, source=body.source, note=body.note
         ),
+        status=201,
     )
-    return _answer(out, 201)
 
 
 @router.get(
@@ -267,16 +271,15 @@ def show_figure(request: Request, _: Reader, measure: Slug, area: Slug, start: M
 def revise(request: Request, token: DataOwner, measure: Slug, area: Slug, start: Month, end: Month, body: RevisionIn) -> JSONResponse:
     check_measure(token, measure)
     period = _period(start, end)
-    out, _ = perform(
+    return _write(
         request,
         token,
         body,
         lambda store: revise_figure(
             store, measure, area, period, body.value, body.kind, body.reason, store.metadata, source=body.source, note=body.note
         ),
-        if_match_stream=figure_stream(measure, area, period),
+        stream=figure_stream(measure, area, period),
     )
-    return _answer(out)
 
 
 @router.post(
@@ -288,14 +291,13 @@ def revise(request: Request, token: DataOwner, measure: Slug, area: Slug, start:
 def withdraw(request: Request, token: DataOwner, measure: Slug, area: Slug, start: Month, end: Month, body: ReasonIn) -> JSONResponse:
     check_measure(token, measure)
     period = _period(start, end)
-    out, _ = perform(
+    return _write(
         request,
         token,
         body,
         lambda store: withdraw_figure(store, measure, area, period, body.reason, store.metadata),
-        if_match_stream=figure_stream(measure, area, period),
+        stream=figure_stream(measure, area, period),
     )
-    return _answer(out)
 
 
 @router.post(
@@ -391,7 +393,7 @@ Number = Annotated[int, Path(ge=1, le=100_000)]
 @router.post("/editions", tags=["editions"], status_code=201, responses=WRITE_RESPONSES, summary="Open an edition")
 def open_edition(request: Request, token: Editor, body: EditionIn) -> JSONResponse:
     area = body.area or request.app.state.app.settings.default_area
-    out, _ = perform(
+    return _write(
         request,
         token,
         body,
@@ -404,8 +406,8 @@ def open_edition(request: Request, token: Editor, body: EditionIn) -> JSONRespon
             lead_contact=body.lead_contact.model_dump(),
             metadata=store.metadata,
         ),
+        status=201,
     )
-    return _answer(out, 201)
 
 
 @router.get("/editions/{edition}", tags=["editions"], summary="An edition as it stands, with every problem blocking approval")
@@ -436,14 +438,13 @@ def show_edition(request: Request, _: Reader, edition: Slug, response: Response)
 @router.patch("/editions/{edition}", tags=["editions"], responses=WRITE_RESPONSES, summary="Amend an edition's details")
 def amend_edition(request: Request, token: Editor, edition: Slug, body: EditionChangesIn) -> JSONResponse:
     changes = body.model_dump(exclude={"reason"}, exclude_none=True)
-    out, _ = perform(
+    return _write(
         request,
         token,
         body,
         lambda store: edition_handlers.amend_edition(store, edition, reason=body.reason, metadata=store.metadata, **changes),
-        if_match_stream=edition_stream(edition),
+        stream=edition_stream(edition),
     )
-    return _answer(out)
 
 
 @router.put(
@@ -453,14 +454,13 @@ def amend_edition(request: Request, token: Editor, edition: Slug, body: EditionC
     summary="Whether a national priority applies to the area, and why (Order paragraph 7A(b))",
 )
 def assess(request: Request, token: Editor, edition: Slug, priority: Slug, body: ApplicabilityIn) -> JSONResponse:
-    out, _ = perform(
+    return _write(
         request,
         token,
         body,
         lambda store: edition_handlers.assess_priority(store, edition, priority, body.applicable, body.reason, store.metadata),
-        if_match_stream=edition_stream(edition),
+        stream=edition_stream(edition),
     )
-    return _answer(out)
 
 
 @router.post(
@@ -471,7 +471,7 @@ def assess(request: Request, token: Editor, edition: Slug, priority: Slug, body:
     summary="Write a numbered paragraph",
 )
 def write_paragraph(request: Request, token: Editor, edition: Slug, number: Number, body: ParagraphIn) -> JSONResponse:
-    out, _ = perform(
+    return _write(
         request,
         token,
         body,
@@ -486,9 +486,9 @@ def write_paragraph(request: Request, token: Editor, edition: Slug, number: Numb
             footnotes=body.footnotes,
             metadata=store.metadata,
         ),
-        if_match_stream=edition_stream(edition),
+        stream=edition_stream(edition),
+        status=201,
     )
-    return _answer(out, 201)
 
 
 @router.put(
@@ -498,7 +498,7 @@ def write_paragraph(request: Request, token: Editor, edition: Slug, number: Numb
     summary="Revise a paragraph, with a reason",
 )
 def revise_paragraph(request: Request, token: Editor, edition: Slug, number: Number, body: ParagraphRevisionIn) -> JSONResponse:
-    out, _ = perform(
+    return _write(
         request,
         token,
         body,
@@ -512,9 +512,8 @@ def revise_paragraph(request: Request, token: Editor, edition: Slug, number: Num
             footnotes=body.footnotes,
             metadata=store.metadata,
         ),
-        if_match_stream=edition_stream(edition),
+        stream=edition_stream(edition),
     )
-    return _answer(out)
 
 
 @router.post(
@@ -524,14 +523,13 @@ def revise_paragraph(request: Request, token: Editor, edition: Slug, number: Num
     summary="Remove a paragraph, with a reason",
 )
 def remove_paragraph(request: Request, token: Editor, edition: Slug, number: Number, body: ReasonIn) -> JSONResponse:
-    out, _ = perform(
+    return _write(
         request,
         token,
         body,
         lambda store: edition_handlers.remove_paragraph(store, edition, number, body.reason, store.metadata),
-        if_match_stream=edition_stream(edition),
+        stream=edition_stream(edition),
     )
-    return _answer(out)
 
 
 @router.post(
@@ -541,14 +539,13 @@ def remove_paragraph(request: Request, token: Editor, edition: Slug, number: Num
     summary="Confirm a number typed into a paragraph is not a recorded figure",
 )
 def confirm_literal(request: Request, token: Editor, edition: Slug, number: Number, body: LiteralIn) -> JSONResponse:
-    out, _ = perform(
+    return _write(
         request,
         token,
         body,
         lambda store: edition_handlers.confirm_literal(store, edition, number, body.literal, body.reason, store.metadata),
-        if_match_stream=edition_stream(edition),
+        stream=edition_stream(edition),
     )
-    return _answer(out)
 
 
 @router.post(
@@ -559,11 +556,11 @@ def confirm_literal(request: Request, token: Editor, edition: Slug, number: Numb
     summary="Approve the edition: freeze it at the current log position",
 )
 def approve(request: Request, token: Editor, edition: Slug, body: ApprovalIn) -> JSONResponse:
-    out, _ = perform(
+    return _write(
         request,
         token,
         body,
         lambda store: edition_handlers.approve_edition(store, edition, store.metadata, reason=body.reason),
-        if_match_stream=edition_stream(edition),
+        stream=edition_stream(edition),
+        status=201,
     )
-    return _answer(out, 201)
