@@ -38,26 +38,29 @@ class Run:
         self.errors: Counter[str] = Counter()
 
         self.due: deque[int] = deque()  # open loop: when each request waiting for a connection was due
-        self.idle: list[Connection] = []
+        self.idle: deque[Connection] = deque()  # first in, first out: every connection stays in use
         self.open_loop = False
         self.scheduling = False
+        self.closed_idle = 0
 
     def may_send(self) -> bool:
         return self.started_requests < self.max_requests and time.perf_counter() < self.deadline
 
-    async def schedule(self, rate: float) -> None:
-        """Open loop: make a request due every 1/rate s until the deadline; hand each to an idle connection."""
+    async def schedule(self, rate: float, seconds: float) -> None:
+        """Open loop: a request due every 1/rate s, rate x seconds of them (at most max_requests), each
+        handed to an idle connection or queued for the next one to come free."""
         self.open_loop = self.scheduling = True
         start = perf_counter_ns()
         interval = 1e9 / rate
+        total = min(self.max_requests, int(rate * seconds))
         number = 0
-        while self.may_send():
+        while number < total:
             now = perf_counter_ns()
-            while start + number * interval <= now and self.started_requests + len(self.due) < self.max_requests:
+            while number < total and start + number * interval <= now:
                 self.due.append(int(start + number * interval))
                 number += 1
             while self.due and self.idle:
-                self.idle.pop().send(self.due.popleft())
+                self.idle.popleft().send(self.due.popleft())
             await asyncio.sleep(max(0.0, (start + number * interval - perf_counter_ns()) / 1e9))
         self.scheduling = False
         for connection in self.idle:
@@ -139,6 +142,9 @@ class Connection(asyncio.Protocol):
             self.done.set_result(None)
 
     def connection_lost(self, exc) -> None:
+        if self in self.run.idle:  # closed while it had nothing to do (a keep-alive timeout): not a failure
+            self.run.idle.remove(self)
+            self.run.closed_idle += 1
         if self.in_flight:
             self.run.errors[f"connection lost mid-response: {exc or 'closed by the server'}"] += 1
             self.in_flight = False
@@ -169,8 +175,7 @@ async def drive(url: str, connections: int, seconds: float, max_requests: int, r
         finished.append(done)
     if rate is not None:
         started = time.perf_counter()
-        run.deadline = started + seconds
-        await run.schedule(rate)
+        await run.schedule(rate, seconds)
     grace = seconds + 10
     try:
         await asyncio.wait_for(asyncio.gather(*finished), timeout=grace)
@@ -199,6 +204,7 @@ async def drive(url: str, connections: int, seconds: float, max_requests: int, r
         "statuses": {str(k): v for k, v in sorted(run.statuses.items())},
         "non_200": sum(v for k, v in run.statuses.items() if k != 200),
         "errors": dict(run.errors),
+        "connections_closed_while_idle": run.closed_idle,
     }
 
 
