@@ -732,36 +732,82 @@ def section(record: dict, rows: list[dict]) -> str:
         "`.venv/bin/python -m bench http` records every run in `bench/results/http.json`. "
         "`policing-metrics serve --no-scheduler` runs as a process of its own on 127.0.0.1 (uvicorn with uvloop and "
         "httptools, one worker, one JSON log line per request), its database prepared with the CLI: SQLite on disk "
-        "for the first two cases (`db upgrade`, `demo --publish-now`), a fresh PostgreSQL schema for the last "
-        "(`db upgrade`, `examples load`); tokens from `tokens create`. The load generators run in processes of their "
-        f"own on the same {m['cpus']} cores: `wrk` (C, one thread: a second one waiting for a core counts its wait as "
-        "latency) and `bench.http_load` (Python asyncio on uvloop, raw keep-alive "
-        f"connections), {w['connections']} connections each, closed loop, {w['seconds']:g} s per run after a "
-        f"{w['warmup']:g} s warm-up, taking turns with an open loop: `bench.http_load` sending {w['rate']:,.0f} "
-        f"requests/s over {w['open_connections']} connections whatever the answers, each request's latency counted "
-        "from when it was due (what wrk's closed loop cannot show: a stall delays the requests it did not send). "
-        "Failed counts every answer other than 200 (the generator's count "
-        "and the server's own log) and every socket error. The bulk import is timed end to end by the client; each run "
-        "names areas no run used before, so every figure is new. The writers record the same "
-        f"{w['shared_figures']} figures (one wins, the others get 409, or 412 when they raced the winner), then each "
-        f"revises figures at random {w['revisions']} times with If-Match from a fresh GET (412 when another writer got "
-        "there first), sending every fourth accepted revision again with its Idempotency-Key; afterwards the log, read "
-        "through `/audit/log`, must hold each accepted write's events exactly once at the positions its answer gave, "
-        "none from a refused request or a retry, gapless stream versions and each figure's last accepted value, and "
-        f"`/audit/verify` must pass. Medians of {w['runs']} runs.",
+        "for the scorecard and the bulk import (`db upgrade`, `demo --publish-now`), a fresh PostgreSQL schema for "
+        "the writers (`db upgrade`, `examples load`); tokens from `tokens create`. Medians of "
+        f"{w['runs']} runs.",
+        f"Scorecard: the load generators run in processes of their own on the same {m['cpus']} cores, taking turns, "
+        f"{w['seconds']:g} s per run after a {w['warmup']:g} s warm-up: `wrk` (C, one thread: a second one, waiting "
+        "for a core the server holds, counts its own wait as latency) and `bench.http_load` (Python asyncio on uvloop, "
+        f"raw keep-alive connections) in a closed loop on {w['connections']} connections; and `bench.http_load` in an "
+        f"open loop, sending {w['rate']:,.0f} requests/s over {w['open_connections']} connections whatever the "
+        "answers, each request's latency counted from when it was due (a closed loop hides a stall: it sends nothing "
+        "while it waits). Failed counts every answer other than 200 (the generator's count and the server's own log) "
+        "and every socket error; 'in the app' is the p99 of the time the server's log line gives each request.",
+        "Bulk: one CSV request, timed end to end by the client, after a warm-up import of 100 figures; each run names "
+        "areas no run used before, so every figure is new.",
+        f"Writers: {w['writers']} threads with two data-owner tokens record the same {w['shared_figures']} figures "
+        "(one wins; the others get 409, or 412 when they raced the winner), then each revises figures at random "
+        f"{w['revisions']} times with If-Match from a fresh GET (412 when another writer got there first), sending "
+        "every fourth accepted revision again with its Idempotency-Key. The log, read back through `/audit/log`, must "
+        "then hold each accepted write's events exactly once at the positions its answer gave, none from a refused "
+        "request or a retry, gapless stream versions, each figure's last accepted value; `/audit/verify` must pass.",
         f"Last run: {record['date']}, commit `{record['git']['commit'][:10]}`, {m['cpus']} × {m['cpu']}, Python "
         f"{m['python']}, SQLite {m['sqlite']}" + (f", PostgreSQL {pg['server_version'].split()[0]}" if pg else "")
+        + (f", {m['wrk']}" if m.get("wrk") else "")
         + f", {record['seconds']:.0f} s; 1-minute load average before each case: {loads}.",
     ]
     lines = [README_HEADING, ""]
     for paragraph in prose:
         lines += [*textwrap.wrap(paragraph, 100, break_on_hyphens=False), ""]
     lines.append(table(rows))
-    notes = [f"- {r['case']}: {r['note']}" for r in rows if r.get("note")]
-    notes += [f"- {note}" for note in record.get("notes", [])]
+    notes = [f"{r['case']}: {r['note']}" for r in rows if r.get("note")]
+    notes += record.get("notes", [])
     if notes:
-        lines += ["", *notes]
+        lines.append("")
+        for note in notes:
+            wrapped = textwrap.wrap(note, 98, break_on_hyphens=False)
+            lines += ["- " + wrapped[0], *("  " + line for line in wrapped[1:])]
     return "\n".join(lines) + "\n"
+
+
+def notes(record: dict) -> list[str]:
+    """What the figures of this run say, in words."""
+    said = []
+    wide = record["cases"].get("scorecard_wide", {}).get("python") or []
+    if wide:
+        s = summarise_load(wide)
+        c = record["workload"]["wide_connections"]
+        said.append(
+            f"at {c} connections the server is saturated (its process at ~{statistics.median(r['server_cpu_percent'] for r in wide):.0f}% "
+            f"of a core): a closed loop then measures queueing, {c} requests over {s['requests_per_s']:,.0f} req/s "
+            f"≈ {1000 * c / s['requests_per_s']:.0f} ms each on average, while the time in the app stays at "
+            f"{s['app_p99_ms']:.2f} ms (p99)."
+        )
+    spread = [r["p99_ms"] for r in record["cases"].get("scorecard_wide", {}).get("wrk") or []]
+    if spread and max(spread) > 2 * statistics.median(spread):
+        python = record["cases"]["scorecard_wide"]["python"]
+        said.append(
+            f"`wrk` at {record['workload']['wide_connections']} connections, p99 per run: "
+            + ", ".join(f"{p:.0f}" for p in spread)
+            + " ms; `bench.http_load` on as many connections, between them: "
+            + ", ".join(f"{r['p99_ms']:.0f}" for r in python)
+            + " ms. The time in the app stayed the same in every wrk run (p99 at most "
+            + f"{max(r['app_p99_ms'] or 0 for r in record['cases']['scorecard_wide']['wrk']):.2f} ms), so the odd "
+            "run out waited outside the application: in the event loop's queue, the kernel or wrk itself."
+        )
+    said.append(
+        "what the scorecard needed (service/http): it is answered in the event loop when the released list and "
+        "its encoding are cached, with no hop to a worker thread; when the list goes stale one request renews it "
+        "while the others are answered from the list it replaces; objects alive at start-up are frozen out of the "
+        "collector's full walks (each had stalled every request in flight for ~100 ms)."
+    )
+    writers = record["cases"].get("writers_postgres")
+    if writers and writers["counts"].get("record 412"):
+        said.append(
+            f"{writers['counts']['record 412']} record request(s) without If-Match got 412 (`stale-version`) when "
+            "they raced another writer to create the same figure; the figure then exists, as a 409 would say."
+        )
+    return said
 
 
 def update_readme(readme: Path, text: str) -> bool:
@@ -869,6 +915,7 @@ def main(argv: list[str] | None = None) -> int:
     record["machine"]["load_average_at_end"] = list(os.getloadavg())
     record["seconds"] = round(perf_counter() - started, 1)
     record["rows"] = [{k: v for k, v in r.items() if k not in ("runs",)} for r in rows]
+    record["notes"] = notes(record)
     text = section(record, rows)
     print()
     print(table(rows))
