@@ -201,3 +201,16 @@ def test_an_if_match_that_is_not_a_version_is_a_400_problem(client, owner, homic
         headers={**owner, "If-Match": header},
     )
     assert response.status_code == 400 and response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_concurrent_change_without_if_match_is_a_409_not_a_412(client, owner, homicide, monkeypatch):
+    from events import WrongExpectedVersion
+    from service.http.routes import recording
+
+    def lost_the_race(store, measure, area, period, *args, **kwargs):
+        raise WrongExpectedVersion(f"figure-{measure}/{area}/{period}", 0, 1)  # another writer recorded it first
+
+    monkeypatch.setattr(recording, "record_figure", lost_the_race)
+    response = client.post("/figures", json=figure(), headers=owner)
+    assert response.status_code == 409
+    assert response.json()["current_version"] == 1 and "read it again" in response.json()["detail"]

@@ -156,8 +156,21 @@ def perform(
         correlation_id=request.state.request_id,
         extra=extra,
     )
-    proxy = RequestStore(store, metadata, key, _if_match(request, if_match_stream))
-    result = action(proxy)
+    if_match = _if_match(request, if_match_stream)
+    proxy = RequestStore(store, metadata, key, if_match)
+    try:
+        result = action(proxy)
+    except WrongExpectedVersion as exc:
+        if if_match is not None:
+            raise  # 412: the version the client named is not current
+        raise Problem(
+            409,
+            "Conflict",
+            f"{exc.stream} changed while this request was being decided (now at version {exc.actual}): "
+            "read it again and retry",
+            type=PROBLEM_BASE + "concurrent-change",
+            current_version=exc.actual,
+        ) from None
     if not proxy.written:
         return None, result
     first = proxy.written[0]
