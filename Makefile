@@ -36,6 +36,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench scorecard
+	$(BIN)/python -m bench publish
+	$(BIN)/python -m bench http
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

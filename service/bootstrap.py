@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from functools import cached_property
 
 from sqlalchemy import Engine
@@ -16,7 +17,9 @@ from publishers.stores import ObjectStore, open_store
 from . import __version__
 from .config import Settings
 from .handlers.publishing import Publishing, for_scheduler
-from .scheduler import Publish
+
+if TYPE_CHECKING:  # the scheduler (and APScheduler) load only when something schedules
+    from .scheduler import Publish
 
 
 @dataclass
@@ -37,7 +40,7 @@ class App:
         return Publishing(self.store, site_url=self.settings.site_url, software_version=__version__, clock=self.clock)
 
     @cached_property
-    def publish(self) -> Publish:
+    def publish(self) -> "Publish":
         """What the release scheduler calls to publish an edition's revision: to the `publish_to` destination."""
         return for_scheduler(self.publishing, lambda: open_store(self.settings.publish_to))
 

@@ -17,7 +17,6 @@ from publishers.calendar import calendar_feed, calendar_ics, calendar_json, disp
 
 from ..handlers.releases import ReleaseRefused, Releases
 from ..logging import configure_logging
-from ..scheduler import ReleaseScheduler, run_until_signalled
 from .common import cli, fail, ready
 
 pre_release_cli = typer.Typer(help="Pre-release access to embargoed editions: grants and each access, for auditors.", no_args_is_help=True)
@@ -202,6 +201,8 @@ def scheduler(
     grace_seconds: float = typer.Option(30.0, "--grace-seconds", help="On SIGTERM, how long a release being published may finish."),
 ) -> None:
     """Publish each release at its time, in the foreground, until SIGTERM (JSON logs; run one or more)."""
+    from ..scheduler import ReleaseScheduler, run_until_signalled  # APScheduler loads only for this command
+
     app = ready(ctx)
     if app.settings.log_format == "auto":
         configure_logging(app.settings.log_level, "json")
