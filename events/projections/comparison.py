@@ -8,16 +8,11 @@ reported as -12 ("a 12% reduction").
 
 from __future__ import annotations
 
-import decimal
 from decimal import Decimal
 from typing import NamedTuple
 
-from ..domain.comparisons import INCREASE, NO_CHANGE, REDUCTION
-
-# Enough precision that subtracting any two decimals the schemas accept is exact.
-_EXACT = decimal.Context(
-    prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN, traps=[decimal.InvalidOperation]
-)
+from ..domain.comparisons import EXACT as _EXACT
+from ..domain.comparisons import INCREASE, NO_CHANGE, REDUCTION, percent_change, round_half_away
 
 IMPROVING, WORSENING = "improving", "worsening"
 
@@ -44,28 +39,13 @@ def assessment_of(direction: str, polarity: str) -> str:
 def compare(value: str, baseline: str, polarity: str) -> Comparison:
     """The latest `value` against the `baseline` value, both decimal text.
 
-    The same numbers as events.domain.comparisons.compare (a test holds them to it), on integers
-    rather than fractions: a scorecard as of a past moment compares a thousand lines.
+    The same arithmetic as events.domain.comparisons (the narrative's bindings), without building
+    its objects: a scorecard as of a past moment compares a thousand lines.
     """
     latest, base = Decimal(value), Decimal(baseline)
     change = _EXACT.subtract(latest, base)
     direction = REDUCTION if change < 0 else INCREASE if change > 0 else NO_CHANGE
-    percent = None
-    if base:
-        change_num, change_den = change.as_integer_ratio()
-        base_num, base_den = base.as_integer_ratio()
-        # Against the baseline's size, so the sign follows the direction even below zero.
-        percent = round_half_away(100 * change_num * base_den, change_den * abs(base_num))
-    return Comparison(decimal_text(change), percent, direction, assessment_of(direction, polarity))
-
-
-def round_half_away(numerator: int, denominator: int) -> int:
-    """numerator / denominator to the nearest integer, halves away from zero (ROUND_HALF_UP)."""
-    negative = (numerator < 0) != (denominator < 0)
-    quotient, remainder = divmod(abs(numerator), abs(denominator))
-    if 2 * remainder >= abs(denominator):
-        quotient += 1
-    return -quotient if negative else quotient
+    return Comparison(decimal_text(change), percent_change(change, base), direction, assessment_of(direction, polarity))
 
 
 def exact_sum(values: list[Decimal]) -> Decimal:
