@@ -18,10 +18,11 @@ from datetime import datetime, timezone
 from itertools import repeat
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import SchemaValidator, core_schema
 from sqlalchemy import Engine
 
-from .canonical import CanonicalizationError, canonical_bytes, canonical_string, canonical_text, canonical_texts
+from .canonical import CanonicalizationError, canonical_bytes, canonical_lines, canonical_string, canonical_text
 from .chain import GENESIS, GENESIS_HASH, Breach, ChainVerifier, Head
 from .errors import EventStoreError, IdempotencyKeyReused, WrongExpectedVersion
 from .records import AppendManyResult, AppendResult, Metadata, NewEvent, RecordedEvent, format_time
@@ -79,7 +80,32 @@ else:  # pragma: no cover
 
 
 # list[Model] validators, one per event schema: a batch of one type is validated in one call.
-_LIST_ADAPTERS: dict[type, TypeAdapter] = {}
+_LIST_VALIDATORS: dict[type, Callable[[list], Any]] = {}
+
+
+def _list_validator(model: type[BaseModel]) -> Callable[[list], Any]:
+    """A validator of a list of `model`'s data that raises exactly where TypeAdapter(list[model]) would.
+
+    A plain model (no model validators, no post-init, no custom __init__, no definitions)
+    is its fields' schema wrapped in "build an instance": validating the fields alone, with
+    the model's config, checks the same and skips building the instances nobody keeps.
+    """
+    validator = _LIST_VALIDATORS.get(model)
+    if validator is None:
+        schema = model.__pydantic_core_schema__
+        plain = (
+            schema.get("type") == "model"
+            and schema.get("schema", {}).get("type") == "model-fields"
+            and not schema.get("custom_init")
+            and not schema.get("root_model")
+            and schema.get("post_init") is None
+        )
+        if plain:
+            validator = SchemaValidator(core_schema.list_schema(schema["schema"]), schema.get("config")).validate_python
+        else:
+            validator = TypeAdapter(list[model]).validate_python
+        _LIST_VALIDATORS[model] = validator
+    return validator
 
 
 def _chain_rows(
@@ -92,11 +118,13 @@ def _chain_rows(
     texts: list[str],
     meta_text: str,
     recorded_at: str,
+    encoded: list[bytes] | None = None,
 ) -> tuple[list[tuple], str]:
     """The rows of events appended to one stream after `prev_hex`, hashed; and the last hash.
 
     The envelope (chain._ENVELOPE) is assembled from parts: what lies between "position"
-    and "version" is the same for every event of one type in one append.
+    and "version" is the same for every event of one type in one append. `encoded` holds the
+    UTF-8 bytes of `texts` where the caller has them already.
     """
     if len(texts) == 1:  # one event: the envelope in one go
         envelope = (
@@ -108,34 +136,32 @@ def _chain_rows(
         row = (first_position, stream, first_version, types[0], schema_versions[0], texts[0], meta_text, recorded_at,
                prev_hex, digest)
         return [row], digest
-    middle = f',"metadata":{meta_text},"position":'
+    # The envelope as bytes: b'{"data":' DATA MIDDLE POSITION TAIL VERSION b'}'.
+    middle = f',"metadata":{meta_text},"position":'.encode()
     after_position = f',"recorded_at":{canonical_string(recorded_at)},"schema_version":'
     after_type = f',"stream":{canonical_string(stream)},"type":'
     tails = {
-        kind: f'{after_position}{kind[1]}{after_type}{canonical_string(kind[0])},"version":'
+        kind: f'{after_position}{kind[1]}{after_type}{canonical_string(kind[0])},"version":'.encode()
         for kind in set(zip(types, schema_versions))
     }
     count = len(texts)
     positions = range(first_position, first_position + count)
     versions = range(first_version, first_version + count)
+    if encoded is None:
+        encoded = [text.encode() for text in texts]
     if len(tails) == 1:
         (tail,) = tails.values()
-        envelopes = [
-            f'{{"data":{text}{middle}{position}{tail}{version}}}'.encode()
-            for text, position, version in zip(texts, positions, versions)
-        ]
+        kinds = repeat(tail)
     else:
-        envelopes = [
-            f'{{"data":{text}{middle}{position}{tails[kind]}{version}}}'.encode()
-            for text, position, version, kind in zip(texts, positions, versions, zip(types, schema_versions))
-        ]
+        kinds = map(tails.__getitem__, zip(types, schema_versions))
     sha256 = hashlib.sha256
     digest = bytes.fromhex(prev_hex)
-    hashes = []
-    add = hashes.append
-    for envelope in envelopes:
-        digest = sha256(digest + envelope).digest()
-        add(digest.hex())
+    digests = []
+    add = digests.append
+    for data, position, tail, version in zip(encoded, positions, kinds, versions):
+        digest = sha256(b'%b{"data":%b%b%d%b%d}' % (digest, data, middle, position, tail, version)).digest()
+        add(digest)
+    hashes = [digest.hex() for digest in digests]
     prev_hashes = [prev_hex, *hashes[:-1]]
     rows = list(
         zip(positions, repeat(stream), versions, types, schema_versions, texts, repeat(meta_text), repeat(recorded_at),
@@ -281,8 +307,9 @@ class EventStore:
             result.first_position, result.last_position, result.stream_versions[stream], result.hash, result.replayed
         )
 
-    def _prepare(self, events: Sequence[NewEvent]) -> tuple[list[str], list[int], list[str]]:
-        """(types, schema versions, canonical data) of events about to be appended.
+    def _prepare(self, events: Sequence[NewEvent]) -> tuple[list[str], list[int], list[str], list[bytes] | None]:
+        """(types, schema versions, canonical data as text and, for a batch, as UTF-8 bytes) of
+        events about to be appended.
 
         Refuses an unknown type or invalid data naming the first offending event, exactly as
         checking them one by one (validate, then canonicalise) would: the batch paths below
@@ -291,24 +318,23 @@ class EventStore:
         if len(events) == 1:  # the commonest append, without the batch machinery
             (event,) = events
             version = self.registry.validate(event.type, event.data, 0).version
-            return [event.type], [version], [canonical_text(event.data)]
+            return [event.type], [version], [canonical_text(event.data)], None
         types = [event.type for event in events]
         datas = [event.data for event in events]
         try:
-            texts = canonical_texts(datas)
+            encoded = canonical_lines(datas)
         except CanonicalizationError:
-            texts = None
-        schema_versions = None if texts is None else self._validated_batch(types, datas)
-        if schema_versions is None:
-            validate = self.registry.validate
-            schema_versions = []
-            fresh = texts is None
-            texts = [] if fresh else texts
-            for index, (name, data) in enumerate(zip(types, datas)):
-                schema_versions.append(validate(name, data, index).version)
-                if fresh:
-                    texts.append(canonical_text(data))
-        return types, schema_versions, texts
+            encoded = None
+        schema_versions = None if encoded is None else self._validated_batch(types, datas)
+        if schema_versions is not None:
+            return types, schema_versions, [line.decode() for line in encoded], encoded
+        validate = self.registry.validate
+        schema_versions = []
+        texts = []
+        for index, (name, data) in enumerate(zip(types, datas)):
+            schema_versions.append(validate(name, data, index).version)
+            texts.append(canonical_text(data))
+        return types, schema_versions, texts, None
 
     def _validated_batch(self, types: list[str], datas: list) -> list[int] | None:
         """Schema versions of a batch of one type, validated in one call; None to go one by one."""
@@ -319,11 +345,8 @@ class EventStore:
         if not isinstance(name, str) or types.count(name) != len(types):
             return None
         event_type = registry.get(name)
-        adapter = _LIST_ADAPTERS.get(event_type.model)
-        if adapter is None:
-            adapter = _LIST_ADAPTERS[event_type.model] = TypeAdapter(list[event_type.model])
         try:
-            adapter.validate_python(datas)
+            _list_validator(event_type.model)(datas)
         except ValidationError:
             return None  # the one-by-one pass names the first invalid event
         return [event_type.version] * len(datas)
@@ -358,7 +381,7 @@ class EventStore:
             total += len(events)
         if not total:
             raise EventStoreError("an append needs at least one event")
-        types, schema_versions, texts = self._prepare([event for _, events, _ in entries for event in events])
+        types, schema_versions, texts, encoded = self._prepare([event for _, events, _ in entries for event in events])
         if metadata is None and idempotency_key is None:
             meta_text = _DEFAULT_METADATA_TEXT
         else:
@@ -423,7 +446,8 @@ class EventStore:
                     continue
                 version = current.get(stream, 0)
                 stream_rows, prev_hex = _chain_rows(
-                    prev_hex, position + 1, stream, version + 1, types[part], schema_versions[part], texts[part], meta_text, recorded_at
+                    prev_hex, position + 1, stream, version + 1, types[part], schema_versions[part], texts[part],
+                    meta_text, recorded_at, None if encoded is None else encoded[part],
                 )
                 rows.extend(stream_rows)
                 position += len(stream_rows)

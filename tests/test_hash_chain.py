@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from events import Head
-from events.canonical import CanonicalizationError, canonical_bytes, canonical_text
+from events.canonical import CanonicalizationError, canonical_bytes, canonical_lines, canonical_text
 from events.chain import GENESIS_HASH, envelope_bytes
 from events.domain import registry as domain_registry
 
@@ -41,6 +41,39 @@ def test_values_outside_the_fast_path_still_match_or_are_refused_like_rfc8785(va
             canonical_bytes(value)
     else:
         assert canonical_bytes(value) == expected
+
+
+@given(st.lists(st.recursive(st.floats() | st.integers(-(2**60), 2**60) | st.text() | st.none(), lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(), c, max_size=3), max_leaves=6), min_size=2, max_size=6))
+def test_a_batch_is_canonicalised_as_each_value_alone_or_refused_like_it(values):
+    try:
+        expected = [rfc8785.dumps(value) for value in values]
+    except Exception:
+        with pytest.raises(CanonicalizationError):
+            canonical_lines(values)
+    else:
+        assert canonical_lines(values) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": None, "b": [1, None]},  # nulls that are nulls: kept
+        {"note": "nullified, 0.5e3 of 1234567890123456 in \ue000"},  # alarms inside a string
+        {"\U0001f600": 1, "\ue000": 2},  # UTF-16 order differs from code point order
+        [1e16, -0.0, 0.1, 5e-324],  # ECMAScript number forms
+    ],
+)
+def test_values_the_fast_check_doubts_still_come_out_canonical(value):
+    assert canonical_bytes(value) == rfc8785.dumps(value)
+    assert canonical_lines([value, value]) == [rfc8785.dumps(value)] * 2
+
+
+@pytest.mark.parametrize("value", [[float("inf")], {"k": [1, {"x": float("-inf")}]}, 2**53, {1: "integer key"}])
+def test_more_values_with_no_canonical_form_are_refused_alone_and_in_a_batch(value):
+    with pytest.raises(CanonicalizationError):
+        canonical_bytes(value)
+    with pytest.raises(CanonicalizationError):
+        canonical_lines([{"fine": 1}, value])
 
 
 @pytest.mark.parametrize("value", [float("nan"), "\ud800", {"k": object()}])
