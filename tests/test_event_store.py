@@ -291,6 +291,16 @@ def test_append_many_spans_thousands_of_streams(store):
     assert store.verify().ok
 
 
+def test_a_batch_longer_than_one_insert_statement_lands_whole_in_order_and_verifies(store):
+    count = 2 * 500 + 7  # SQLite inserts 500 rows per statement: two statements and a remainder
+    result = store.append("long", [counted(count=n) for n in range(count)], expected_version=0)
+    assert (result.first_position, result.last_position, result.stream_version) == (1, count, count)
+    log = list(store.read_stream("long"))
+    assert [(e.position, e.version, e.data["count"]) for e in log] == [(n + 1, n + 1, n) for n in range(count)]
+    report = store.verify()
+    assert report.ok and report.checked == count and store.head().hash == result.hash
+
+
 pool = st.sampled_from(["p", "q", "r", "s"])
 
 
