@@ -168,7 +168,8 @@ def section(record: dict, rows: list[Row]) -> str:
         f"one event each over {workload['streams']:,} streams. Reads: a log of {workload['events']:,} events "
         f"over {workload['streams']:,} streams folded into a dict of totals per stream. Raw SQL is the limit: "
         "the same rows into a table of the same shape (same columns and keys), with no validation, no "
-        "canonical JSON and no hashing (the hash columns hold a fixed 64-digit text)."
+        "canonical JSON and no hashing (the hash columns hold a fixed 64-digit text), written with `executemany` "
+        "and, as a second reference, with the multi-row INSERT statements ours uses on SQLite."
     )
     lines.append("")
     lines += _paragraph(

@@ -151,19 +151,21 @@ def _chain_rows(
     versions = range(first_version, first_version + count)
     if encoded is None:
         encoded = [text.encode() for text in texts]
-    if len(tails) == 1:
-        (tail,) = tails.values()
-        kinds = repeat(tail)
-    else:
-        kinds = map(tails.__getitem__, zip(types, schema_versions))
     sha256 = hashlib.sha256
     digest = bytes.fromhex(prev_hex)
     digests = []
     add = digests.append
-    for data, position, tail, version in zip(encoded, positions, kinds, versions):
-        digest = sha256(b'%b{"data":%b%b%d%b%d}' % (digest, data, middle, position, tail, version)).digest()
-        add(digest)
-    hashes = [digest.hex() for digest in digests]
+    if len(tails) == 1:  # one type: all but the digest, data, position and version is fixed
+        (tail,) = tails.values()
+        template = b'%b{"data":%b' + middle.replace(b"%", b"%%") + b"%d" + tail.replace(b"%", b"%%") + b"%d}"
+        for data, position, version in zip(encoded, positions, versions):
+            digest = sha256(template % (digest, data, position, version)).digest()
+            add(digest)
+    else:
+        for data, position, kind, version in zip(encoded, positions, zip(types, schema_versions), versions):
+            digest = sha256(b'%b{"data":%b%b%d%b%d}' % (digest, data, middle, position, tails[kind], version)).digest()
+            add(digest)
+    hashes = list(map(bytes.hex, digests))
     prev_hashes = [prev_hex, *hashes[:-1]]
     rows = list(
         zip(positions, repeat(stream), versions, types, schema_versions, texts, repeat(meta_text), repeat(recorded_at),
