@@ -13,11 +13,11 @@ import hashlib
 import json
 import sqlite3
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import chain, repeat
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, ContextManager, Iterable, Iterator, Sequence
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import SchemaValidator, core_schema
@@ -206,6 +206,10 @@ class _Dialect:
     def insert(self, cursor, rows: list[tuple]) -> None:
         cursor.executemany(self.sql(INSERT_SQL), rows)
 
+    def pipeline(self, connection) -> ContextManager:
+        """Where the driver can, statements sent without waiting for each result."""
+        return nullcontext()
+
 
 class _SQLite(_Dialect):
     name = "sqlite"
@@ -238,6 +242,9 @@ class _Postgres(_Dialect):
     def begin_append(self, cursor) -> None:
         # psycopg has already opened a transaction; the lock is released at its end.
         cursor.execute("SELECT pg_advisory_xact_lock(%s::int, hashtext(current_schema()))", (APPEND_LOCK_KEY,))
+
+    def pipeline(self, connection) -> ContextManager:
+        return connection.driver_connection.pipeline()
 
     def notify(self, cursor, position: int) -> None:
         # Delivered on commit only, so listeners never wake for an event they cannot see.
@@ -422,68 +429,70 @@ class EventStore:
 
         connection = self.engine.raw_connection()
         try:
-            cursor = connection.cursor()
-            self.dialect.begin_append(cursor)
-            if idempotency_key is not None:
-                cursor.execute(self._sql_idempotency, (idempotency_key,))
-                seen_key = cursor.fetchone()
-                if seen_key is not None:
-                    connection.rollback()
-                    if seen_key[0] != fingerprint:
-                        raise IdempotencyKeyReused(idempotency_key, seen_key[1])
-                    cursor.execute(self._sql_hash_at, (seen_key[3],))
-                    digest_hex = cursor.fetchone()[0]
-                    cursor.execute(self._sql_versions_between, (seen_key[2], seen_key[3]))
-                    versions = dict(cursor.fetchall())
-                    connection.rollback()
-                    return AppendManyResult(seen_key[2], seen_key[3], digest_hex, versions, replayed=True)
-            if len(entries) == 1:
-                # The common case, one stream: its version and the head in one round trip.
-                cursor.execute(self._sql_version_and_head, (entries[0][0],))
-                found = cursor.fetchone()
-                if found is None:  # an empty log
-                    current, head = {}, None
+            # PostgreSQL: the lock and the reads go in one round trip, the writes and the commit in another.
+            with self.dialect.pipeline(connection):
+                cursor = connection.cursor()
+                self.dialect.begin_append(cursor)
+                if idempotency_key is not None:
+                    cursor.execute(self._sql_idempotency, (idempotency_key,))
+                    seen_key = cursor.fetchone()
+                    if seen_key is not None:
+                        connection.rollback()
+                        if seen_key[0] != fingerprint:
+                            raise IdempotencyKeyReused(idempotency_key, seen_key[1])
+                        cursor.execute(self._sql_hash_at, (seen_key[3],))
+                        digest_hex = cursor.fetchone()[0]
+                        cursor.execute(self._sql_versions_between, (seen_key[2], seen_key[3]))
+                        versions = dict(cursor.fetchall())
+                        connection.rollback()
+                        return AppendManyResult(seen_key[2], seen_key[3], digest_hex, versions, replayed=True)
+                if len(entries) == 1:
+                    # The common case, one stream: its version and the head in one round trip.
+                    cursor.execute(self._sql_version_and_head, (entries[0][0],))
+                    found = cursor.fetchone()
+                    if found is None:  # an empty log
+                        current, head = {}, None
+                    else:
+                        current = {entries[0][0]: found[0]} if found[0] else {}
+                        head = found[1:]
                 else:
-                    current = {entries[0][0]: found[0]} if found[0] else {}
-                    head = found[1:]
-            else:
-                current = self._current_versions(cursor, [stream for stream, _, _ in entries])
-                cursor.execute(self._sql_head)
-                head = cursor.fetchone()
-            for stream, _, expected_version in entries:
-                if expected_version is not None and expected_version != current.get(stream, 0):
-                    raise WrongExpectedVersion(stream, expected_version, current.get(stream, 0))
-            if head is None:
-                position, prev_hex, last_time = 0, GENESIS_HASH, ""
-            else:
-                position, prev_hex, last_time = head
-            recorded_at = format_time(self.clock())
-            if recorded_at < last_time:
-                recorded_at = last_time  # recorded_at never decreases along the log
-            first_position = position + 1
-            rows: list[tuple] = []
-            versions: dict[str, int] = {}
-            for (stream, events, _), part in zip(entries, slices):
-                if not events:
-                    continue
-                version = current.get(stream, 0)
-                stream_rows, prev_hex = _chain_rows(
-                    prev_hex, position + 1, stream, version + 1, types[part], schema_versions[part], texts[part],
-                    meta_text, recorded_at, None if encoded is None else encoded[part],
-                )
-                rows.extend(stream_rows)
-                position += len(stream_rows)
-                versions[stream] = version + len(stream_rows)
-            self.dialect.insert(cursor, rows)
-            if idempotency_key is not None:
-                first_stream = next(iter(versions))
-                cursor.execute(
-                    self._sql_remember_key,
-                    (idempotency_key, fingerprint, first_stream, first_position, position, versions[first_stream]),
-                )
-            self.dialect.notify(cursor, position)
-            connection.commit()
-            return AppendManyResult(first_position, position, prev_hex, versions)
+                    current = self._current_versions(cursor, [stream for stream, _, _ in entries])
+                    cursor.execute(self._sql_head)
+                    head = cursor.fetchone()
+                for stream, _, expected_version in entries:
+                    if expected_version is not None and expected_version != current.get(stream, 0):
+                        raise WrongExpectedVersion(stream, expected_version, current.get(stream, 0))
+                if head is None:
+                    position, prev_hex, last_time = 0, GENESIS_HASH, ""
+                else:
+                    position, prev_hex, last_time = head
+                recorded_at = format_time(self.clock())
+                if recorded_at < last_time:
+                    recorded_at = last_time  # recorded_at never decreases along the log
+                first_position = position + 1
+                rows: list[tuple] = []
+                versions: dict[str, int] = {}
+                for (stream, events, _), part in zip(entries, slices):
+                    if not events:
+                        continue
+                    version = current.get(stream, 0)
+                    stream_rows, prev_hex = _chain_rows(
+                        prev_hex, position + 1, stream, version + 1, types[part], schema_versions[part], texts[part],
+                        meta_text, recorded_at, None if encoded is None else encoded[part],
+                    )
+                    rows.extend(stream_rows)
+                    position += len(stream_rows)
+                    versions[stream] = version + len(stream_rows)
+                self.dialect.insert(cursor, rows)
+                if idempotency_key is not None:
+                    first_stream = next(iter(versions))
+                    cursor.execute(
+                        self._sql_remember_key,
+                        (idempotency_key, fingerprint, first_stream, first_position, position, versions[first_stream]),
+                    )
+                self.dialect.notify(cursor, position)
+                connection.commit()
+                return AppendManyResult(first_position, position, prev_hex, versions)
         except BaseException:
             connection.rollback()
             raise

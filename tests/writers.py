@@ -108,6 +108,11 @@ def append_and_stop(url: str, stream: str, size: int, moment: str, pipe) -> None
             where["backend_pid"] = cursor.connection.info.backend_pid
         notify(cursor, position)
         if moment == "before commit":
+            if store.dialect.name == "postgresql":
+                # Appends are pipelined: sync, so the server has run every insert sent so far
+                # and sits idle in the transaction.
+                with cursor.connection.pipeline() as pipeline:
+                    pipeline.sync()
             stop()
 
     def after_commit(*fields, **named):
