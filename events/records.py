@@ -14,9 +14,12 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 def format_time(moment: datetime) -> str:
     """recorded_at as stored and hashed: UTC, microseconds, fixed width, so text order is time order."""
-    if moment.tzinfo is None:
+    if moment.tzinfo is timezone.utc:
+        utc = moment
+    elif moment.tzinfo is None:
         raise ValueError("times must carry a time zone")
-    utc = moment.astimezone(timezone.utc)
+    else:
+        utc = moment.astimezone(timezone.utc)
     if utc.year >= 1000:
         # The same text as TIME_FORMAT, several times faster: "YYYY-MM-DDTHH:MM:SS.ffffff" + "Z".
         return utc.isoformat(timespec="microseconds")[:26] + "Z"

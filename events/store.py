@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
+import threading
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import chain, repeat
@@ -227,6 +229,9 @@ class _SQLite(_Dialect):
         cursor.execute("BEGIN IMMEDIATE")
 
     def insert(self, cursor, rows: list[tuple]) -> None:
+        if len(rows) == 1:
+            cursor.execute(INSERT_SQL, rows[0])
+            return
         size = self.ROWS_PER_INSERT
         whole = len(rows) - len(rows) % size
         for start in range(0, whole, size):
@@ -268,6 +273,8 @@ class EventStore:
         self.registry = registry
         self.clock = clock
         self.dialect = _dialect_for(engine)
+        self._writer_lock = threading.Lock()
+        self._held_writer: tuple[int, Any] | None = None
         sql = self.dialect.sql
         self._sql_head = "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"
         self._sql_stream_version = sql("SELECT max(version) FROM events WHERE stream = ?")
@@ -316,6 +323,45 @@ class EventStore:
             connection.close()
 
     # -- writing ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _writer(self) -> Iterator[Any]:
+        """The driver connection an append writes through, outside any transaction.
+
+        SQLite: one connection per store and process, kept open and lent to one append at a
+        time. The database serialises appends anyway (BEGIN IMMEDIATE), and checking a
+        connection out of SQLAlchemy's pool and back in costs more than a one-event append's
+        own work. PostgreSQL: a pooled connection (pinged on checkout) per append.
+        """
+        if self.dialect.name != "sqlite":
+            connection = self.engine.raw_connection()
+            try:
+                yield connection
+            finally:
+                connection.close()
+            return
+        with self._writer_lock:
+            held = self._held_writer
+            if held is None or held[0] != os.getpid():  # none yet, or inherited over a fork
+                fairy = self.engine.raw_connection()
+                fairy.detach()  # ours now: the pool neither counts nor recycles it
+                held = self._held_writer = (os.getpid(), fairy)
+            connection = held[1]
+            try:
+                yield connection
+            finally:
+                if connection.dbapi_connection.in_transaction:  # the append could not even roll back
+                    self._held_writer = None
+                    with suppress(Exception):
+                        connection.close()
+
+    def close(self) -> None:
+        """Close the connection appends write through (a later append opens another)."""
+        with self._writer_lock:
+            held, self._held_writer = self._held_writer, None
+        if held is not None and held[0] == os.getpid():
+            held[1].close()
+
 
     def append(
         self,
@@ -427,10 +473,10 @@ class EventStore:
             # One stream: the shape `append` has always fingerprinted, so its keys still match.
             fingerprint = hashlib.sha256(canonical_bytes(described[0] if len(described) == 1 else described)).hexdigest()
 
-        connection = self.engine.raw_connection()
-        try:
-            # PostgreSQL: the lock and the reads go in one round trip, the writes and the commit in another.
-            with self.dialect.pipeline(connection):
+        with self._writer() as connection, self.dialect.pipeline(connection):
+            # PostgreSQL's pipeline: the lock and the reads go in one round trip, the writes and
+            # the commit in another.
+            try:
                 cursor = connection.cursor()
                 self.dialect.begin_append(cursor)
                 if idempotency_key is not None:
@@ -493,11 +539,9 @@ class EventStore:
                 self.dialect.notify(cursor, position)
                 connection.commit()
                 return AppendManyResult(first_position, position, prev_hex, versions)
-        except BaseException:
-            connection.rollback()
-            raise
-        finally:
-            connection.close()
+            except BaseException:
+                connection.rollback()
+                raise
 
     def _current_versions(self, cursor, streams: list[str]) -> dict[str, int]:
         """Each stream's version (absent: the stream does not exist yet)."""

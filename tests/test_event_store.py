@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -338,6 +340,36 @@ def test_every_batch_shape_hashes_by_the_documented_recipe(engine, clock, entrie
         (stream, event.type, event.data) for stream, events in entries for event in events
     ]
     assert written[-1].hash == result.hash
+    assert store.verify().ok
+
+
+def test_appends_from_many_threads_of_one_process_share_the_store_safely(store):
+    # Given one store used by eight threads at once (as the HTTP server's worker threads use it)
+    def writer(thread: int) -> list[int]:
+        landed = []
+        for n in range(25):
+            while True:
+                try:
+                    result = store.append(f"t-{n % 3}", [counted(f"thread-{thread}", n)], store.stream_version(f"t-{n % 3}"))
+                except WrongExpectedVersion:
+                    continue  # another thread got there first: read again and retry
+                landed.append(result.first_position)
+                break
+        return landed
+
+    with ThreadPoolExecutor(8) as pool:
+        landed = [position for positions in pool.map(writer, range(8)) for position in positions]
+    # Then every append landed once, the positions are gapless, and the chain verifies
+    assert sorted(landed) == list(range(1, 8 * 25 + 1))
+    assert [e.position for e in store.read_all()] == list(range(1, 8 * 25 + 1))
+    assert store.verify().ok
+
+
+def test_a_closed_store_opens_a_new_connection_for_its_next_append(store):
+    store.append("a", [counted(count=1)], expected_version=0)
+    store.close()
+    store.close()  # twice is harmless
+    assert store.append("a", [counted(count=2)], expected_version=1).last_position == 2
     assert store.verify().ok
 
 
