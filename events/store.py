@@ -15,15 +15,18 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from itertools import chain, repeat
 from typing import Any, Callable, ContextManager, Iterable, Iterator, Sequence
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import SchemaValidator, core_schema
 from sqlalchemy import Engine
+from sqlalchemy import event as sa_event
 
 from .canonical import CanonicalizationError, canonical_bytes, canonical_lines, canonical_string, canonical_text
 from .chain import GENESIS, GENESIS_HASH, Breach, ChainVerifier, Head
@@ -176,6 +179,19 @@ def _chain_rows(
     return rows, hashes[-1]
 
 
+def _close_quietly(connection, pid: int) -> None:
+    """Close a held writer connection, but only in the process that opened it (never across a fork)."""
+    if os.getpid() == pid:
+        with suppress(Exception):
+            connection.close()
+
+
+def _close_writer(store_ref: "weakref.ref[EventStore]", _engine: Engine) -> None:
+    store = store_ref()
+    if store is not None:
+        store.close()
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -274,7 +290,11 @@ class EventStore:
         self.clock = clock
         self.dialect = _dialect_for(engine)
         self._writer_lock = threading.Lock()
-        self._held_writer: tuple[int, Any] | None = None
+        self._held_writer: tuple[int, Any, weakref.finalize] | None = None
+        if self.dialect.name == "sqlite":
+            # engine.dispose() closes every connection, and so the one appends write through:
+            # after it the database file stands complete on its own (the WAL checkpointed).
+            sa_event.listen(engine, "engine_disposed", partial(_close_writer, weakref.ref(self)))
         sql = self.dialect.sql
         self._sql_head = "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"
         self._sql_stream_version = sql("SELECT max(version) FROM events WHERE stream = ?")
@@ -345,22 +365,23 @@ class EventStore:
             if held is None or held[0] != os.getpid():  # none yet, or inherited over a fork
                 fairy = self.engine.raw_connection()
                 fairy.detach()  # ours now: the pool neither counts nor recycles it
-                held = self._held_writer = (os.getpid(), fairy)
+                # Closed with the store at the latest, so the file is whole (WAL checkpointed)
+                # once the last user of it has gone.
+                held = self._held_writer = (os.getpid(), fairy, weakref.finalize(self, _close_quietly, fairy, os.getpid()))
             connection = held[1]
             try:
                 yield connection
             finally:
                 if connection.dbapi_connection.in_transaction:  # the append could not even roll back
                     self._held_writer = None
-                    with suppress(Exception):
-                        connection.close()
+                    held[2]()
 
     def close(self) -> None:
         """Close the connection appends write through (a later append opens another)."""
         with self._writer_lock:
             held, self._held_writer = self._held_writer, None
-        if held is not None and held[0] == os.getpid():
-            held[1].close()
+        if held is not None:
+            held[2]()
 
 
     def append(

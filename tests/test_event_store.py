@@ -21,9 +21,11 @@ from events import (
     UnknownEventType,
     WrongExpectedVersion,
 )
+from events.database import make_engine, upgrade
 from events.types import EventType
 
 from .support import counted
+from .support import registry as test_registry
 
 
 def positions(events):
@@ -371,6 +373,30 @@ def test_a_closed_store_opens_a_new_connection_for_its_next_append(store):
     store.close()  # twice is harmless
     assert store.append("a", [counted(count=2)], expected_version=1).last_position == 2
     assert store.verify().ok
+
+
+@pytest.mark.parametrize("how", ["engine disposed", "store dropped"])
+def test_an_sqlite_file_stands_whole_once_its_store_is_done(tmp_path, how):
+    # Given a store that has appended (its writer connection held open between appends)
+    engine = make_engine(f"sqlite:///{tmp_path / 'log.db'}")
+    upgrade(engine)
+    store = EventStore(engine, test_registry)
+    store.append("a", [counted(count=1)], expected_version=0)
+    # When the engine is disposed of, or the store simply dropped
+    if how == "engine disposed":
+        engine.dispose()
+    else:
+        del store
+        engine.dispose()
+    # Then the main file alone holds the event: the write-ahead log was checkpointed and removed
+    assert not (tmp_path / "log.db-wal").exists()
+    copy = tmp_path / "copy.db"
+    copy.write_bytes((tmp_path / "log.db").read_bytes())
+    copied = make_engine(f"sqlite:///{copy}")
+    try:
+        assert [e.data["count"] for e in EventStore(copied, test_registry).read_all()] == [1]
+    finally:
+        copied.dispose()
 
 
 pool = st.sampled_from(["p", "q", "r", "s"])
