@@ -11,28 +11,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
-import threading
 import time
-import weakref
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import partial
 from itertools import chain, repeat
-from typing import Any, Callable, ContextManager, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import SchemaValidator, core_schema
 from sqlalchemy import Engine
-from sqlalchemy import event as sa_event
 
 from .canonical import CanonicalizationError, canonical_bytes, canonical_lines, canonical_string, canonical_text
 from .chain import GENESIS, GENESIS_HASH, Breach, ChainVerifier, Head
 from .errors import EventStoreError, IdempotencyKeyReused, WrongExpectedVersion
 from .records import AppendManyResult, AppendResult, Metadata, NewEvent, RecordedEvent, format_time
 from .types import EventRegistry
+from .writers import HeldWriter, PooledWriter
 
 COLUMNS = "position, stream, version, type, schema_version, data, metadata, recorded_at, prev_hash, hash"
 INSERT_SQL = f"INSERT INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -179,19 +175,6 @@ def _chain_rows(
     return rows, hashes[-1]
 
 
-def _close_quietly(connection, pid: int) -> None:
-    """Close a held writer connection, but only in the process that opened it (never across a fork)."""
-    if os.getpid() == pid:
-        with suppress(Exception):
-            connection.close()
-
-
-def _close_writer(store_ref: "weakref.ref[EventStore]", _engine: Engine) -> None:
-    store = store_ref()
-    if store is not None:
-        store.close()
-
-
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -223,10 +206,6 @@ class _Dialect:
 
     def insert(self, cursor, rows: list[tuple]) -> None:
         cursor.executemany(self.sql(INSERT_SQL), rows)
-
-    def pipeline(self, connection) -> ContextManager:
-        """Where the driver can, statements sent without waiting for each result."""
-        return nullcontext()
 
 
 class _SQLite(_Dialect):
@@ -264,9 +243,6 @@ class _Postgres(_Dialect):
         # psycopg has already opened a transaction; the lock is released at its end.
         cursor.execute("SELECT pg_advisory_xact_lock(%s::int, hashtext(current_schema()))", (APPEND_LOCK_KEY,))
 
-    def pipeline(self, connection) -> ContextManager:
-        return connection.driver_connection.pipeline()
-
     def notify(self, cursor, position: int) -> None:
         # Delivered on commit only, so listeners never wake for an event they cannot see.
         cursor.execute(f"SELECT pg_notify({CHANNEL_SQL}, %s)", (str(position),))
@@ -289,12 +265,7 @@ class EventStore:
         self.registry = registry
         self.clock = clock
         self.dialect = _dialect_for(engine)
-        self._writer_lock = threading.Lock()
-        self._held_writer: tuple[int, Any, weakref.finalize] | None = None
-        if self.dialect.name == "sqlite":
-            # engine.dispose() closes every connection, and so the one appends write through:
-            # after it the database file stands complete on its own (the WAL checkpointed).
-            sa_event.listen(engine, "engine_disposed", partial(_close_writer, weakref.ref(self)))
+        self._held_writer = HeldWriter(engine) if self.dialect.name == "sqlite" else None
         sql = self.dialect.sql
         self._sql_head = "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"
         self._sql_stream_version = sql("SELECT max(version) FROM events WHERE stream = ?")
@@ -344,45 +315,10 @@ class EventStore:
 
     # -- writing ----------------------------------------------------------------------------
 
-    @contextmanager
-    def _writer(self) -> Iterator[Any]:
-        """The driver connection an append writes through, outside any transaction.
-
-        SQLite: one connection per store and process, kept open and lent to one append at a
-        time. The database serialises appends anyway (BEGIN IMMEDIATE), and checking a
-        connection out of SQLAlchemy's pool and back in costs more than a one-event append's
-        own work. PostgreSQL: a pooled connection (pinged on checkout) per append.
-        """
-        if self.dialect.name != "sqlite":
-            connection = self.engine.raw_connection()
-            try:
-                yield connection
-            finally:
-                connection.close()
-            return
-        with self._writer_lock:
-            held = self._held_writer
-            if held is None or held[0] != os.getpid():  # none yet, or inherited over a fork
-                fairy = self.engine.raw_connection()
-                fairy.detach()  # ours now: the pool neither counts nor recycles it
-                # Closed with the store at the latest, so the file is whole (WAL checkpointed)
-                # once the last user of it has gone.
-                held = self._held_writer = (os.getpid(), fairy, weakref.finalize(self, _close_quietly, fairy, os.getpid()))
-            connection = held[1]
-            try:
-                yield connection
-            finally:
-                if connection.dbapi_connection.in_transaction:  # the append could not even roll back
-                    self._held_writer = None
-                    held[2]()
-
     def close(self) -> None:
-        """Close the connection appends write through (a later append opens another)."""
-        with self._writer_lock:
-            held, self._held_writer = self._held_writer, None
-        if held is not None:
-            held[2]()
-
+        """Close the connection appends write through, if one is held (a later append opens another)."""
+        if self._held_writer is not None:
+            self._held_writer.close()
 
     def append(
         self,
@@ -494,9 +430,7 @@ class EventStore:
             # One stream: the shape `append` has always fingerprinted, so its keys still match.
             fingerprint = hashlib.sha256(canonical_bytes(described[0] if len(described) == 1 else described)).hexdigest()
 
-        with self._writer() as connection, self.dialect.pipeline(connection):
-            # PostgreSQL's pipeline: the lock and the reads go in one round trip, the writes and
-            # the commit in another.
+        with self._held_writer or PooledWriter(self.engine) as connection:
             try:
                 cursor = connection.cursor()
                 self.dialect.begin_append(cursor)
