@@ -51,9 +51,9 @@ def open_(
     lead_contact: str = typer.Option(..., "--lead-contact", help="The lead contact's name."),
     lead_email: str = typer.Option("", "--lead-email"),
     lead_phone: str = typer.Option("", "--lead-phone"),
-    area: Optional[str] = typer.Option(None, "--area", help="The area [default: POLICING_METRICS_DEFAULT_AREA]."),
+    area: Optional[str] = typer.Option(None, "--area", help="The area.", show_default="POLICING_METRICS_DEFAULT_AREA"),
     section: list[str] = typer.Option(
-        [], "--section", help="SLUG=TITLE, repeated [default: " + ", ".join(s for s, _ in DEFAULT_SECTIONS) + "]."
+        [], "--section", help="SLUG=TITLE, repeated.", show_default=", ".join(s for s, _ in DEFAULT_SECTIONS)
     ),
     actor: Optional[str] = actor_option(),
 ) -> None:
@@ -288,7 +288,7 @@ def show(
     ctx: typer.Context,
     edition: str = typer.Argument(...),
     render: bool = typer.Option(True, "--render/--placeholders", help="Fill placeholders from the figures, or show them."),
-    position: Optional[int] = typer.Option(None, "--position", help="As the log stood at this position [default: the head]."),
+    position: Optional[int] = typer.Option(None, "--position", help="As the log stood at this position.", show_default="the head"),
     approved: Optional[int] = typer.Option(None, "--approved", help="As approved in this revision (its frozen position)."),
     format: str = typer.Option("text", "--format", help="text or json."),
 ) -> None:

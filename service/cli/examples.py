@@ -18,7 +18,7 @@ cli.add_typer(examples_cli, name="examples")
 @examples_cli.command("load")
 def load(
     ctx: typer.Context,
-    directory: Optional[Path] = typer.Argument(None, help=f"A directory with measures.csv, figures.csv, edition.json [default: {DEFAULT_EXAMPLE.name}]."),
+    directory: Optional[Path] = typer.Argument(None, help="A directory with measures.csv, figures.csv, edition.json.", show_default=f"{DEFAULT_EXAMPLE.name}"),
     actor: Optional[str] = actor_option(),
 ) -> None:
     """Load an example statement: its measures, figures and edition, approved. Safe to run twice."""

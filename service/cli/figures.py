@@ -15,7 +15,8 @@ from .recording import actor_option, metadata, refusals
 figures_cli = typer.Typer(help="Figures: a value for one measure, area and reference period.", no_args_is_help=True)
 cli.add_typer(figures_cli, name="figures")
 
-AREA_HELP = "The area [default: POLICING_METRICS_DEFAULT_AREA, the force's area]."
+AREA_HELP = "The area."
+AREA_DEFAULT = "POLICING_METRICS_DEFAULT_AREA, the force's area"
 PERIOD_HELP = "Reference period: 2021-01/2021-12 (months) or 2021-01-01/2021-12-31 (days)."
 VALUE_HELP = "An exact decimal, e.g. 46 or 12.5 (no thousands separators)."
 
@@ -26,7 +27,7 @@ def record(
     measure: str = typer.Argument(...),
     period: str = typer.Argument(..., help=PERIOD_HELP),
     value: str = typer.Argument(..., help=VALUE_HELP),
-    area: Optional[str] = typer.Option(None, "--area", help=AREA_HELP),
+    area: Optional[str] = typer.Option(None, "--area", help=AREA_HELP, show_default=AREA_DEFAULT),
     source: str = typer.Option("", "--source"),
     note: str = typer.Option("", "--note", help="E.g. why this period was chosen."),
     actor: Optional[str] = actor_option(),
@@ -47,7 +48,7 @@ def revise(
     value: str = typer.Argument(..., help=VALUE_HELP),
     reason: Optional[str] = typer.Option(None, "--reason", help="Why the value changes (required)."),
     kind: str = typer.Option("revision", "--kind", help="revision (planned, late data) or correction (an error)."),
-    area: Optional[str] = typer.Option(None, "--area", help=AREA_HELP),
+    area: Optional[str] = typer.Option(None, "--area", help=AREA_HELP, show_default=AREA_DEFAULT),
     source: str = typer.Option("", "--source"),
     note: str = typer.Option("", "--note"),
     actor: Optional[str] = actor_option(),
@@ -68,7 +69,7 @@ def withdraw(
     measure: str = typer.Argument(...),
     period: str = typer.Argument(..., help=PERIOD_HELP),
     reason: Optional[str] = typer.Option(None, "--reason", help="Why the figure is withdrawn (required)."),
-    area: Optional[str] = typer.Option(None, "--area", help=AREA_HELP),
+    area: Optional[str] = typer.Option(None, "--area", help=AREA_HELP, show_default=AREA_DEFAULT),
     actor: Optional[str] = actor_option(),
 ) -> None:
     """Withdraw a figure; its history stays."""
@@ -83,8 +84,8 @@ def withdraw(
 def import_(
     ctx: typer.Context,
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV or JSON file."),
-    format: Optional[str] = typer.Option(None, "--format", help="csv or json [default: from the file's extension]."),
-    area: Optional[str] = typer.Option(None, "--area", help="The area for rows without one. " + AREA_HELP),
+    format: Optional[str] = typer.Option(None, "--format", help="csv or json.", show_default="from the file's extension"),
+    area: Optional[str] = typer.Option(None, "--area", help="The area for rows without one.", show_default=AREA_DEFAULT),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the file and say what would change; write nothing."),
     actor: Optional[str] = actor_option(),
 ) -> None:

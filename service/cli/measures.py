@@ -81,7 +81,7 @@ def retire(
 def import_(
     ctx: typer.Context,
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV or JSON file."),
-    format: Optional[str] = typer.Option(None, "--format", help="csv or json [default: from the file's extension]."),
+    format: Optional[str] = typer.Option(None, "--format", help="csv or json.", show_default="from the file's extension"),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the file and say what would change; write nothing."),
     actor: Optional[str] = actor_option(),
 ) -> None:

@@ -21,7 +21,7 @@ from .common import cli, fail, ready
 site_cli = typer.Typer(help="The published site: serve a local folder, check a destination.", no_args_is_help=True)
 cli.add_typer(site_cli, name="site")
 
-TO_HELP = "file://DIR (relative), file:///DIR, a directory, or s3://BUCKET/PREFIX [default: POLICING_METRICS_PUBLISH_TO]."
+TO_HELP = "file://DIR (relative), file:///DIR, a directory, or s3://BUCKET/PREFIX."
 
 
 def _store(to: str, endpoint_url: Optional[str], path_style: bool, region: Optional[str]):
@@ -35,12 +35,12 @@ def _store(to: str, endpoint_url: Optional[str], path_style: bool, region: Optio
 def publish(
     ctx: typer.Context,
     edition: str = typer.Argument(..., help="The edition's id, e.g. 2022-02."),
-    revision: Optional[int] = typer.Option(None, "--revision", min=1, help="An approved revision [default: the latest]."),
-    to: Optional[str] = typer.Option(None, "--to", help=TO_HELP),
+    revision: Optional[int] = typer.Option(None, "--revision", min=1, help="An approved revision.", show_default="the latest"),
+    to: Optional[str] = typer.Option(None, "--to", help=TO_HELP, show_default="POLICING_METRICS_PUBLISH_TO"),
     endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", help="An S3-compatible server (s3:// only)."),
     path_style: bool = typer.Option(False, "--path-style", help="Path-style S3 addressing (most self-hosted servers)."),
     region: Optional[str] = typer.Option(None, "--region", help="The S3 region (s3:// only)."),
-    site_url: Optional[str] = typer.Option(None, "--site-url", help="Where the site is read [default: POLICING_METRICS_SITE_URL]."),
+    site_url: Optional[str] = typer.Option(None, "--site-url", help="Where the site is read.", show_default="POLICING_METRICS_SITE_URL"),
     now: bool = typer.Option(False, "--now", help="Publish before the announced time (needs --override-reason)."),
     override_reason: Optional[str] = typer.Option(
         None, "--override-reason", help="Why it goes out now or unannounced: recorded on the public calendar."
@@ -71,7 +71,7 @@ def publish(
 @site_cli.command("check")
 def check(
     ctx: typer.Context,
-    to: Optional[str] = typer.Option(None, "--to", help=TO_HELP),
+    to: Optional[str] = typer.Option(None, "--to", help=TO_HELP, show_default="POLICING_METRICS_PUBLISH_TO"),
     endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url"),
     path_style: bool = typer.Option(False, "--path-style"),
     site_url: Optional[str] = typer.Option(None, "--site-url"),

@@ -15,11 +15,11 @@ from ..bootstrap import App
 from ..handlers.imports import ImportRefused
 from .common import fail
 
-ACTOR_HELP = "Who is making the change, recorded with every event [default: POLICING_METRICS_ACTOR or the OS user]."
+ACTOR_HELP = "Who is making the change, recorded with every event."
 
 
 def actor_option() -> Optional[str]:
-    return typer.Option(None, "--actor", help=ACTOR_HELP)
+    return typer.Option(None, "--actor", help=ACTOR_HELP, show_default="POLICING_METRICS_ACTOR or the OS user")
 
 
 def metadata(app: App, actor: str | None) -> Metadata:

@@ -240,7 +240,7 @@ def history(
         False, "--triangle", help="The revision triangle: periods by editions (or by recorded times)."
     ),
     columns: Optional[Columns] = typer.Option(
-        None, "--columns", help="The triangle's columns [default: editions approved for the area, else recorded times]."
+        None, "--columns", help="The triangle's columns.", show_default="editions approved for the area, else recorded times"
     ),
     as_of: Optional[str] = typer.Option(None, "--as-of", metavar="TIME", help=AS_OF_HELP),
     position: Optional[int] = typer.Option(None, "--position", min=0, metavar="N", help=POSITION_HELP),
