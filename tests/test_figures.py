@@ -103,6 +103,20 @@ def test_revising_a_figure_never_recorded_is_refused(store):
         revise_figure(store, "homicide", AREA, Y2021, "47", "revision", "late data", ANALYST)
 
 
+def test_revising_or_withdrawing_a_figure_of_another_area_names_the_areas_that_have_it(store):
+    a_measure(store, "homicide")
+    a_figure(store, "homicide", Y2021, "46", area="west-midlands")
+    a_figure(store, "homicide", Y2021, "3", area="walsall")
+    a_figure(store, "homicide", "2020-01/2020-12", "40", area="coventry")  # another period: not a hint
+    hint = "recorded for area walsall, west-midlands: name the area"
+    with pytest.raises(UnknownFigure, match=hint):
+        revise_figure(store, "homicide", "force", Y2021, "47", "revision", "late data", ANALYST)
+    with pytest.raises(UnknownFigure, match=hint):
+        withdraw_figure(store, "homicide", "force", Y2021, "recorded in error", ANALYST)
+    with pytest.raises(UnknownFigure, match=r"record it first$"):  # no other area has it: no hint
+        revise_figure(store, "homicide", "force", "2019-01/2019-12", "47", "revision", "late data", ANALYST)
+
+
 def test_a_withdrawal_needs_a_reason_and_a_withdrawn_figure_is_recorded_again_not_revised(store):
     a_measure(store, "homicide")
     a_figure(store, "homicide", Y2021, "46")

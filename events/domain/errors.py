@@ -3,6 +3,8 @@ and what to do instead, in words a data owner can act on."""
 
 from __future__ import annotations
 
+from typing import Sequence
+
 
 class DomainError(Exception):
     """Base class for every command the rules refuse."""
@@ -69,9 +71,17 @@ class FigureAlreadyRecorded(DomainError):
 
 
 class UnknownFigure(DomainError):
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, recorded_for: Sequence[str] = ()) -> None:
         self.key = key
-        super().__init__(f"no figure {key} is recorded: record it first")
+        self.recorded_for = list(recorded_for)
+        message = f"no figure {key} is recorded: record it first"
+        if self.recorded_for:
+            areas = ", ".join(self.recorded_for)
+            message += (
+                f" (this measure's figure for this period is recorded for area {areas}: name the area, "
+                "or set POLICING_METRICS_DEFAULT_AREA to the force's area)"
+            )
+        super().__init__(message)
 
 
 class FigureIsWithdrawn(DomainError):

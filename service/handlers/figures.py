@@ -8,6 +8,7 @@ for a measure retired at the same moment.
 from __future__ import annotations
 
 from events import AppendResult, EventStore, Metadata, NewEvent
+from events.domain.errors import UnknownFigure
 from events.domain.figures import figure_stream
 from events.domain.measures import measure_stream
 from events.domain.rules import figures as rules
@@ -18,6 +19,20 @@ from .loading import load
 
 def _single(result, stream: str) -> AppendResult:
     return AppendResult(result.first_position, result.last_position, result.stream_versions[stream], result.hash, result.replayed)
+
+
+def _recorded_elsewhere(store: EventStore, measure: str, area: str, period: str) -> list[str]:
+    """The other areas for which `measure`'s figure for `period` is recorded (a hint when `area` has none)."""
+    prefix, suffix = figure_stream(measure, "", "")[:-1], "/" + period
+    return sorted(
+        stream[len(prefix) : -len(suffix)]
+        for stream in store.read_prefix(prefix)
+        if stream.endswith(suffix) and stream[len(prefix) : -len(suffix)] not in ("", area)
+    )
+
+
+def _unknown_with_hint(store: EventStore, exc: UnknownFigure, measure: str, area: str, period: str) -> UnknownFigure:
+    return UnknownFigure(exc.key, _recorded_elsewhere(store, measure, area, period))
 
 
 def record_figure(
@@ -59,9 +74,12 @@ def revise_figure(
     rules.check_key(measure, area, period)
     stream = figure_stream(measure, area, period)
     current, version = load(store, stream, rules.fold)
-    event = rules.revise(
-        current, measure_id=measure, area=area, period=period, value=value, kind=kind, reason=reason, source=source, note=note
-    )
+    try:
+        event = rules.revise(
+            current, measure_id=measure, area=area, period=period, value=value, kind=kind, reason=reason, source=source, note=note
+        )
+    except UnknownFigure as exc:
+        raise _unknown_with_hint(store, exc, measure, area, period) from None
     return store.append(stream, [NewEvent.of(event, store.registry)], version, metadata=metadata)
 
 
@@ -71,5 +89,8 @@ def withdraw_figure(
     rules.check_key(measure, area, period)
     stream = figure_stream(measure, area, period)
     current, version = load(store, stream, rules.fold)
-    event = rules.withdraw(current, measure_id=measure, area=area, period=period, reason=reason)
+    try:
+        event = rules.withdraw(current, measure_id=measure, area=area, period=period, reason=reason)
+    except UnknownFigure as exc:
+        raise _unknown_with_hint(store, exc, measure, area, period) from None
     return store.append(stream, [NewEvent.of(event, store.registry)], version, metadata=metadata)
