@@ -17,6 +17,10 @@ from sqlalchemy import Engine
 from sqlalchemy import event
 
 
+# Every HeldWriter of this process, so a forked child can unlock them all (see _after_fork).
+_HELD_WRITERS: "weakref.WeakSet[HeldWriter]" = weakref.WeakSet()
+
+
 class HeldWriter:
     """SQLite: one connection per store and process, kept open and lent to one append at a time.
 
@@ -32,6 +36,7 @@ class HeldWriter:
         self._lock = threading.Lock()
         self._held: tuple[int, Any, weakref.finalize] | None = None  # (pid, connection, its closer)
         event.listen(engine, "engine_disposed", partial(_close_on_dispose, weakref.ref(self)))
+        _HELD_WRITERS.add(self)
 
     def __enter__(self) -> Any:
         self._lock.acquire()
@@ -100,3 +105,14 @@ def _close_on_dispose(writer_ref: "weakref.ref[HeldWriter]", _engine: Engine) ->
     writer = writer_ref()
     if writer is not None:
         writer.close()
+
+
+def _after_fork() -> None:
+    """In a forked child, a lock some other thread of the parent held stays locked for ever:
+    give every writer a fresh one (its connection is the parent's, and is replaced on first use)."""
+    for writer in list(_HELD_WRITERS):
+        writer._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)

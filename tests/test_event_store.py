@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -397,6 +399,32 @@ def test_an_sqlite_file_stands_whole_once_its_store_is_done(tmp_path, how):
         assert [e.data["count"] for e in EventStore(copied, test_registry).read_all()] == [1]
     finally:
         copied.dispose()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_process_forked_while_another_thread_is_appending_can_append(tmp_path):
+    # Given an SQLite store whose writer connection another thread holds, mid-append, at the fork
+    engine = make_engine(f"sqlite:///{tmp_path / 'log.db'}")
+    upgrade(engine)
+    store = EventStore(engine, test_registry)
+    store.append("parent", [counted(count=1)], expected_version=0)
+    with store._held_writer:  # what an append in another thread holds
+        pid = os.fork()
+        if pid == 0:  # the child: appends through the same store object, then reports
+            code = 1
+            try:
+                signal.alarm(20)  # a deadlock ends the child instead of the test run
+                store.append("child", [counted(count=2)], expected_version=0)
+                code = 0
+            finally:
+                os._exit(code)
+    # Then the child's append went through (on a connection of its own), and the parent's still do
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    store.append("parent", [counted(count=3)], expected_version=1)
+    assert [(e.stream, e.data["count"]) for e in store.read_all()] == [("parent", 1), ("child", 2), ("parent", 3)]
+    assert store.verify().ok
+    engine.dispose()
 
 
 pool = st.sampled_from(["p", "q", "r", "s"])
