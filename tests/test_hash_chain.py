@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
+import uuid
 
 import pytest
 import rfc8785
@@ -66,6 +68,21 @@ def test_a_batch_is_canonicalised_as_each_value_alone_or_refused_like_it(values)
 def test_values_the_fast_check_doubts_still_come_out_canonical(value):
     assert canonical_bytes(value) == rfc8785.dumps(value)
     assert canonical_lines([value, value]) == [rfc8785.dumps(value)] * 2
+
+
+def test_values_with_a_standard_json_form_are_written_in_it_by_every_path():
+    # A UUID or an enum member is not JSON, but msgspec writes it as its JSON text: alone, in a
+    # batch, and when a float sends the value on the slow path, the result is the same.
+    ident = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    plain = {"id": ident, "kind": Colour.RED}
+    slow = {"id": ident, "kind": Colour.RED, "share": 0.5}
+    assert canonical_bytes(plain) == rfc8785.dumps({"id": str(ident), "kind": "red"})
+    assert canonical_bytes(slow) == rfc8785.dumps({"id": str(ident), "kind": "red", "share": 0.5})
+    assert canonical_lines([plain, slow]) == [canonical_bytes(plain), canonical_bytes(slow)]
+
+
+class Colour(enum.Enum):
+    RED = "red"
 
 
 @pytest.mark.parametrize("value", [[float("inf")], {"k": [1, {"x": float("-inf")}]}, 2**53, {1: "integer key"}])
