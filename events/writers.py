@@ -1,7 +1,7 @@
 """The connection an append writes through: held open on SQLite, pooled and pipelined on PostgreSQL.
 
-Both are context managers that hand out a driver connection outside any transaction; the
-append begins, commits or rolls back its own transaction inside.
+Both are context managers that hand out the driver's own connection (sqlite3, psycopg), outside
+any transaction; the append begins, commits or rolls back its own transaction inside.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class HeldWriter:
                 connection.detach()  # ours now: the pool neither counts nor recycles it
                 pid = os.getpid()
                 held = self._held = (pid, connection, weakref.finalize(self, _close_quietly, connection, pid))
-            return held[1]
+            return held[1].dbapi_connection
         except BaseException:
             self._lock.release()
             raise
@@ -86,7 +86,7 @@ class PooledWriter:
         except BaseException:
             connection.close()
             raise
-        return connection
+        return connection.driver_connection
 
     def __exit__(self, *exc_info: Any) -> None:
         try:
