@@ -82,19 +82,21 @@ else:  # pragma: no cover
     _loads = json.loads
 
 
-# list[Model] validators, one per event schema: a batch of one type is validated in one call.
-_LIST_VALIDATORS: dict[type, Callable[[list], Any]] = {}
+# Validators per event schema, of one event's data and of a list of them (a batch of one type
+# is validated in one call).
+_VALIDATORS: dict[type, tuple[Callable[[Any], Any], Callable[[list], Any]]] = {}
 
 
-def _list_validator(model: type[BaseModel]) -> Callable[[list], Any]:
-    """A validator of a list of `model`'s data that raises exactly where TypeAdapter(list[model]) would.
+def _validators(model: type[BaseModel]) -> tuple[Callable[[Any], Any], Callable[[list], Any]]:
+    """Validators of one event's data and of a list of them, raising exactly where `model`'s own
+    validator (and TypeAdapter(list[model])) would.
 
     A plain model (no model validators, no post-init, no custom __init__, no definitions)
     is its fields' schema wrapped in "build an instance": validating the fields alone, with
     the model's config, checks the same and skips building the instances nobody keeps.
     """
-    validator = _LIST_VALIDATORS.get(model)
-    if validator is None:
+    found = _VALIDATORS.get(model)
+    if found is None:
         schema = model.__pydantic_core_schema__
         plain = (
             schema.get("type") == "model"
@@ -104,11 +106,15 @@ def _list_validator(model: type[BaseModel]) -> Callable[[list], Any]:
             and schema.get("post_init") is None
         )
         if plain:
-            validator = SchemaValidator(core_schema.list_schema(schema["schema"]), schema.get("config")).validate_python
+            fields, config = schema["schema"], schema.get("config")
+            found = (
+                SchemaValidator(fields, config).validate_python,
+                SchemaValidator(core_schema.list_schema(fields), config).validate_python,
+            )
         else:
-            validator = TypeAdapter(list[model]).validate_python
-        _LIST_VALIDATORS[model] = validator
-    return validator
+            found = (model.__pydantic_validator__.validate_python, TypeAdapter(list[model]).validate_python)
+        _VALIDATORS[model] = found
+    return found
 
 
 def _chain_rows(
@@ -349,8 +355,7 @@ class EventStore:
         """
         if len(events) == 1:  # the commonest append, without the batch machinery
             (event,) = events
-            version = self.registry.validate(event.type, event.data, 0).version
-            return [event.type], [version], [canonical_text(event.data)], None
+            return [event.type], [self._validated_one(event)], [canonical_text(event.data)], None
         types = [event.type for event in events]
         datas = [event.data for event in events]
         try:
@@ -368,6 +373,18 @@ class EventStore:
             texts.append(canonical_text(data))
         return types, schema_versions, texts, None
 
+    def _validated_one(self, event: NewEvent) -> int:
+        """The schema version of one valid event; refuses it as the registry's validate would."""
+        registry = self.registry
+        if type(registry).validate is EventRegistry.validate:
+            event_type = registry.get(event.type)
+            try:
+                _validators(event_type.model)[0](event.data)
+                return event_type.version
+            except ValidationError:
+                pass  # the registry's validate says what is wrong
+        return registry.validate(event.type, event.data, 0).version
+
     def _validated_batch(self, types: list[str], datas: list) -> list[int] | None:
         """Schema versions of a batch of one type, validated in one call; None to go one by one."""
         registry = self.registry
@@ -378,7 +395,7 @@ class EventStore:
             return None
         event_type = registry.get(name)
         try:
-            _list_validator(event_type.model)(datas)
+            _validators(event_type.model)[1](datas)
         except ValidationError:
             return None  # the one-by-one pass names the first invalid event
         return [event_type.version] * len(datas)
