@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+import timeit
 from datetime import datetime, timezone
 from pathlib import Path
 from time import perf_counter
@@ -194,9 +196,6 @@ def batched_note(ours: float, raw: float, multi: float, es: float) -> str:
 
 def sha256_cost() -> float:
     """µs per SHA-256 of a 360-byte envelope chained to a 32-byte digest, as the store hashes."""
-    import hashlib
-    import timeit
-
     envelope, digest = b"x" * 360, bytes(32)
     runs = timeit.repeat(lambda: hashlib.sha256(digest + envelope).digest(), number=20_000, repeat=5)
     return min(runs) / 20_000 * 1e6

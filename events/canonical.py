@@ -50,12 +50,20 @@ class CanonicalizationError(ValueError):
     """A value has no RFC 8785 form (NaN, an unsafe integer, a lone surrogate, ...)."""
 
 
+def _may_differ(encoded: bytes) -> bool:
+    """Whether msgspec's `encoded` text holds a number or a character RFC 8785 might write otherwise."""
+    if not encoded.isascii() and _HIGH_CHARACTER.search(encoded) is not None:
+        return True
+    marked = encoded.translate(_MARK_NUMBERS)
+    return b"0." in marked or _SIXTEEN_DIGITS in marked
+
+
 def _plain(encoded: bytes) -> bool:
     """Whether msgspec's `encoded` text is already the RFC 8785 form, without a second look."""
-    if not encoded.isascii() and _HIGH_CHARACTER.search(encoded) is not None:
-        return False
-    marked = encoded.translate(_MARK_NUMBERS)
-    return b"0." not in marked and _SIXTEEN_DIGITS not in marked and b"null" not in encoded
+    return b"null" not in encoded and not _may_differ(encoded)
+
+
+_SCALARS = (str, int, bool, type(None))
 
 
 def _has_non_finite(value: Any) -> bool:
@@ -68,15 +76,11 @@ def _has_non_finite(value: Any) -> bool:
             stack.extend(item.values())
         elif kind is list or kind is tuple:
             stack.extend(item)
-        elif kind is float:
+        elif isinstance(item, float):
             if not math.isfinite(item):
                 return True
-        elif kind not in (str, int, bool, type(None)):
-            if isinstance(item, float):
-                if not math.isfinite(item):
-                    return True
-            else:  # anything msgspec encodes by converting it first (dataclasses, ...)
-                stack.append(msgspec.to_builtins(item))
+        elif kind not in _SCALARS:  # anything msgspec encodes by converting it first (dataclasses, ...)
+            stack.append(msgspec.to_builtins(item))
     return False
 
 
@@ -91,10 +95,7 @@ def _second_look(value: Any, encoded: bytes) -> bytes:
     """The RFC 8785 form of a value whose encoding `_plain` did not vouch for."""
     if b"null" in encoded and _has_non_finite(value):
         raise CanonicalizationError(f"NaN and infinities have no JSON form, found one in {value!r}"[:300])
-    if not encoded.isascii() and _HIGH_CHARACTER.search(encoded) is not None:
-        return _reference(msgspec.json.decode(encoded))
-    marked = encoded.translate(_MARK_NUMBERS)
-    if b"0." in marked or _SIXTEEN_DIGITS in marked:
+    if _may_differ(encoded):
         return _reference(msgspec.json.decode(encoded))
     return encoded  # only nulls, and none of them was a NaN
 
