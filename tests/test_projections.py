@@ -23,7 +23,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from events import EventStore, Metadata, NewEvent
 from events.database import make_engine, upgrade
@@ -32,7 +32,7 @@ from events.domain.periods import Period
 from events.projections import ProjectionError, Projections, fold_scorecard
 from events.projections import scorecard as scorecard_module
 from events.projections.tables import HISTORY_INDEXES, metadata
-from events.subscription import load_checkpoint
+from events.subscription import StoredFormatTooNew, load_checkpoint
 
 from .conftest import POSTGRES_URL, FakeClock, _libpq, require_postgres
 from .projection_support import BASELINE, Y2021, append, measure, recorded, withdrawn
@@ -482,10 +482,8 @@ def test_catching_up_when_current_changes_nothing(store):
     assert projections.catch_up() == 2
     assert projections.catch_up() == 2 and projections.checkpoint() == 2
     with store.engine.connect() as connection:
-        assert {name: load_checkpoint(connection, name) for name in ("scorecard-v1", "history-v1")} == {
-            "scorecard-v1": 2,
-            "history-v1": 2,
-        }
+        checkpoints = {s.name: load_checkpoint(connection, s.name, s.version) for s in projections.subscriptions}
+    assert checkpoints == {"scorecard": 2, "history": 2}
 
 
 def test_a_rebuild_restores_the_history_indexes_it_set_aside(store):
@@ -594,3 +592,39 @@ def test_running_projections_follow_new_events_until_stopped(store):
         stop.set()
         follower.join(timeout=10)
     assert not follower.is_alive()
+
+
+def _stored_as(store: EventStore, name: str, version: int) -> None:
+    with store.engine.begin() as connection:
+        connection.execute(text("UPDATE checkpoints SET version = :v WHERE name = :n"), {"v": version, "n": name})
+
+
+def test_a_projection_stored_in_an_older_format_is_never_read_and_is_rebuilt_by_the_next_catch_up(store):
+    append(store, measure("homicide"), recorded("homicide", BASELINE, "52"), recorded("homicide", Y2021, "46"))
+    projections = Projections(store)
+    projections.catch_up()
+    # What an older program left: its rows in its own format, its checkpoint at its own version.
+    with store.engine.begin() as connection:
+        connection.execute(text("DELETE FROM scorecard_lines"))
+        connection.execute(text("INSERT INTO scorecard_lines (line_id, measure, area) VALUES (1, 'old', 'format')"))
+    _stored_as(store, projections.scorecard.name, projections.scorecard.version - 1)
+
+    restarted = Projections(store)
+    assert restarted.checkpoint() == 0 and restarted.scorecard_lines() == []
+    with pytest.raises(ProjectionError, match="behind"):
+        restarted.scorecard_lines(at=3)
+    assert restarted.catch_up() == 3
+    assert [(line.measure, line.value) for line in restarted.scorecard_lines()] == [("homicide", "46")]
+    with store.engine.connect() as connection:
+        assert connection.execute(text("SELECT version FROM checkpoints WHERE name = 'scorecard'")).scalar() == 2
+
+
+def test_a_projection_stored_in_a_newer_format_is_refused_not_overwritten(store):
+    append(store, measure("homicide"), recorded("homicide", BASELINE, "52"))
+    projections = Projections(store)
+    projections.catch_up()
+    append(store, recorded("homicide", Y2021, "46"))
+    _stored_as(store, "history", projections.history.version + 1)
+    with pytest.raises(StoredFormatTooNew, match="'history' is stored in format version 2, newer than this program's 1"):
+        Projections(store).catch_up()
+    assert Projections(store).checkpoint() == 0  # and never read as if it were this program's format

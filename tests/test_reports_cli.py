@@ -200,7 +200,7 @@ def test_projections_rebuild_reports_progress_as_json_lines_off_a_terminal(run, 
     assert "projections rebuilt to log position 4" in result.stdout
     logged = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     progress = [entry for entry in logged if entry["event"] == "projections.progress"]
-    assert {entry["projection"] for entry in progress} == {"history-v1", "scorecard-v1"}
+    assert {entry["projection"] for entry in progress} == {"history", "scorecard"}
     assert all(entry["head"] == 4 for entry in progress)
     assert json.loads(run("scorecard", "--format", "json").stdout)[0]["value"] == "46"
 

@@ -127,3 +127,16 @@ def test_two_processes_catching_up_one_subscription_apply_each_event_once(store,
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM seen")).scalar() == 1000
     assert CatchUpSubscription(store, "shared", handler).checkpoint() == 1000
+
+
+def test_a_new_format_version_clears_what_the_old_one_wrote_and_starts_again_from_zero(store):
+    for n in range(3):
+        store.append("a", [counted(count=n)], expected_version=None)
+    old = Recorder()
+    assert CatchUpSubscription(store, "p", old, version=1).catch_up() == 3
+    cleared: list[int] = []
+    new = Recorder()
+    subscription = CatchUpSubscription(store, "p", new, version=2, reset=lambda connection: cleared.append(1))
+    assert subscription.catch_up() == 3
+    assert (new.seen, cleared) == ([1, 2, 3], [1])
+    assert CatchUpSubscription(store, "p", Recorder(), version=2).checkpoint() == 3

@@ -13,7 +13,8 @@ from typing import Callable
 
 from ..records import format_time
 from ..store import EventStore
-from .base import ProjectionError, ProjectionSubscription, checkpoint_of, gc_paused
+from ..subscription import checkpoint_of
+from .base import ProjectionError, ProjectionSubscription, gc_paused
 from .comparison import Comparison, compare
 from .history import Diff, FigureChange, FigureDiff, HistoryProjection, Paragraph, ParagraphDiff, Triangle, Vintage
 from .model import ScorecardLine, fold_scorecard, order_key, period_info, same_length
@@ -29,7 +30,7 @@ class Projections:
     def __init__(self, store: EventStore, batch_size: int = 1000) -> None:
         self.store = store
         self.history = HistoryProjection(store)
-        self.scorecard = ScorecardProjection(store, self.history.figures_as_of, self.history.name)
+        self.scorecard = ScorecardProjection(store, self.history)
         # History first: the scorecard, continuing from storage, may ask it for a line's figures.
         self.subscriptions = [
             ProjectionSubscription(store, self.history, batch_size),
@@ -62,7 +63,7 @@ class Projections:
     def checkpoint(self) -> int:
         """The position every projection has reached."""
         with self.store.engine.connect() as connection:
-            return min(checkpoint_of(connection, subscription.name) for subscription in self.subscriptions)
+            return min(checkpoint_of(connection, s.name, s.version) for s in self.subscriptions)
 
     # -- moments ----------------------------------------------------------------------------
 

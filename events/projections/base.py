@@ -13,10 +13,10 @@ import json
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table
 
 from ..store import COLUMNS, EventStore
-from ..subscription import CatchUpSubscription, checkpoints, load_checkpoint, save_checkpoint
+from ..subscription import CatchUpSubscription, checkpoint_of, load_checkpoint, save_checkpoint
 
 _COLUMN = {name.strip(): index for index, name in enumerate(COLUMNS.split(","))}
 POSITION = _COLUMN["position"]
@@ -79,12 +79,6 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def checkpoint_of(connection: Connection, name: str) -> int:
-    """A subscription's checkpoint, for readers: no lock taken (load_checkpoint locks it for writers)."""
-    position = connection.execute(select(checkpoints.c.position).where(checkpoints.c.name == name)).scalar()
-    return position or 0
-
-
 def driver_sql(connection: Connection, text: str) -> str:
     """`text` with `?` placeholders in the driver's own style."""
     return text if connection.dialect.paramstyle == "qmark" else text.replace("?", "%s")
@@ -109,7 +103,11 @@ def clear_tables(connection: Connection, tables: Sequence[Table]) -> None:
 class Projection:
     """A read model: the tables it owns, and what it does with a batch of stored rows."""
 
-    name: str  # the checkpoint's name; a new name (v2) rebuilds from zero
+    name: str  # the checkpoint's name
+    # The version of what `tables` hold: bump it whenever a change to the code changes what is
+    # stored (columns, encodings, or the values a fold writes). A checkpoint of another version
+    # is rebuilt from zero by the next catch-up (at start-up), and readers see it behind meanwhile.
+    version: int = 1
     tables: Sequence[Table] = ()
 
     def handle(self, connection: Connection, rows: Sequence[Sequence[Any]], checkpoint: int) -> None:
@@ -127,7 +125,7 @@ class ProjectionSubscription(CatchUpSubscription):
     """A catch-up subscription that hands a projection the log's stored rows."""
 
     def __init__(self, store: EventStore, projection: Projection, batch_size: int = 1000) -> None:
-        super().__init__(store, projection.name, self._handle, batch_size)
+        super().__init__(store, projection.name, self._handle, batch_size, projection.version)
         self.projection = projection
 
     def _handle(self, connection: Connection, rows: Sequence[Sequence[Any]]) -> None:  # pragma: no cover - see catch_up
@@ -146,13 +144,13 @@ class ProjectionSubscription(CatchUpSubscription):
                 ):
                     with store.engine.begin() as connection:
                         # Re-read, locked, in the write transaction: another process may have moved it on.
-                        overtaken = load_checkpoint(connection, self.name) != position
+                        overtaken = load_checkpoint(connection, self.name, self.version) != position
                         if not overtaken:
                             if position == 0:
                                 projection.reset(connection)
                             projection.handle(connection, rows, position)
                             position = rows[-1][POSITION]
-                            save_checkpoint(connection, self.name, position)
+                            save_checkpoint(connection, self.name, position, self.version)
                     if overtaken:
                         break  # start again from where the other process got to, outside any transaction
                     if progress is not None:
@@ -167,5 +165,5 @@ class ProjectionSubscription(CatchUpSubscription):
         """Forget everything and fold the whole log again."""
         with self.store.engine.begin() as connection:
             self.projection.reset(connection)
-            save_checkpoint(connection, self.name, 0)
+            save_checkpoint(connection, self.name, 0, self.version)
         return self.catch_up(progress=progress)

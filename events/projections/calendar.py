@@ -32,6 +32,7 @@ from ..store import EventStore
 from ..subscription import CatchUpSubscription
 
 SUBSCRIPTION = "calendar"
+VERSION = 1  # of what the tables below hold: bump it when that changes, and the calendar is rebuilt
 _ACCESS_TYPES = ("PreReleaseAccessGranted", "PreReleaseAccessRecorded")
 
 metadata = MetaData()
@@ -205,7 +206,12 @@ class CalendarProjection:
     def __init__(self, store: EventStore) -> None:
         self.store = store
         self.changed = False  # set when a catch-up folded in a calendar event; the reader clears it
-        self.subscription = CatchUpSubscription(store, SUBSCRIPTION, self._handle)
+        self.subscription = CatchUpSubscription(store, SUBSCRIPTION, self._handle, version=VERSION, reset=self._reset)
+
+    @staticmethod
+    def _reset(connection: Connection) -> None:
+        for table in (calendar_releases, calendar_changes, pre_release_access):
+            connection.execute(table.delete())
 
     def _handle(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
         if project(connection, events):

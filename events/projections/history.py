@@ -249,7 +249,8 @@ class Triangle:
 
 
 class HistoryProjection(Projection):
-    name = "history-v1"
+    name = "history"
+    version = 1
     tables = HISTORY_TABLES
 
     def __init__(self, store: EventStore) -> None:
@@ -266,7 +267,7 @@ class HistoryProjection(Projection):
 
     def finish(self, connection: Connection) -> None:
         # Under the checkpoint's lock: two processes finishing at once would both create the index.
-        load_checkpoint(connection, self.name)
+        load_checkpoint(connection, self.name, self.version)
         for index in HISTORY_INDEXES:
             index.create(connection, checkfirst=True)
 

@@ -142,17 +142,16 @@ def line_keys(connection: Connection) -> dict[int, tuple[str, str]]:
 
 
 class ScorecardProjection(Projection):
-    name = "scorecard-v1"
+    name = "scorecard"
+    version = 2  # 2: line versions name their position (when and who are read from the log)
     tables = SCORECARD_TABLES
 
-    def __init__(self, store: EventStore, figures_as_of=None, history_checkpoint: str | None = None) -> None:
-        """`figures_as_of(connection, measure, area, position)` gives a line's figures from the history
-        projection (checkpoint `history_checkpoint`); needed only when continuing from storage."""
+    def __init__(self, store: EventStore, history: HistoryProjection | None = None) -> None:
+        """`history` gives a line's figures (`figures_as_of`); needed only when continuing from storage."""
         self.store = store
         decoder = Decoder(store, SCORECARD_TYPES)
         self.decoding = Decoding(decoder.scan, decoder.current, decoder.upcast, decoder.actor)
-        self._figures_as_of = figures_as_of
-        self._history_checkpoint = history_checkpoint
+        self._history = history
         self._model: ScorecardModel | None = None
         self._position: int | None = None  # the checkpoint the model stands at; None: unknown
         self._connection: Connection | None = None
@@ -219,13 +218,14 @@ class ScorecardProjection(Projection):
 
     def _load_figures(self, measure: str, area: str, position: int) -> dict[str, str]:
         connection = self._connection
-        if self._figures_as_of is None or connection is None:
+        history = self._history
+        if history is None or connection is None:
             raise ProjectionError("the scorecard needs the history projection to continue from storage")
-        if self._history_checkpoint is not None and checkpoint_of(connection, self._history_checkpoint) < position:
+        if checkpoint_of(connection, history.name, history.version) < position:
             raise ProjectionError(
                 f"the history projection is behind position {position}: catch it up before the scorecard"
             )
-        return self._figures_as_of(connection, measure, area, position)
+        return history.figures_as_of(connection, measure, area, position)
 
     # -- reading ----------------------------------------------------------------------------
 

@@ -41,6 +41,8 @@ def create_app(app: App, *, max_body_bytes: int = MAX_BODY_BYTES, site: str | No
     api.state.store = app.store
     api.state.tokens = TokenDirectory(app.store)
     api.state.reads = ReadModels(app.store, lambda: app.published)
+    # At start-up, not at the first read: a projection whose stored format changed is rebuilt here.
+    api.router.add_event_handler("startup", api.state.reads.current)
     api.router.add_event_handler("startup", gc.freeze)
     api.router.add_event_handler("shutdown", gc.unfreeze)
     problems.install(api)
