@@ -345,7 +345,7 @@ class Ours:
         if self.done == 0:  # from zero: clearing the tables is part of the work
             with self.store.engine.begin() as connection:
                 self.subscription.projection.reset(connection)
-                save_checkpoint(connection, self.subscription.name, 0)
+                save_checkpoint(connection, self.subscription.name, 0, self.subscription.version)
         reached = self.subscription.catch_up(until)
         events, self.done = reached - self.done, reached
         return events
