@@ -2,6 +2,7 @@
 #   schedule its release two minutes ahead and run `serve` (API, site and scheduler) on http://127.0.0.1:8080/
 #   until Ctrl-C: the edition appears on the site at its release time. DEMO_SERVE=0 publishes at once and stops.
 # make test: install what the tests need and run the whole suite.
+# make deploy-tools: the Debian packages deploy/'s checks run (the PyPI ones come with the test extras).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.installed
 DEMO_PORT ?= 8080
 DEMO_SERVE ?= 1
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench install clean deploy-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -31,8 +32,14 @@ else
 	$(BIN)/policing-metrics site check --to file://var/public --site-url http://127.0.0.1:$(DEMO_PORT)/
 endif
 
-test: $(STAMP)
+test: $(STAMP) deploy-tools
 	$(BIN)/python -m pytest
+
+# Installs only what is missing (apt-get needs root, as on CI); kubectl and systemd-analyze come with the machine.
+DEPLOY_TOOLS := haproxy:haproxy
+deploy-tools:
+	@missing="$$(for pair in $(DEPLOY_TOOLS); do command -v "$${pair%%:*}" >/dev/null || echo "$${pair#*:}"; done)"; \
+	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
