@@ -1,0 +1,116 @@
+"""The direction of dependencies: events -> publishers -> service, and a domain that does no I/O.
+
+Read from the source (every import, at module level or inside a function), so a test names the
+file and the import that breaks the rule; and checked once in a fresh interpreter, so nothing
+imported by a package's __init__ slips past.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("events", "publishers", "service")
+
+# What the domain may use: computation only. A database driver, a file, a socket, a clock, a
+# logger or an environment variable belongs to the store, the publishers or the service.
+PURE = {
+    "__future__", "abc", "bisect", "calendar", "collections", "dataclasses", "datetime", "decimal",
+    "enum", "functools", "hashlib", "heapq", "itertools", "json", "math", "operator", "re", "string",
+    "typing", "unicodedata", "zoneinfo", "pydantic", "msgspec", "rfc8785", "_json",
+    "importlib",  # events/__init__ loads the store lazily: the fresh-interpreter test below sees what loads
+}  # fmt: skip
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _path_of(module: str) -> Path | None:
+    base = ROOT.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@cache
+def imports_of(module: str) -> tuple[tuple[str, int], ...]:
+    """(imported module, line) for every import statement in `module`'s source."""
+    path = _path_of(module)
+    assert path is not None, module
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            for alias in node.names:
+                submodule = f"{target}.{alias.name}"
+                found.append((submodule if _path_of(submodule) else target, node.lineno))
+    return tuple(found)
+
+
+def modules(package: str) -> list[str]:
+    return sorted(_module_name(path) for path in (ROOT / package).rglob("*.py"))
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [("events", ("publishers", "service")), ("publishers", ("service",))],
+)
+def test_a_lower_layer_imports_nothing_of_the_layers_above_it(package, forbidden):
+    climbing = [
+        f"{module} (line {line}) imports {imported}"
+        for module in modules(package)
+        for imported, line in imports_of(module)
+        if any(_within(imported, above) for above in forbidden)
+    ]
+    assert climbing == []
+
+
+def test_the_domain_imports_nothing_that_does_io():
+    seen, problems = set(), []
+    pending = [(module, module) for module in modules("events/domain")]
+    pending += [(package, "every module of events.domain") for package in ("events", "events.domain")]
+    while pending:
+        module, via = pending.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        for imported, line in imports_of(module):
+            if imported.split(".")[0] in PACKAGES:
+                pending.append((imported, via))
+            elif imported.split(".")[0] not in PURE:
+                problems.append(f"{module} (line {line}, reached from {via}) imports {imported}")
+    assert problems == []
+
+
+def test_importing_the_domain_loads_no_database_driver_or_web_framework():
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, events.domain; print(' '.join(sorted(sys.modules)))"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    heavy = ("sqlalchemy", "psycopg", "sqlite3", "alembic", "fastapi", "httpx", "boto3", "structlog")
+    assert [name for name in loaded if name.split(".")[0] in heavy] == []
+
