@@ -20,6 +20,8 @@ from icalendar import Calendar, Event
 from events.domain.calendar import TIME_ZONE, Change, Release, parse_zoned
 from events.records import parse_time
 
+from .render import SITE_TITLE
+
 ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json"
 ATOM_CONTENT_TYPE = "application/atom+xml"
@@ -195,8 +197,12 @@ def calendar_feed(
     site_url: str,
     domain: str = "policing-metrics.invalid",
     title: str = "Release calendar changes",
+    author: str = SITE_TITLE,
 ) -> bytes:
-    """An Atom feed with one entry per calendar change (announced, confirmed, moved, cancelled, released), newest first."""
+    """An Atom feed with one entry per calendar change (announced, confirmed, moved, cancelled, released), newest first.
+
+    The publisher is the feed's author, as in feed.atom: RFC 4287 4.1.1 wants an author on the feed
+    unless every entry has one, and a change to the calendar is the publisher's."""
     releases = list(releases)
     feed = FeedGenerator()
     feed.id(f"tag:{domain},2026:calendar")
@@ -204,6 +210,7 @@ def calendar_feed(
     feed.link(href=feed_url, rel="self", type=ATOM_CONTENT_TYPE)
     feed.link(href=site_url, rel="alternate")
     feed.language("en-GB")
+    feed.author({"name": author})
     feed.updated(_last_changed(releases))
     feed.generator("policing-metrics")
     entries = sorted(((c, r) for r in releases for c in r.changes), key=lambda pair: pair[0].position)

@@ -94,3 +94,22 @@ def another_edition(store: EventStore, edition: str = "2022-05", title: str = "S
 
 def announce(store: EventStore, clock: FakeClock, edition: str, at: str) -> str:
     return Releases(store, clock).announce(edition, at, provisional=True, actor="analyst").release_at
+
+
+# Homicide in the calendar years between the baseline and the latest figure: a series for the trend chart.
+HOMICIDE_SERIES = (("2019-01/2019-12", "49"), ("2020-01/2020-12", "41"))
+
+
+def published_example(store: EventStore, clock: FakeClock, publishing: Publishing, to) -> None:
+    """The example site as the public sees it: revision 1 released at its confirmed time, then a correction
+    (revision 2, adding a homicide series), and a second edition provisionally on the calendar."""
+    announce(store, clock, EDITION, "2026-01-07T09:30")
+    Releases(store, clock).confirm(EDITION, override_reason="The Board meets on 8 January", actor="analyst")
+    another_edition(store, "2022-05")
+    announce(store, clock, "2022-05", "2026-03-05T09:30")
+    clock.now = clock.now.replace(day=7, hour=9, minute=30, second=4)
+    publishing.publish(EDITION, to=to)
+    for period, value in HOMICIDE_SERIES:
+        figures.record_figure(store, "homicide", "west-midlands", period, value, ANALYST)
+    correct_burglary(store, clock)
+    publishing.publish(EDITION, to=to)

@@ -1,5 +1,6 @@
 """feed.atom and feed.rss: parsed by feedparser without complaint, every field as written, newest first,
-stable tag: ids, times from the events, a correction updating its entry, the same bytes on every rebuild."""
+stable tag: ids, times from the events, a correction updating its entry, the same bytes on every rebuild;
+and every published feed (calendar.atom too) with every element RFC 4287 and RSS 2.0 require."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from publishers.model import Notice, Site, SiteEdition, SiteRevision
 from publishers.times import utc
 from publishers.stores import LocalDirectory
 
+from .feed_check import atom_problems, rss_problems
 from .publish_support import (  # noqa: F401  (fixtures)
     EDITION,
     SITE_URL,
@@ -21,6 +23,7 @@ from .publish_support import (  # noqa: F401  (fixtures)
     correct_burglary,
     example_database,
     example_store,
+    published_example,
     publishing,
 )
 
@@ -168,3 +171,57 @@ def test_feeds_built_from_the_log_are_byte_identical_on_every_rebuild_and_follow
     assert "under-counted by 90 offences" in entry.summary
     assert "Burglary, year ending September 2021: 19,018 became 19,108 (correction)" in entry.content[0].value
     assert feed_atom(publishing.site(store)) == store.get("feed.atom")
+
+
+# -- against the specifications: every required element, not only a parse --------------------------
+
+
+def test_every_published_feed_has_what_rfc_4287_and_rss_2_require(publishing, example_store, clock, tmp_path):
+    store = LocalDirectory(tmp_path / "site")
+    published_example(example_store, clock, publishing, store)
+
+    for key in ("feed.atom", "calendar.atom"):
+        assert atom_problems(store.get(key)) == [], key
+    assert rss_problems(store.get("feed.rss")) == []
+    calendar_atom = parsed(store.get("calendar.atom"))
+    assert calendar_atom.feed.author == "Policing performance statements", "the publisher is the calendar feed's author"
+
+
+def test_an_empty_sites_feeds_have_what_the_specifications_require():
+    empty = Site(editions=(), site_url=SITE_URL, authority=AUTHORITY)
+    assert atom_problems(feed_atom(empty)) == [] and rss_problems(feed_rss(empty)) == []
+
+
+ENTRY = "<entry><id>tag:x,2026:1</id><title>t</title><updated>2026-01-05T09:00:00Z</updated><link href='https://x/'/></entry>"
+HEAD = "<id>tag:x,2026:feed</id><title>f</title><updated>2026-01-05T09:00:00Z</updated>"
+
+
+def atom(inner: str) -> bytes:
+    return f"<feed xmlns='http://www.w3.org/2005/Atom'>{inner}</feed>".encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (atom(HEAD + ENTRY), "atom:entry 1 has no atom:author and neither has the feed"),
+        (atom("<title>f</title><updated>2026-01-05T09:00:00Z</updated><author><name>p</name></author>"), "atom:feed has 0 atom:id"),
+        (atom(HEAD.replace("09:00:00Z", "09:00:00") + "<author><name>p</name></author>"), "is not an RFC 3339 date-time"),
+        (atom(HEAD + "<author><uri>https://x/</uri></author>"), "atom:feed atom:author has 0 atom:name"),
+        (atom(HEAD + "<author><name>p</name></author>" + ENTRY.replace("<link href='https://x/'/>", "")), "must have an alternate atom:link"),
+        (atom(HEAD.replace("tag:x,2026:feed", "feed") + "<author><name>p</name></author>"), "is not an absolute IRI"),
+        (b"<rss version='2.0'><channel><title>t</title><link>https://x/</link></channel></rss>", "channel has 0 description"),
+        (
+            b"<rss version='2.0'><channel><title>t</title><link>https://x/</link><description>d</description>"
+            b"<item><link>https://x/1</link></item></channel></rss>",
+            "item 1 has neither title nor description",
+        ),
+        (
+            b"<rss version='2.0'><channel><title>t</title><link>https://x/</link><description>d</description>"
+            b"<item><title>t</title><pubDate>2026-01-05</pubDate></item></channel></rss>",
+            "is not an RFC 822 date-time",
+        ),
+    ],
+)
+def test_the_checker_names_what_a_feed_lacks(body, problem):
+    problems = (rss_problems if body.startswith(b"<rss") else atom_problems)(body)
+    assert any(problem in p for p in problems), problems
