@@ -11,7 +11,7 @@ from events import Metadata
 from service.bootstrap import App
 from service.config import Settings
 from service.http import create_app
-from service.tokens import issue_token, revoke_token
+from service.handlers.tokens import issue_token, revoke_token
 
 from .conftest import bypass_triggers
 from .support import counted

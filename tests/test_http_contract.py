@@ -15,7 +15,7 @@ from service.bootstrap import App
 from service.config import Settings
 from service.http import create_app
 from service.http.auth import PERMISSIONS
-from service.tokens import issue_token
+from service.handlers.tokens import issue_token
 
 ROLES = ("data-owner", "editor", "auditor", "admin")
 

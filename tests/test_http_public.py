@@ -11,7 +11,7 @@ from publishers.stores import LocalDirectory
 from service.bootstrap import App
 from service.config import Settings
 from service.http import create_app
-from service.tokens import issue_token
+from service.handlers.tokens import issue_token
 
 from .publish_support import (  # noqa: F401  (fixtures)
     EDITION,

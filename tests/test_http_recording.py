@@ -9,7 +9,7 @@ from events import Metadata
 from service.bootstrap import App
 from service.config import Settings
 from service.http import create_app
-from service.tokens import issue_token
+from service.handlers.tokens import issue_token
 
 HOMICIDE = {
     "measure": "homicide",

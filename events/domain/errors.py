@@ -120,3 +120,15 @@ class NotReadyToApprove(DomainError):
         self.problems = problems
         listed = "\n".join(f"  {problem}" for problem in problems)
         super().__init__(f"edition {edition!r} cannot be approved, {len(problems)} problem(s):\n{listed}")
+
+
+class UnknownToken(DomainError):
+    def __init__(self, token_id: str) -> None:
+        self.token_id = token_id
+        super().__init__(f"no token with id {token_id!r}: `policing-metrics tokens list` shows them")
+
+
+class TokenAlreadyRevoked(DomainError):
+    def __init__(self, token_id: str, revoked_at: str) -> None:
+        self.token_id = token_id
+        super().__init__(f"token {token_id} was already revoked at {revoked_at}")

@@ -9,8 +9,9 @@ from typing import Optional
 import typer
 
 from events import Metadata
+from events.domain.errors import DomainError
 
-from ..tokens import TokenError, issue_token, list_tokens, revoke_token
+from ..handlers.tokens import issue_token, list_tokens, revoke_token
 from .common import cli, fail, ready
 
 tokens_cli = typer.Typer(help="API tokens for the HTTP service (shown once, stored only as hashes).", no_args_is_help=True)
@@ -34,7 +35,7 @@ def create(
     limited = [m.strip() for m in measures.split(",") if m.strip()] if measures else None
     try:
         token, secret = issue_token(app.store, name=name, role=role, measures=limited, metadata=_actor(actor))
-    except TokenError as exc:
+    except DomainError as exc:
         raise fail(str(exc), 2)
     typer.echo(secret)
     typer.echo(f"token {token.token_id} for {token.name!r} ({token.role}); keep it safe: it is not shown again", err=True)
@@ -63,6 +64,6 @@ def revoke(
     """Revoke a token; requests with it get 401 from then on."""
     try:
         token = revoke_token(ready(ctx).store, token_id, reason, _actor(actor))
-    except TokenError as exc:
+    except DomainError as exc:
         raise fail(str(exc), 2)
     typer.echo(f"revoked {token.token_id} ({token.name}) at {token.revoked_at}")

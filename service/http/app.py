@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from .. import __version__
 from ..bootstrap import App
-from ..tokens import TokenDirectory
+from ..handlers.tokens import TokenDirectory
 from . import problems
 from .middleware import BodyLimit, RequestContext
 from .problems import Problem

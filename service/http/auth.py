@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from events import Metadata
 
-from ..tokens import Token
+from ..handlers.tokens import Token
 from .problems import Problem
 
 # One line per permission: the roles that hold it. Auditors read everything and write nothing.

@@ -178,7 +178,6 @@ def install(app: FastAPI) -> None:
     document(app)
     from events.domain.errors import DomainError
     from ..handlers.releases import ReleaseRefused
-    from ..tokens import TokenError
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError):
@@ -187,10 +186,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ReleaseRefused)
     async def _release(request: Request, exc: ReleaseRefused):
         return problem_response(request, from_domain_error(request, exc))
-
-    @app.exception_handler(TokenError)
-    async def _token(request: Request, exc: TokenError):
-        return problem_response(request, Problem(422, "Refused", str(exc)))
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):

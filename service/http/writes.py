@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from events import EventStore, Metadata, WrongExpectedVersion
 from events.records import AppendManyResult, AppendResult
 
-from ..tokens import Token
+from ..handlers.tokens import Token
 from .problems import PROBLEM_BASE, Problem
 
 NEW_TYPES = {"MeasureDefined", "FigureRecorded", "EditionOpened", "ParagraphWritten", "ReleaseAnnounced"}

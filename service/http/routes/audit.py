@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from events import Head
 from events.projections import ProjectionError
 
-from ...tokens import Token
+from ...handlers.tokens import Token
 from ..auth import requires
 from ..problems import Problem
 

@@ -22,7 +22,7 @@ from ...handlers import imports
 from ...handlers.figures import record_figure, revise_figure, withdraw_figure
 from ...handlers.loading import all_measures, load_figures
 from ...handlers.measures import amend_measure, define_measure, retire_measure
-from ...tokens import Token
+from ...handlers.tokens import Token
 from ..auth import check_measure, requires
 from ..problems import Problem
 from ..writes import WriteOut, etag, perform
