@@ -15,6 +15,7 @@ from events.store import Clock, utc_now
 from publishers.stores import ObjectStore, open_store
 
 from . import __version__
+from .metrics import ObservedObjectStore, observe_appends, observe_publish
 from .config import Settings
 from .handlers.publishing import Publishing, for_scheduler
 
@@ -33,7 +34,7 @@ class App:
 
     @cached_property
     def store(self) -> EventStore:
-        return EventStore(self.engine, registry, clock=self.clock)
+        return observe_appends(EventStore(self.engine, registry, clock=self.clock))
 
     @cached_property
     def publishing(self) -> Publishing:
@@ -42,12 +43,12 @@ class App:
     @cached_property
     def publish(self) -> "Publish":
         """What the release scheduler calls to publish an edition's revision: to the `publish_to` destination."""
-        return for_scheduler(self.publishing, lambda: open_store(self.settings.publish_to))
+        return observe_publish(for_scheduler(self.publishing, lambda: ObservedObjectStore(open_store(self.settings.publish_to))))
 
     @cached_property
     def published(self) -> ObjectStore:
         """The public site: where released editions' files are (served again by the HTTP API from there)."""
-        return open_store(self.settings.publish_to)
+        return ObservedObjectStore(open_store(self.settings.publish_to))
 
     def check_schema(self) -> None:
         require_current_schema(self.engine)

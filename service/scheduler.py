@@ -33,10 +33,12 @@ from events.domain.calendar import parse_zoned
 from events.projections.calendar import CalendarProjection
 from events.store import Clock, utc_now
 
+from . import metrics
 from .claims import Claim, ReleaseClaims, claim_key, process_owner
 from .handlers.releases import PublishOutcome, Releases, approved_revision
 
 SWEEP_JOB = "sweep"
+VERIFY_JOB = "verify"
 RELEASE_JOB_PREFIX = "release:"
 
 
@@ -121,6 +123,7 @@ class ReleaseScheduler:
         lease: timedelta = timedelta(seconds=60),
         sweep_interval: timedelta = timedelta(seconds=30),
         workers: int = 4,
+        verify_interval: timedelta | None = None,
     ) -> None:
         self.store = store
         self.publish = publish
@@ -128,6 +131,7 @@ class ReleaseScheduler:
         self.owner = owner or process_owner()
         self.lease = lease
         self.sweep_interval = sweep_interval
+        self.verify_interval = verify_interval
         self.releases = Releases(store, clock)
         self.projection = CalendarProjection(store)
         self.claims = ReleaseClaims(store.engine, clock, lease)
@@ -149,6 +153,11 @@ class ReleaseScheduler:
 
     def attempt(self, edition: str, release_at: str) -> Attempt:
         """Try to release `edition` for its announced time `release_at`; safe to call from any process, any time."""
+        attempt = self._attempt(edition, release_at)
+        metrics.observe_attempt(attempt)
+        return attempt
+
+    def _attempt(self, edition: str, release_at: str) -> Attempt:
         job_id = uuid.uuid4().hex[:12]
         log = self.log.bind(job_id=job_id, edition=edition, release_at=release_at)
         done = lambda outcome, **kw: Attempt(job_id, edition, release_at, outcome, **kw)  # noqa: E731
@@ -173,11 +182,15 @@ class ReleaseScheduler:
             with self._lock:
                 self._in_flight[key] = claim
             log.info("release.claimed", attempts=claim.attempts, took_over_from=claim.previous_owner)
+            if claim.previous_owner is not None:
+                metrics.CLAIMS_TAKEN_OVER.inc()
+            metrics.CLAIMS_HELD.inc()
             heartbeat = _Heartbeat(self.claims, claim, max(self.lease.total_seconds() / 3, 0.05), log)
             try:
                 return self._release(claim, log, done)
             finally:
                 heartbeat.stop()
+                metrics.CLAIMS_HELD.dec()
         finally:
             with self._lock:
                 self._in_flight.pop(key, None)
@@ -253,7 +266,17 @@ class ReleaseScheduler:
         self.catch_up()
         attempts = [self.attempt(r.edition, r.release_at) for r in self.projection.due(self.clock()) if not self._stopping.is_set()]
         self._rebuild_if_changed()
+        metrics.LAST_SWEEP.set(time.time())
         return attempts
+
+    def verify_log(self) -> None:
+        """Walk the whole hash chain; the result is what the verify metrics (and their alert) show."""
+        report = self.store.verify()
+        metrics.observe_verify(report)
+        if report.breach is None:
+            self.log.info("verify.ok", checked=report.checked, head=str(report.head))
+        else:
+            self.log.error("verify.failed", position=report.breach.position, problem=report.breach.problem)
 
     def _timer_time(self, due: datetime) -> datetime:
         """When APScheduler, which runs on the system clock, should wake for `due` on our clock.
@@ -327,6 +350,12 @@ class ReleaseScheduler:
         self._aps.start(paused=paused)
         self.rebuild()
         self._aps.add_job(self.sweep, IntervalTrigger(seconds=self.sweep_interval.total_seconds()), id=SWEEP_JOB)
+        if self.verify_interval is not None:
+            # First soon after start, then every interval: the alert wants a pass at least daily.
+            self._aps.add_job(
+                self.verify_log, IntervalTrigger(seconds=self.verify_interval.total_seconds()), id=VERIFY_JOB,
+                next_run_time=datetime.now(timezone.utc) + timedelta(seconds=1),
+            )
         if follow:
             self._follower = threading.Thread(target=self._follow, name="calendar-follower", daemon=True)
             self._follower.start()

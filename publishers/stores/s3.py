@@ -77,6 +77,8 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY = RetryPolicy()
+# Called with the operation's name before each retry (the service counts them for its metrics).
+retry_listeners: list[Callable[[str], None]] = []
 
 
 def is_transient(error: BaseException) -> bool:
@@ -306,6 +308,8 @@ def _describe(error: Exception) -> str:
 
 
 def _log_retry(operation: str, location: str, state: RetryCallState) -> None:
+    for listener in retry_listeners:
+        listener(operation)
     error = state.outcome.exception() if state.outcome else None
     log.warning(
         "storage request failed, retrying",

@@ -9,6 +9,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Optional
 
+import structlog
 import typer
 
 from events.domain.calendar import Release
@@ -199,8 +200,16 @@ def scheduler(
     sweep_seconds: float = typer.Option(30.0, "--sweep-seconds", help="How often to look for anything due."),
     lease_seconds: float = typer.Option(60.0, "--lease-seconds", help="How long a dead process's claim blocks others."),
     grace_seconds: float = typer.Option(30.0, "--grace-seconds", help="On SIGTERM, how long a release being published may finish."),
+    verify_hours: float = typer.Option(
+        24.0, "--verify-hours", min=0, help="How often to verify the whole hash chain (its metrics; 0: never)."
+    ),
+    metrics_host: str = typer.Option("127.0.0.1", "--metrics-host", help="Address of the health and metrics server."),
+    metrics_port: Optional[int] = typer.Option(
+        None, "--metrics-port", min=0, max=65535, help="Serve /healthz, /readyz and /metrics on this port."
+    ),
 ) -> None:
     """Publish each release at its time, in the foreground, until SIGTERM (JSON logs; run one or more)."""
+    from ..metrics import serve_health_and_metrics
     from ..scheduler import ReleaseScheduler, run_until_signalled  # APScheduler loads only for this command
 
     app = ready(ctx)
@@ -212,5 +221,14 @@ def scheduler(
         clock=app.clock,
         lease=timedelta(seconds=lease_seconds),
         sweep_interval=timedelta(seconds=sweep_seconds),
+        verify_interval=timedelta(hours=verify_hours) if verify_hours else None,
     )
-    run_until_signalled(runner, grace=grace_seconds)
+    stop_server = None
+    if metrics_port is not None:
+        stop_server = serve_health_and_metrics(app, metrics_host, metrics_port)
+        structlog.get_logger().info("scheduler.metrics", url=f"http://{metrics_host}:{metrics_port}/metrics")
+    try:
+        run_until_signalled(runner, grace=grace_seconds)
+    finally:
+        if stop_server is not None:
+            stop_server()

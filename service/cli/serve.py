@@ -29,7 +29,10 @@ def serve(
     log = structlog.get_logger()
     runner = None
     if scheduler:
-        runner = ReleaseScheduler(app.store, app.publish, clock=app.clock, sweep_interval=timedelta(seconds=sweep_seconds))
+        runner = ReleaseScheduler(
+            app.store, app.publish, clock=app.clock, sweep_interval=timedelta(seconds=sweep_seconds),
+            verify_interval=timedelta(hours=24),
+        )
 
         @api.on_event("startup")
         def _start_scheduler() -> None:

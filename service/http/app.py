@@ -15,6 +15,8 @@ from .. import __version__
 from ..bootstrap import App
 from ..handlers.tokens import TokenDirectory
 from . import problems
+from .metrics import RequestMetrics
+from .metrics import router as metrics_router
 from .middleware import BodyLimit, RequestContext
 from .problems import Problem
 from .reads import ReadModels
@@ -48,6 +50,7 @@ def create_app(app: App, *, max_body_bytes: int = MAX_BODY_BYTES, site: str | No
     problems.install(api)
     api.add_middleware(BodyLimit, limit=max_body_bytes)
     api.add_middleware(RequestContext)
+    api.add_middleware(RequestMetrics)
 
     @api.get("/healthz", tags=["health"], summary="The process is up")
     def healthz() -> dict[str, str]:
@@ -66,6 +69,7 @@ def create_app(app: App, *, max_body_bytes: int = MAX_BODY_BYTES, site: str | No
             raise Problem(503, "Service unavailable", f"the database is not ready: {exc}")
         return {"status": "ready", "database": "ok"}
 
+    api.include_router(metrics_router)
     api.include_router(audit.router)
     api.include_router(recording.router)
     api.include_router(public.router)
