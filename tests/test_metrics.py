@@ -108,7 +108,7 @@ def test_the_scrape_reads_the_head_each_projections_lag_and_how_long_a_due_relea
     found = scraped(client.get("/metrics").text)
     head = store.head().position
     assert found[("policing_metrics_log_head_position", ())] == head
-    assert found[("policing_metrics_projection_lag_events", (("projection", "history-v1"),))] == 2  # the announcement and approval
+    assert found[("policing_metrics_projection_lag_events", (("projection", "history"),))] == 2  # the announcement and approval
     assert found[("policing_metrics_releases_due", ())] == 0  # the calendar projection has not seen it yet: not due
     CalendarProjection(store).catch_up()
     found = scraped(client.get("/metrics").text)
