@@ -14,12 +14,13 @@ from sqlalchemy import text
 from .. import __version__
 from ..bootstrap import App
 from ..handlers.tokens import TokenDirectory
-from . import problems
+from . import docs, problems
 from .metrics import RequestMetrics
 from .metrics import router as metrics_router
 from .middleware import BodyLimit, RequestContext
 from .problems import Problem
 from .reads import ReadModels
+from .security import SecurityHeaders
 from .routes import audit, public, recording
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -33,6 +34,8 @@ def create_app(app: App, *, max_body_bytes: int = MAX_BODY_BYTES, site: str | No
     api = FastAPI(
         title="policing-metrics",
         version=__version__,
+        docs_url=None,
+        redoc_url=None,
         description=(
             "Statutory policing performance statements from an append-only, verifiable log. "
             "The public reads released editions without a token; data owners, editors, auditors "
@@ -51,6 +54,8 @@ def create_app(app: App, *, max_body_bytes: int = MAX_BODY_BYTES, site: str | No
     api.add_middleware(BodyLimit, limit=max_body_bytes)
     api.add_middleware(RequestContext)
     api.add_middleware(RequestMetrics)
+    api.add_middleware(SecurityHeaders)
+    docs.install(api)
 
     @api.get("/healthz", tags=["health"], summary="The process is up")
     def healthz() -> dict[str, str]:
