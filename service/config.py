@@ -41,3 +41,13 @@ class Settings(BaseSettings):
         "file://var/public",
         description="Where `publish` and the scheduler put the site: file://DIR, a directory, or s3://BUCKET/PREFIX.",
     )
+    # serve (docs/configuration.md): where it listens, whom it believes, how long it lets requests finish
+    host: str = Field("127.0.0.1", description="The address `serve` listens on; 0.0.0.0 in a container.")
+    port: int = Field(8000, ge=0, le=65535, description="The port `serve` listens on.")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1,::1",
+        description="Comma-separated proxy addresses or networks whose X-Forwarded-For/-Proto are believed; * for any.",
+    )
+    shutdown_timeout: int = Field(
+        25, ge=0, description="Seconds `serve` lets requests in flight finish after SIGTERM before it closes them."
+    )

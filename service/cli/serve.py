@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 from datetime import timedelta
+from typing import Optional
 
 import structlog
 import typer
@@ -13,8 +15,21 @@ from .common import cli, ready
 @cli.command()
 def serve(
     ctx: typer.Context,
-    host: str = typer.Option("127.0.0.1", "--host", envvar="POLICING_METRICS_HOST", help="Address to listen on."),
-    port: int = typer.Option(8000, "--port", envvar="POLICING_METRICS_PORT", min=0, max=65535),
+    host: Optional[str] = typer.Option(None, "--host", help="Address to listen on.", show_default="POLICING_METRICS_HOST, 127.0.0.1"),
+    port: Optional[int] = typer.Option(None, "--port", min=0, max=65535, show_default="POLICING_METRICS_PORT, 8000"),
+    forwarded_allow_ips: Optional[str] = typer.Option(
+        None,
+        "--forwarded-allow-ips",
+        help="Proxies (addresses or networks, comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are believed.",
+        show_default="POLICING_METRICS_FORWARDED_ALLOW_IPS, 127.0.0.1,::1",
+    ),
+    shutdown_timeout: Optional[int] = typer.Option(
+        None,
+        "--shutdown-timeout",
+        min=0,
+        help="Seconds requests in flight may take to finish after SIGTERM.",
+        show_default="POLICING_METRICS_SHUTDOWN_TIMEOUT, 25",
+    ),
     scheduler: bool = typer.Option(True, "--scheduler/--no-scheduler", help="Run the release scheduler in this process."),
     sweep_seconds: float = typer.Option(30.0, "--sweep-seconds", help="How often the scheduler looks for anything due."),
 ) -> None:
@@ -25,6 +40,9 @@ def serve(
     from ..scheduler import ReleaseScheduler
 
     app = ready(ctx)
+    settings = app.settings
+    host = settings.host if host is None else host
+    port = settings.port if port is None else port
     api = create_app(app, site=app.settings.publish_to)
     log = structlog.get_logger()
     runner = None
@@ -43,5 +61,21 @@ def serve(
         def _stop_scheduler() -> None:
             runner.stop()
 
+    # uvicorn raises SIGTERM again once its graceful shutdown is done; a stop that was asked for and done is a success.
+    signal.signal(signal.SIGTERM, _stopped)
     log.info("serve.listening", url=f"http://{host}:{port}/", api_docs=f"http://{host}:{port}/docs", scheduler=scheduler)
-    uvicorn.run(api, host=host, port=port, log_config=None, access_log=False, server_header=False)
+    uvicorn.run(
+        api,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips if forwarded_allow_ips is None else forwarded_allow_ips,
+        timeout_graceful_shutdown=settings.shutdown_timeout if shutdown_timeout is None else shutdown_timeout,
+    )
+
+
+def _stopped(signum: int, frame: object) -> None:
+    raise SystemExit(0)

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import gc
 
-from fastapi import FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import text
+from fastapi import FastAPI
 
 from .. import __version__
 from ..bootstrap import App
@@ -18,10 +16,9 @@ from . import docs, problems
 from .metrics import RequestMetrics
 from .metrics import router as metrics_router
 from .middleware import BodyLimit, RequestContext
-from .problems import Problem
 from .reads import ReadModels
 from .security import SecurityHeaders
-from .routes import audit, public, recording
+from .routes import audit, health, public, recording
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 # At startup every object then alive (modules, the app, its routes and models: ~150,000) moves to
@@ -57,23 +54,7 @@ def create_app(app: App, *, max_body_bytes: int = MAX_BODY_BYTES, site: str | No
     api.add_middleware(SecurityHeaders)
     docs.install(api)
 
-    @api.get("/healthz", tags=["health"], summary="The process is up")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @api.get("/readyz", tags=["health"], summary="The database (and object store) are reachable")
-    async def readyz(request: Request) -> dict[str, str]:
-        def check() -> None:
-            with app.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-            app.check_schema()
-
-        try:
-            await run_in_threadpool(check)
-        except Exception as exc:
-            raise Problem(503, "Service unavailable", f"the database is not ready: {exc}")
-        return {"status": "ready", "database": "ok"}
-
+    api.include_router(health.router)
     api.include_router(metrics_router)
     api.include_router(audit.router)
     api.include_router(recording.router)

@@ -47,6 +47,7 @@ class RequestContext:
                 method=scope["method"],
                 path=scope["path"],
                 status=status,
+                client=(scope.get("client") or ("",))[0],
                 ms=round((time.perf_counter() - started) * 1000, 2),
             )
             structlog.contextvars.unbind_contextvars("request_id")
