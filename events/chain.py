@@ -12,23 +12,27 @@ from .canonical import canonical_string
 
 GENESIS_HASH = "0" * 64
 
-# The hashed fields in RFC 8785 key order (plain code-point order for these ASCII names).
-HASHED_FIELDS = (
-    "data",
-    "metadata",
-    "position",
-    "recorded_at",
-    "schema_version",
-    "stream",
-    "type",
-    "version",
-)
+# The hashed fields, in RFC 8785 key order (plain code-point order for these ASCII names).
+HASHED_FIELDS = ("data", "metadata", "position", "recorded_at", "schema_version", "stream", "type", "version")
 
 
-_ENVELOPE = (
-    '{"data":%s,"metadata":%s,"position":%d,"recorded_at":%s,"schema_version":%d,'
-    '"stream":%s,"type":%s,"version":%d}'
-)
+def envelope_format(*, metadata: str, recorded_at: str, schema_version: int, stream: str, type: str) -> bytes:
+    """The envelope of every event with these fields, as a bytes %-format awaiting (data, position, version).
+
+    The one place the envelope is written, its fields in HASHED_FIELDS order: appends and verify
+    fill it in for each event (one format serves a whole append), `envelope_bytes` for one.
+    `metadata`, like the data filled in later, is canonical JSON text already (the store keeps
+    both so), so the envelope is assembled rather than re-serialised; tests check it equals
+    `rfc8785.dumps` of the fields.
+    """
+    between = f',"metadata":{metadata},"position":'  # between the data and the position
+    after = (  # between the position and the version
+        f',"recorded_at":{canonical_string(recorded_at)},"schema_version":{schema_version:d},'
+        f'"stream":{canonical_string(stream)},"type":{canonical_string(type)},"version":'
+    )
+    if "%" in between or "%" in after:
+        between, after = between.replace("%", "%%"), after.replace("%", "%%")
+    return f'{{"data":%s{between}%d{after}%d}}'.encode()
 
 
 def envelope_bytes(
@@ -42,29 +46,22 @@ def envelope_bytes(
     metadata: str,
     recorded_at: str,
 ) -> bytes:
-    """RFC 8785 bytes of the event's hashed fields.
-
-    `data` and `metadata` are already canonical JSON text (the store keeps them so), so the
-    envelope is assembled rather than re-serialised; tests check it equals `rfc8785.dumps`.
-    """
-    return (
-        _ENVELOPE
-        % (
-            data,
-            metadata,
-            position,
-            canonical_string(recorded_at),
-            schema_version,
-            canonical_string(stream),
-            canonical_string(type),
-            version,
-        )
-    ).encode("utf-8")
+    """RFC 8785 bytes of one event's hashed fields (`data` and `metadata` canonical JSON text)."""
+    format = envelope_format(
+        metadata=metadata, recorded_at=recorded_at, schema_version=schema_version, stream=stream, type=type
+    )
+    return format % (data.encode(), position, version)
 
 
 def event_hash(prev_hash: str, envelope: bytes) -> str:
     """hash = SHA-256(prev_hash as 32 raw bytes || envelope), as lowercase hex."""
     return hashlib.sha256(bytes.fromhex(prev_hash) + envelope).hexdigest()
+
+
+def chained_format(**fields) -> bytes:
+    """`envelope_format` behind a slot for the previous hash's 32 bytes: the whole input of
+    SHA-256, awaiting (previous digest, data, position, version), in one %-operation."""
+    return b"%b" + envelope_format(**fields)
 
 
 class ChainRow(NamedTuple):
@@ -117,6 +114,7 @@ class ChainVerifier:
         self.head = start
         self.breach: Breach | None = None
         self._last_time = last_recorded_at
+        self._formats: dict[tuple, bytes] = {}
 
     def feed(self, rows: Iterable[ChainRow]) -> Breach | None:
         if self.breach is not None:
@@ -126,9 +124,8 @@ class ChainVerifier:
         prev_hex = self.head.hash
         prev_digest = bytes.fromhex(prev_hex)
         last_time = self._last_time
-        # Streams, types and times repeat from row to row: quote each once (see _ENVELOPE).
-        quoted: dict[str, str] = {}
-        quote = canonical_string
+        # The rows of one append share a format (see chained_format): build each once.
+        formats = self._formats
         breach = None
         for position, stream, version, type_, schema_version, data, metadata, recorded_at, prev_hash, digest in rows:
             if position != expected_position:
@@ -141,14 +138,15 @@ class ChainVerifier:
             if recorded_at < last_time:
                 breach = Breach(position, f"recorded_at {recorded_at} is earlier than the previous event's {last_time}")
                 break
-            quoted_time = quoted.get(recorded_at) or quoted.setdefault(recorded_at, quote(recorded_at))
-            quoted_stream = quoted.get(stream) or quoted.setdefault(stream, quote(stream))
-            quoted_type = quoted.get(type_) or quoted.setdefault(type_, quote(type_))
-            actual = sha256(
-                prev_digest
-                + f'{{"data":{data},"metadata":{metadata},"position":{position},"recorded_at":{quoted_time},'
-                f'"schema_version":{schema_version},"stream":{quoted_stream},"type":{quoted_type},"version":{version}}}'.encode()
-            ).digest()
+            kind = (stream, type_, schema_version, metadata, recorded_at)
+            format = formats.get(kind)
+            if format is None:
+                if len(formats) >= 64:
+                    formats.clear()
+                format = formats[kind] = chained_format(
+                    metadata=metadata, recorded_at=recorded_at, schema_version=schema_version, stream=stream, type=type_
+                )
+            actual = sha256(format % (prev_digest, data.encode(), position, version)).digest()
             actual_hex = actual.hex()
             if actual_hex != digest:
                 breach = Breach(position, f"hash does not match the event's contents (stored {digest}, computed {actual_hex})")

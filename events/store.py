@@ -23,8 +23,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import SchemaValidator, core_schema
 from sqlalchemy import Engine
 
-from .canonical import CanonicalizationError, canonical_bytes, canonical_lines, canonical_string, canonical_text
-from .chain import GENESIS, GENESIS_HASH, Breach, ChainVerifier, Head
+from .canonical import CanonicalizationError, canonical_bytes, canonical_lines, canonical_text
+from .chain import GENESIS, GENESIS_HASH, Breach, ChainVerifier, Head, chained_format, envelope_format, event_hash
 from .errors import EventStoreError, IdempotencyKeyReused, WrongExpectedVersion
 from .records import AppendManyResult, AppendResult, Metadata, NewEvent, RecordedEvent, format_time
 from .types import EventRegistry
@@ -131,26 +131,21 @@ def _chain_rows(
 ) -> tuple[list[tuple], str]:
     """The rows of events appended to one stream after `prev_hex`, hashed; and the last hash.
 
-    The envelope (chain._ENVELOPE) is assembled from parts: what lies between "position"
-    and "version" is the same for every event of one type in one append. `encoded` holds the
-    UTF-8 bytes of `texts` where the caller has them already.
+    Every event of one type in one append shares an envelope format (chain.chained_format).
+    `encoded` holds the UTF-8 bytes of `texts` where the caller has them already.
     """
-    if len(texts) == 1:  # one event: the envelope in one go
-        envelope = (
-            f'{{"data":{texts[0]},"metadata":{meta_text},"position":{first_position},'
-            f'"recorded_at":{canonical_string(recorded_at)},"schema_version":{schema_versions[0]},'
-            f'"stream":{canonical_string(stream)},"type":{canonical_string(types[0])},"version":{first_version}}}'
-        )
-        digest = hashlib.sha256(bytes.fromhex(prev_hex) + envelope.encode()).hexdigest()
+    if len(texts) == 1:  # one event: its envelope, without the batch machinery
+        envelope = envelope_format(
+            metadata=meta_text, recorded_at=recorded_at, schema_version=schema_versions[0], stream=stream, type=types[0]
+        ) % (texts[0].encode() if encoded is None else encoded[0], first_position, first_version)
+        digest = event_hash(prev_hex, envelope)
         row = (first_position, stream, first_version, types[0], schema_versions[0], texts[0], meta_text, recorded_at,
                prev_hex, digest)
         return [row], digest
-    # The envelope as bytes: b'{"data":' DATA MIDDLE POSITION TAIL VERSION b'}'.
-    middle = f',"metadata":{meta_text},"position":'.encode()
-    after_position = f',"recorded_at":{canonical_string(recorded_at)},"schema_version":'
-    after_type = f',"stream":{canonical_string(stream)},"type":'
-    tails = {
-        kind: f'{after_position}{kind[1]}{after_type}{canonical_string(kind[0])},"version":'.encode()
+    formats = {
+        kind: chained_format(
+            metadata=meta_text, recorded_at=recorded_at, schema_version=kind[1], stream=stream, type=kind[0]
+        )
         for kind in set(zip(types, schema_versions))
     }
     count = len(texts)
@@ -162,15 +157,14 @@ def _chain_rows(
     digest = bytes.fromhex(prev_hex)
     digests = []
     add = digests.append
-    if len(tails) == 1:  # one type: all but the digest, data, position and version is fixed
-        (tail,) = tails.values()
-        template = b'%b{"data":%b' + middle.replace(b"%", b"%%") + b"%d" + tail.replace(b"%", b"%%") + b"%d}"
+    if len(formats) == 1:  # one type: all but the digest, data, position and version is fixed
+        (format,) = formats.values()
         for data, position, version in zip(encoded, positions, versions):
-            digest = sha256(template % (digest, data, position, version)).digest()
+            digest = sha256(format % (digest, data, position, version)).digest()
             add(digest)
     else:
         for data, position, kind, version in zip(encoded, positions, zip(types, schema_versions), versions):
-            digest = sha256(b'%b{"data":%b%b%d%b%d}' % (digest, data, middle, position, tails[kind], version)).digest()
+            digest = sha256(formats[kind] % (digest, data, position, version)).digest()
             add(digest)
     hashes = list(map(bytes.hex, digests))
     prev_hashes = [prev_hex, *hashes[:-1]]

@@ -18,6 +18,19 @@ def test_the_worked_example_hash_is_sha256_of_genesis_and_the_envelope():
     assert hashlib.sha256(bytes(32) + envelope.encode()).hexdigest() == stated
 
 
+def test_the_worked_example_is_what_the_store_hashes_for_the_columns_shown():
+    from events.chain import envelope_bytes, event_hash
+
+    doc = DOC.read_text()
+    columns = dict(re.findall(r"^\| (\w+) \| `(.*)` \|$", doc, re.M))
+    envelope = envelope_bytes(
+        **{name: int(columns[name]) for name in ("position", "version", "schema_version")},
+        **{name: columns[name] for name in ("stream", "type", "data", "metadata", "recorded_at")},
+    )
+    assert envelope.decode() == re.search(r"```\n(\{\"data\".*\})\n```", doc).group(1)
+    assert event_hash(columns["prev_hash"], envelope) == columns["hash"]
+
+
 def test_the_python_verifier_in_the_docs_verifies_a_log_we_wrote(tmp_path, monkeypatch):
     code = re.search(r"```python\n(.*?)```", DOC.read_text(), re.S).group(1)
     db = tmp_path / "var" / "policing-metrics.db"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from events import Head
 from events.canonical import CanonicalizationError, canonical_bytes, canonical_lines, canonical_text
-from events.chain import GENESIS_HASH, envelope_bytes
+from events.chain import GENESIS_HASH, HASHED_FIELDS, envelope_bytes
 from events.domain import registry as domain_registry
 
 from .conftest import bypass_triggers
@@ -129,10 +129,15 @@ def test_the_hashed_envelope_is_the_rfc8785_form_of_the_documented_fields(typed,
         **{**fields, "data": canonical_text(data), "metadata": canonical_text(metadata)}
     )
     assert envelope == rfc8785.dumps(fields)
+    assert tuple(sorted(fields)) == HASHED_FIELDS
 
 
 def test_each_hash_is_sha256_of_the_previous_hash_and_the_envelope_as_documented(store):
     store.append("a", [counted(count=1), counted(count=2)], expected_version=0)
+    _assert_hashed_as_documented(store)
+
+
+def _assert_hashed_as_documented(store) -> None:
     prev = GENESIS_HASH
     for event in store.read_all():
         fields = {
@@ -153,6 +158,16 @@ def test_each_hash_is_sha256_of_the_previous_hash_and_the_envelope_as_documented
 def _fill(store, n=12):
     for i in range(n):
         store.append(f"s{i % 3}", [counted(count=i, tags=["é", "x"])], expected_version=None)
+
+
+def test_percent_signs_in_a_stream_its_data_or_metadata_are_hashed_as_text(store):
+    # The envelope is a %-format filled in per event: its fixed parts must not be read as slots.
+    from events import Metadata
+
+    store.append("a%d%s%%", [counted(thing="50%s"), counted(thing="%d")], None, metadata=Metadata(actor="%b"))
+    store.append("b%", [counted(thing="%")], None, metadata=Metadata(actor="100%"))
+    _assert_hashed_as_documented(store)
+    assert store.verify().ok
 
 
 def test_an_intact_log_verifies_and_reports_its_head(store):
