@@ -22,7 +22,7 @@ PACKAGES = ("events", "publishers", "service")
 # logger or an environment variable belongs to the store, the publishers or the service.
 PURE = {
     "__future__", "abc", "bisect", "calendar", "collections", "dataclasses", "datetime", "decimal",
-    "enum", "functools", "hashlib", "heapq", "itertools", "json", "math", "operator", "re", "string",
+    "base64", "enum", "functools", "hashlib", "heapq", "hmac", "itertools", "json", "math", "operator", "re", "string",
     "typing", "unicodedata", "zoneinfo", "pydantic", "msgspec", "rfc8785", "_json",
     "importlib",  # events/__init__ loads the store lazily: the fresh-interpreter test below sees what loads
 }  # fmt: skip
