@@ -51,3 +51,12 @@ class Settings(BaseSettings):
     shutdown_timeout: int = Field(
         25, ge=0, description="Seconds `serve` lets requests in flight finish after SIGTERM before it closes them."
     )
+    # HTTP hardening (docs/http.md)
+    auth_failure_limit: str = Field(
+        "10/minute",
+        description="Failed authentications allowed per client address and per token id before 429 (limits' notation).",
+    )
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="Where failed authentications are counted: memory:// (per process) or a limits storage URI (redis://...).",
+    )

@@ -132,3 +132,22 @@ class TokenAlreadyRevoked(DomainError):
     def __init__(self, token_id: str, revoked_at: str) -> None:
         self.token_id = token_id
         super().__init__(f"token {token_id} was already revoked at {revoked_at}")
+
+
+class TokenRefused(DomainError):
+    """A bearer token that does not authenticate; the message says why and what to do."""
+
+
+class TokenNotRecognised(TokenRefused):
+    def __init__(self) -> None:
+        super().__init__("the API token is unknown or revoked")
+
+
+class TokenExpired(TokenRefused):
+    def __init__(self, token_id: str, expires_at: str) -> None:
+        self.token_id = token_id
+        self.expires_at = expires_at
+        super().__init__(
+            f"the API token {token_id} expired at {expires_at}: ask an admin for a new one "
+            f"(policing-metrics tokens rotate {token_id})"
+        )

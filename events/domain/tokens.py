@@ -10,6 +10,7 @@ from typing import Literal, Optional
 from pydantic import Field
 
 from . import registry
+from .calendar import UtcTime
 from .fields import DomainEvent, Reason, Slug, Text
 
 Role = Literal["data-owner", "editor", "auditor", "admin"]
@@ -25,6 +26,10 @@ class TokenIssued(DomainEvent):
     # For data owners: the measures they may submit figures for; None means every measure.
     measures: Optional[list[Slug]] = None
     secret_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    # After this moment the token is refused (None: it never expires; revoke it to end it).
+    expires_at: Optional[UtcTime] = None
+    # Set when the token was issued by rotating another, which was revoked in the same append.
+    replaces: Optional[str] = Field(None, pattern=r"^[0-9a-f]{16}$")
 
 
 @registry.event("TokenRevoked")

@@ -1,4 +1,4 @@
-"""`policing-metrics tokens`: create, list and revoke API tokens."""
+"""`policing-metrics tokens`: create, list, rotate and revoke API tokens."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ import typer
 from events import Metadata
 from events.domain.errors import DomainError
 
-from ..handlers.tokens import issue_token, list_tokens, revoke_token
+from events.domain.rules.tokens import expiry
+
+from ..handlers.tokens import issue_token, list_tokens, revoke_token, rotate_token
 from .common import cli, fail, ready
 
+EXPIRES_HELP = "When the token stops working: a lifetime (90d, 12h) or a time with its offset (2027-03-31T17:00:00Z)."
 tokens_cli = typer.Typer(help="API tokens for the HTTP service (shown once, stored only as hashes).", no_args_is_help=True)
 cli.add_typer(tokens_cli, name="tokens")
 
@@ -28,29 +31,65 @@ def create(
     role: str = typer.Option(..., "--role", help="data-owner, editor, auditor or admin."),
     name: str = typer.Option(..., "--name", help="Who or what holds the token."),
     measures: Optional[str] = typer.Option(None, "--measures", help="data-owner only: comma-separated measure ids."),
+    expires: Optional[str] = typer.Option(None, "--expires", help=EXPIRES_HELP),
     actor: Optional[str] = typer.Option(None, "--actor", envvar="POLICING_METRICS_ACTOR"),
 ) -> None:
     """Create a token and print it once."""
     app = ready(ctx)
     limited = [m.strip() for m in measures.split(",") if m.strip()] if measures else None
     try:
-        token, secret = issue_token(app.store, name=name, role=role, measures=limited, metadata=_actor(actor))
+        expires_at = expiry(expires, app.clock()) if expires else None
+        token, secret = issue_token(
+            app.store, name=name, role=role, measures=limited, metadata=_actor(actor), expires_at=expires_at
+        )
     except DomainError as exc:
         raise fail(str(exc), 2)
+    _hand_over(token, secret)
+
+
+def _hand_over(token, secret: str) -> None:
     typer.echo(secret)
-    typer.echo(f"token {token.token_id} for {token.name!r} ({token.role}); keep it safe: it is not shown again", err=True)
+    until = f", expires {token.expires_at}" if token.expires_at else ""
+    typer.echo(f"token {token.token_id} for {token.name!r} ({token.role}{until}); keep it safe: it is not shown again", err=True)
+
+
+@tokens_cli.command("rotate")
+def rotate(
+    ctx: typer.Context,
+    token_id: str = typer.Argument(..., help="The token id (from `tokens list`)."),
+    expires: Optional[str] = typer.Option(
+        None, "--expires", help=EXPIRES_HELP + " Without it, the new token lives as long as the old one was issued for."
+    ),
+    actor: Optional[str] = typer.Option(None, "--actor", envvar="POLICING_METRICS_ACTOR"),
+) -> None:
+    """Issue the token's holder a new secret (same name, role and measures) and revoke the old one at once."""
+    app = ready(ctx)
+    try:
+        now = app.clock()
+        expires_at = expiry(expires, now) if expires else None
+        token, secret = rotate_token(app.store, token_id, _actor(actor), now=now, expires_at=expires_at)
+    except DomainError as exc:
+        raise fail(str(exc), 2)
+    typer.echo(f"revoked {token_id}; its replacement follows", err=True)
+    _hand_over(token, secret)
 
 
 @tokens_cli.command("list")
 def list_(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """List tokens (never their secrets)."""
-    tokens = list_tokens(ready(ctx).store)
+    app = ready(ctx)
+    tokens, now = list_tokens(app.store), app.clock()
     if as_json:
         typer.echo(json.dumps([{k: v for k, v in t.__dict__.items() if k != "secret_sha256"} for t in tokens], indent=2))
         return
     for t in tokens:
         scope = ",".join(t.measures) if t.measures is not None else "all"
-        state = f"revoked {t.revoked_at}" if t.revoked_at else "active"
+        if t.revoked_at:
+            state = f"revoked {t.revoked_at}"
+        elif t.expired(now):
+            state = f"expired {t.expires_at}"
+        else:
+            state = "active" + (f" until {t.expires_at}" if t.expires_at else "")
         typer.echo(f"{t.token_id}  {t.role:<10}  {t.name}  measures={scope}  issued {t.issued_at} by {t.issued_by}  {state}")
 
 

@@ -18,6 +18,7 @@ from .metrics import router as metrics_router
 from .middleware import BodyLimit, RequestContext
 from .reads import ReadModels
 from .security import SecurityHeaders
+from .throttle import FailedAuthentication
 from .routes import audit, health, public, recording
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -41,7 +42,8 @@ def create_app(app: App, *, max_body_bytes: int = MAX_BODY_BYTES, site: str | No
     )
     api.state.app = app
     api.state.store = app.store
-    api.state.tokens = TokenDirectory(app.store)
+    api.state.tokens = TokenDirectory(app.store, app.clock)
+    api.state.failed_authentication = FailedAuthentication(app.settings.auth_failure_limit, app.settings.rate_limit_storage)
     api.state.reads = ReadModels(app.store, lambda: app.published)
     # At start-up, not at the first read: a projection whose stored format changed is rebuilt here.
     api.router.add_event_handler("startup", api.state.reads.current)

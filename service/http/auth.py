@@ -8,9 +8,11 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from events import Metadata
+from events.domain.errors import TokenExpired, TokenRefused
+from events.domain.rules.tokens import token_id_of
 
 from ..handlers.tokens import Token
-from .problems import Problem
+from .problems import PROBLEM_BASE, Problem
 
 # One line per permission: the roles that hold it. Auditors read everything and write nothing.
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -33,9 +35,15 @@ def requires(permission: str) -> Callable[..., Token]:
     def dependency(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Token:
         if credentials is None:
             raise Problem(401, "Unauthorized", "this endpoint needs an API token: send `Authorization: Bearer <token>`", headers=_CHALLENGE)
-        token = request.app.state.tokens.authenticate(credentials.credentials)
-        if token is None:
-            raise Problem(401, "Unauthorized", "the API token is unknown or revoked", headers=_CHALLENGE)
+        claimed = token_id_of(credentials.credentials)
+        throttle = request.app.state.failed_authentication
+        throttle.check(request, claimed)
+        try:
+            token = request.app.state.tokens.authenticate(credentials.credentials)
+        except TokenRefused as exc:
+            throttle.failed(request, claimed)
+            kind = "token-expired" if isinstance(exc, TokenExpired) else "token-not-recognised"
+            raise Problem(401, "Unauthorized", str(exc), type=PROBLEM_BASE + kind, headers=_CHALLENGE)
         if token.role not in roles:
             raise Problem(
                 403,
