@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from feedgen.feed import FeedGenerator
 from icalendar import Calendar, Event
@@ -20,6 +20,7 @@ from icalendar import Calendar, Event
 from events.domain.calendar import TIME_ZONE, Change, Release, parse_zoned
 from events.records import parse_time
 
+from .model import publishable
 from .render import SITE_TITLE
 
 ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
@@ -230,20 +231,35 @@ def calendar_feed(
     return feed.atom_str(pretty=True)
 
 
+class CalendarFiles(dict):
+    """key -> (bytes, content type), and the files that could not be rendered: key -> why."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed: dict[str, str] = {}
+
+    def add(self, key: str, render: Callable[[], bytes], content_type: str) -> None:
+        try:
+            self[key] = (render(), content_type)
+        except Exception as exc:  # noqa: BLE001 - one file's failure must not keep the others off the site
+            self.failed[key] = f"{type(exc).__name__}: {exc}"
+
+
 def calendar_files(
     releases: Iterable[Release], *, base_url: str, domain: str, name: str = "Release calendar"
-) -> dict[str, tuple[bytes, str]]:
+) -> CalendarFiles:
     """The calendar's files at the site root, key -> (bytes, content type): mutable keys, short cache."""
-    releases = list(releases)
+    releases = [publishable(release) for release in releases]
     root = base_url.rstrip("/") + "/"
-    return {
-        "calendar.ics": (calendar_ics(releases, domain=domain, name=name, base_url=base_url), ICS_CONTENT_TYPE),
-        "calendar.json": (calendar_json(releases, base_url=base_url), JSON_CONTENT_TYPE),
-        "calendar.atom": (
-            calendar_feed(releases, feed_url=root + "calendar.atom", site_url=root, domain=domain, title=f"{name}: changes"),
-            ATOM_CONTENT_TYPE,
-        ),
-    }
+    files = CalendarFiles()
+    files.add("calendar.ics", lambda: calendar_ics(releases, domain=domain, name=name, base_url=base_url), ICS_CONTENT_TYPE)
+    files.add("calendar.json", lambda: calendar_json(releases, base_url=base_url), JSON_CONTENT_TYPE)
+    files.add(
+        "calendar.atom",
+        lambda: calendar_feed(releases, feed_url=root + "calendar.atom", site_url=root, domain=domain, title=f"{name}: changes"),
+        ATOM_CONTENT_TYPE,
+    )
+    return files
 
 
 def _headline(change: Change) -> str:

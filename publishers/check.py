@@ -5,7 +5,11 @@
   every link inside the site resolves to a stored file, and every link into a revision's
   directory is into a complete one (its manifest is there).
 
-`policing-metrics site check` runs this against a destination; the publishing tests run it after
+`check_lag` compares the site with the log: every edition the log records as released (and whose
+revision is in the destination) must be listed by the index, the feeds, the calendar, its own page
+and, for the newest, latest/. A site file that could not be written leaves the site behind the log.
+
+`policing-metrics site check` runs both against a destination; the publishing tests run it after
 every failed step.
 """
 
@@ -19,7 +23,8 @@ from collections import deque
 from html.parser import HTMLParser
 from urllib.parse import unquote, urldefrag, urlsplit
 
-from .stores import ObjectStore
+from .model import Site, edition_directory
+from .stores import ObjectNotFound, ObjectStore
 
 # calendar.ics is left out: its lines are folded at 75 octets, and calendar.json carries the same links.
 ENTRY_POINTS = ("index.html", "latest/index.html", "feed.atom", "feed.rss", "calendar.atom", "calendar.json")
@@ -117,3 +122,36 @@ def check_site(store: ObjectStore, site_url: str | None = None) -> list[str]:
                 seen.add(target)
                 queue.append(target)
     return sorted(set(problems))
+
+
+def check_lag(store: ObjectStore, site: Site, site_url: str | None = None) -> list[str]:
+    """Every released edition the site's own files do not list yet, as a sentence naming the file."""
+    problems: list[str] = []
+    targets: dict[str, set[str | None] | None] = {}
+
+    def linked(page: str) -> set[str | None] | None:
+        if page not in targets:
+            try:
+                body = store.get(page)
+            except ObjectNotFound:
+                targets[page] = None
+            else:
+                targets[page] = {_target(page, link, site_url) for link in _links(page, body)}
+        return targets[page]
+
+    newest = site.newest_first()[0] if site.editions else None
+    for edition in site.editions:
+        revision = edition.current.revision
+        wanted = f"{edition_directory(edition.edition, revision)}/index.html"
+        pages = ["index.html", "feed.atom", "feed.rss", "calendar.json", f"editions/{edition.edition}/index.html"]
+        if edition is newest:
+            pages.append("latest/index.html")
+        for page in pages:
+            found = linked(page)
+            if found is None or wanted not in found:
+                problems.append(
+                    f"{page} {'is missing' if found is None else 'does not list'} edition {edition.edition} revision "
+                    f"{revision}, which the log records as released: the site lags the log "
+                    f"(publish {edition.edition} again to rewrite the site's files)"
+                )
+    return problems

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from feedgen.feed import FeedGenerator
 
-from .model import Site, SiteEdition, edition_directory, priority_title
+from .model import Site, SiteEdition, edition_directory, priority_title, publishable
 from .times import display_time, utc
 
 ATOM_CONTENT_TYPE = "application/atom+xml"
@@ -60,7 +60,7 @@ def _ordered(site: Site) -> list[SiteEdition]:
 
 
 def _generator(site: Site, self_url: str, self_type: str) -> tuple[FeedGenerator, list[SiteEdition]]:
-    editions = _ordered(site)
+    editions = _ordered(publishable(site))
     feed = FeedGenerator()
     feed.id(feed_id(site.authority))
     feed.title(site.title)

@@ -7,7 +7,13 @@ Europe/London with their offset ("2022-02-01T09:30:00+00:00"), recorded times in
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+from events.domain.fields import carried, uncarried
+
+T = TypeVar("T")
 
 # How the public reads each priority (Home Office, National Crime and Policing Measures, 2021).
 PRIORITY_TITLES: dict[str, str] = {
@@ -19,6 +25,34 @@ PRIORITY_TITLES: dict[str, str] = {
     "cyber-crime": "Tackle cyber crime",
     "local": "Local priority",
 }
+
+
+def publishable(value: T) -> T:
+    """`value` (a model, or anything made of strings, tuples, lists, dicts and dataclasses) with every
+    character XML, HTML or iCalendar cannot carry replaced by U+FFFD. The boundary refuses such text
+    now; a log recorded before it did may still hold some, and one character must not stop a publish."""
+    if isinstance(value, str):
+        return value if uncarried(value) is None else carried(value)  # type: ignore[return-value]
+    if isinstance(value, (tuple, list)):
+        cleaned = [publishable(item) for item in value]
+        if all(new is old for new, old in zip(cleaned, value)):
+            return value
+        return type(value)(cleaned)  # type: ignore[return-value]
+    if isinstance(value, dict):
+        cleaned_items = [(publishable(k), publishable(v)) for k, v in value.items()]
+        if all(k is old_k and v is old_v for (k, v), (old_k, old_v) in zip(cleaned_items, value.items())):
+            return value
+        return dict(cleaned_items)  # type: ignore[return-value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {}
+        for f in dataclasses.fields(value):
+            if f.init:
+                old = getattr(value, f.name)
+                new = publishable(old)
+                if new is not old:
+                    changes[f.name] = new
+        return dataclasses.replace(value, **changes) if changes else value
+    return value
 
 
 def priority_title(priority: str | None) -> str:

@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 from events.domain.editions import BINDING, FOOTNOTE_MARK
 
 from .charts import trend_svg
-from .model import EditionDocument, Figure, Paragraph, ScorecardLine, edition_directory, priority_title
+from .model import EditionDocument, Figure, Paragraph, ScorecardLine, edition_directory, priority_title, publishable
 from .stores import content_type_for
 from .times import display_time, iso_london, period_label, signed, signed_percent, value_text
 
@@ -400,6 +400,7 @@ def manifest(doc: EditionDocument, files: dict[str, bytes]) -> bytes:
 
 
 def render_edition(doc: EditionDocument) -> RenderedEdition:
+    doc = publishable(doc)
     files = {
         EDITION_JSON: dumps(edition_json(doc)),
         SCORECARD_CSV: scorecard_csv(doc),

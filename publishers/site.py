@@ -11,16 +11,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from importlib import resources
-from typing import Iterable
+from typing import Callable, Iterable
+
+import structlog
 
 from .feeds import ATOM_CONTENT_TYPE, RSS_CONTENT_TYPE, feeds
-from .model import Site, SiteEdition, edition_directory
+from .model import Site, SiteEdition, edition_directory, publishable
 from .render import CSVW_METADATA, EDITION_JSON, NOTICE_KINDS, SCORECARD_CSV, SITE_TITLE, environment
 from .stores import content_type_for
 
 # Copies of the latest edition's machine-readable files under latest/: stable addresses for programs.
 LATEST_COPIES = (EDITION_JSON, SCORECARD_CSV, CSVW_METADATA)
 SCHEMA_KEY = "edition.schema.json"
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,30 @@ def _page(template: str, **context) -> bytes:
     return environment().get_template(template).render(**context).encode()
 
 
-def render_site(site: Site, *, refresh: Iterable[str] = (), latest_files: dict[str, bytes] | None = None) -> list[SiteFile]:
+class SiteFiles(list):
+    """The site's files in write order, and those that could not be rendered: key -> why."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed: dict[str, str] = {}
+
+    def add(self, key: str, render: Callable[[], bytes], content_type: str) -> None:
+        """One file whose rendering fails is left out and noted, so the others are still written:
+        one bad value must not keep a release out of the index, the calendar and latest/."""
+        try:
+            self.append(SiteFile(key, render(), content_type))
+        except Exception as exc:  # noqa: BLE001 - any failure of one file's rendering, reported by the caller
+            log.error("site.file_not_rendered", key=key, error=f"{type(exc).__name__}: {exc}")
+            self.failed[key] = f"{type(exc).__name__}: {exc}"
+
+
+def render_site(site: Site, *, refresh: Iterable[str] = (), latest_files: dict[str, bytes] | None = None) -> SiteFiles:
     """The site's mutable files in write order. `refresh` names the editions whose own pages to include;
-    `latest_files` holds the newest edition's current files to copy under latest/ (read from the store)."""
-    files: list[SiteFile] = []
+    `latest_files` holds the newest edition's current files to copy under latest/ (read from the store).
+    A file that fails to render is in `failed` instead, and the rest are still there."""
+    files = SiteFiles()
+    files.failed.update(getattr(site.calendar_files, "failed", {}))
+    site = publishable(site)
     for name in refresh:
         edition = site.edition(name)
         if edition is None:
@@ -93,21 +116,27 @@ def render_site(site: Site, *, refresh: Iterable[str] = (), latest_files: dict[s
         base = f"editions/{edition.edition}"
         # The page of all revisions first: if the stylesheet then fails, a superseded page merely lacks its
         # banner for a while; the other way round its banner would point at a page without the newer revision.
-        files.append(SiteFile(f"{base}/index.html", edition_index(site, edition), content_type_for("index.html")))
-        files.append(SiteFile(f"{base}/status.css", status_css(edition), content_type_for("status.css")))
+        files.add(f"{base}/index.html", lambda edition=edition: edition_index(site, edition), content_type_for("index.html"))
+        files.add(f"{base}/status.css", lambda edition=edition: status_css(edition), content_type_for("status.css"))
     newest = site.newest_first()[0] if site.editions else None
     if newest is not None and latest_files:
         for name in LATEST_COPIES:
             if name in latest_files:
                 files.append(SiteFile(f"latest/{name}", latest_files[name], content_type_for(name)))
-    files.append(SiteFile("latest/index.html", latest_index(site, newest), content_type_for("index.html")))
-    files.append(SiteFile(SCHEMA_KEY, edition_schema(), content_type_for(SCHEMA_KEY)))
+    files.add("latest/index.html", lambda: latest_index(site, newest), content_type_for("index.html"))
+    files.add(SCHEMA_KEY, edition_schema, content_type_for(SCHEMA_KEY))
     for key, (body, content_type) in sorted(site.calendar_files.items()):
         files.append(SiteFile(key, body, content_type))
-    atom, rss = feeds(site)
-    files.append(SiteFile("feed.atom", atom, ATOM_CONTENT_TYPE))
-    files.append(SiteFile("feed.rss", rss, RSS_CONTENT_TYPE))
-    files.append(SiteFile("index.html", site_index(site), content_type_for("index.html")))
+    both: list[tuple[bytes, bytes]] = []  # the feeds are built once for both
+
+    def feed(index: int) -> bytes:
+        if not both:
+            both.append(feeds(site))
+        return both[0][index]
+
+    files.add("feed.atom", lambda: feed(0), ATOM_CONTENT_TYPE)
+    files.add("feed.rss", lambda: feed(1), RSS_CONTENT_TYPE)
+    files.add("index.html", lambda: site_index(site), content_type_for("index.html"))
     return files
 
 

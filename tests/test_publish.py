@@ -434,8 +434,8 @@ def test_the_publish_command_reports_what_it_wrote_and_a_second_run_that_there_w
     assert first.exit_code == 0, first.output
     assert f"edition {EDITION} revision 1 (first release" in first.output and "release recorded in the log" in first.output
     assert second.exit_code == 0 and "nothing to do" in second.output
-    check = CliRunner().invoke(cli, ["site", "check", "--to", f"file://{tmp_path / 'site'}", "--site-url", SITE_URL])
-    assert check.exit_code == 0 and "consistent" in check.output
+    check = CliRunner().invoke(cli, [*args[:2], "site", "check", "--to", f"file://{tmp_path / 'site'}", "--site-url", SITE_URL])
+    assert check.exit_code == 0 and "consistent" in check.output, check.output
 
 
 def test_site_serve_serves_the_published_folder_on_localhost(publishing, tmp_path):

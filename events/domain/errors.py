@@ -27,6 +27,37 @@ class InvalidValue(DomainError):
         return str(self).split(": ", 1)[1]
 
 
+class UnpublishableText(InvalidValue, ValueError):
+    """Text holding a character XML 1.0, HTML or iCalendar cannot carry: a control character other than
+    tab and line breaks, a lone surrogate, a noncharacter. Refused where it comes in, since every feed
+    lists every edition and one such character would stop each later publish."""
+
+    EXPECTED = "text without control characters, lone surrogates or noncharacters (XML, HTML and iCalendar cannot carry them)"
+
+    def __init__(self, field: str, value: str) -> None:
+        from .fields import uncarried
+
+        index, char = uncarried(value) or (0, "")
+        self.field = field
+        self.expected = self.EXPECTED
+        self.found = value
+        self.character = f"U+{ord(char):04X}" if char else ""
+        self.index = index
+        excerpt = value[max(0, index - 20) : index + 21]
+        self.hint = f"{self.character}, {_kind(char)}, at character {index + 1}: remove it or replace it with a space"
+        where = f"{field}: " if field else ""
+        DomainError.__init__(self, f"{where}expected {self.EXPECTED}, found {excerpt!r} ({self.hint})")
+
+
+def _kind(char: str) -> str:
+    code = ord(char) if char else 0
+    if 0xD800 <= code <= 0xDFFF:
+        return "a lone surrogate"
+    if code < 0x20 or 0x7F <= code <= 0x9F:
+        return "a control character"
+    return "a noncharacter"
+
+
 class BadPlaceholders(InvalidValue):
     """Placeholders in a paragraph that are mistyped or bind no defined measure; `problems` lists each."""
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import InvalidValue, UnpublishableText
 
 from .periods import Period, PeriodError
 
@@ -59,14 +61,63 @@ def _decimal(value: str) -> str:
     return value
 
 
+# What XML 1.0 (the feeds), HTML and iCalendar cannot carry, so no text may hold it: C0 controls but
+# tab, line feed and carriage return; DEL and the C1 controls; lone surrogates; the noncharacters.
+_UNCARRIED = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(f"{chr(plane + 0xFFFE)}{chr(plane + 0xFFFF)}" for plane in range(0, 0x110000, 0x10000))
+    + "]"
+)
+
+
+def uncarried(value: str) -> tuple[int, str] | None:
+    """The first character of `value` that XML, HTML or iCalendar cannot carry, with its index, or None."""
+    match = _UNCARRIED.search(value)
+    return None if match is None else (match.start(), match.group())
+
+
+def carried(value: str) -> str:
+    """`value` with every character XML, HTML or iCalendar cannot carry replaced by U+FFFD: how text
+    recorded before the boundary refused such characters is published."""
+    return _UNCARRIED.sub("\ufffd", value)
+
+
+def _text(value: str) -> str:
+    if uncarried(value) is not None:
+        raise UnpublishableText("", value)
+    return value
+
+
 Slug = Annotated[str, Field(pattern=SLUG, min_length=1, max_length=80)]
 PeriodText = Annotated[str, AfterValidator(_period)]
 DecimalText = Annotated[str, AfterValidator(_decimal)]
-Reason = Annotated[str, Field(min_length=1, max_length=2000)]
-Text = Annotated[str, Field(max_length=20_000)]
+Reason = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_text)]
+Text = Annotated[str, Field(max_length=20_000), AfterValidator(_text)]
 
 
 class DomainEvent(BaseModel):
-    """Base of every domain event schema: unknown fields are refused, values are immutable."""
+    """Base of every domain event schema: unknown fields are refused, values are immutable.
+
+    A rule that builds an event from values its own checks let through still refuses in the domain's
+    words: the schema's refusal becomes an InvalidValue naming the field."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise invalid_value(exc) from None
+
+
+def invalid_value(exc: ValidationError) -> InvalidValue:
+    """The first problem pydantic found, as the domain words it."""
+    error = exc.errors()[0]
+    field = ".".join(str(part) for part in error["loc"]) or "data"
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, UnpublishableText):
+        return UnpublishableText(field, cause.found)
+    if error["type"] == "string_unicode" and isinstance(error.get("input"), str):  # a lone surrogate
+        return UnpublishableText(field, error["input"])
+    message = error["msg"].removeprefix("Value error, ")
+    return InvalidValue(field, message.removeprefix("expected "), error.get("input"))

@@ -10,6 +10,7 @@ import structlog
 import typer
 
 from events import EventStoreError
+from events.domain.errors import DomainError
 
 from .. import __version__
 from ..bootstrap import App, bootstrap
@@ -74,6 +75,6 @@ def ready(ctx: typer.Context) -> App:
 def run() -> None:
     try:
         cli()
-    except EventStoreError as exc:
+    except (EventStoreError, DomainError) as exc:  # a command without its own wording of a refusal
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         sys.exit(1)

@@ -11,7 +11,7 @@ import structlog
 import typer
 
 from events.domain.errors import DomainError
-from publishers.check import check_site
+from publishers.check import check_lag, check_site
 from publishers.publish import PublishError
 from publishers.stores import StorageError, content_type_for, open_store
 
@@ -75,20 +75,28 @@ def check(
     endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url"),
     path_style: bool = typer.Option(False, "--path-style"),
     site_url: Optional[str] = typer.Option(None, "--site-url"),
+    against_log: bool = typer.Option(
+        True, "--against-log/--site-only", help="Also check that every release the log records is listed (needs the database)."
+    ),
 ) -> None:
-    """Check a published site: every manifest whole, every link a reader can follow resolved. Exits 1 if not."""
-    app: object = ctx.obj
-    settings = app.settings  # type: ignore[attr-defined]
-    store = _store(to or settings.publish_to, endpoint_url, path_style, None)
+    """Check a published site: every manifest whole, every link a reader can follow resolved, and every
+    release the log records listed by the index, feeds, calendar and latest/. Exits 1 if not."""
+    app = ready(ctx) if against_log else ctx.obj
+    store = _store(to or app.settings.publish_to, endpoint_url, path_style, None)
+    url = site_url_of(site_url or app.settings.site_url)
     try:
-        problems = check_site(store, site_url_of(site_url or settings.site_url))
+        problems = check_site(store, url)
+        if against_log:
+            publishing = Publishing(app.store, site_url=url, software_version=app.publishing.software_version, clock=app.clock)
+            problems += check_lag(store, publishing.site(store), url)
     except StorageError as exc:
         raise fail(str(exc), 1)
     for problem in problems:
         typer.echo(problem)
     if problems:
         raise fail(f"{len(problems)} problem(s) in {store.location()}", 1)
-    typer.echo(f"{store.location()}: consistent (every manifest whole, every link resolved)")
+    listed = ", every release the log records listed" if against_log else ""
+    typer.echo(f"{store.location()}: consistent (every manifest whole, every link resolved{listed})")
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):

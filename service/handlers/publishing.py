@@ -41,6 +41,7 @@ from events.domain.calendar import (
 )
 from events.domain.editions import edition_stream
 from events.domain.errors import UnknownEdition
+from events.domain.fields import carried
 from events.domain.rules import editions as edition_rules
 from events.records import format_time, parse_time
 from events.store import Clock, utc_now
@@ -84,6 +85,18 @@ class ReleaseWasCancelled(PublishRefused):
 
 class RevisionSuperseded(PublishRefused):
     pass
+
+
+class SiteIncomplete(PublishError):
+    """Some of the site's files could not be rendered; every other one was written."""
+
+    def __init__(self, edition: str, revision: int, failed: dict[str, str]) -> None:
+        self.edition, self.revision, self.failed = edition, revision, failed
+        listed = "; ".join(f"{key} ({why})" for key, why in sorted(failed.items()))
+        super().__init__(
+            f"edition {edition} revision {revision}: the site's other files were written, but these could not be "
+            f"rendered and still show the site as it was: {listed}. `policing-metrics site check` lists what lags the log"
+        )
 
 
 class ManifestChanged(PublishRefused):
@@ -215,7 +228,7 @@ class Publishing:
         reason = (override_reason or "").strip() or None
         if release is None:
             announce = ReleaseAnnounced(
-                edition=edition, title=title[:300], release_at=minute, state="confirmed", override_reason=reason or ON_DEMAND_REASON
+                edition=edition, title=carried(title)[:300], release_at=minute, state="confirmed", override_reason=reason or ON_DEMAND_REASON
             )
             return _Plan("first release", RevisionTimes(minute, minute, ()), announce)
         if release.status == "cancelled":
@@ -224,7 +237,7 @@ class Publishing:
                     f"the release of {edition} was cancelled ({release.cancellation_reason}): announce it again with "
                     f"`policing-metrics schedule {edition} --at DATE`, or publish it at once with --now --override-reason TEXT"
                 )
-            announce = ReleaseAnnounced(edition=edition, title=release.title, release_at=minute, state="confirmed", override_reason=reason)
+            announce = ReleaseAnnounced(edition=edition, title=carried(release.title), release_at=minute, state="confirmed", override_reason=reason)
             return _Plan("first release", RevisionTimes(minute, minute, ()), announce)
         if release.due > moment:
             if not (now and reason):
@@ -263,6 +276,9 @@ class Publishing:
         if plan.mode == "again":
             recorded_hash = next(r.manifest_hash for r in released_revisions(self.store.read_stream(release_stream(edition))) if r.revision == revision)
             if rendered.manifest_hash != recorded_hash:
+                # The release is recorded and its files are here: the site around them must still list it.
+                if to.exists(f"{model.edition_directory(edition, revision)}/manifest.json"):
+                    self.refresh_site(to, refresh=[edition], revision=revision)
                 raise ManifestChanged(
                     f"edition {edition} revision {revision} was released with manifest {recorded_hash}, but rendering it "
                     f"again gives {rendered.manifest_hash} (this software is {self.software_version}): published files "
@@ -404,10 +420,13 @@ class Publishing:
                     latest = {name: to.get(key) for name, key in latest_keys(site).items()}
                 except StorageError as exc:
                     raise PublishFailed(edition, revision, exc.location or "", "site", exc) from exc
-                put_site(to, render_site(site, refresh=refresh, latest_files=latest), edition=edition, revision=revision, written=written)
+                files = render_site(site, refresh=refresh, latest_files=latest)
+                put_site(to, files, edition=edition, revision=revision, written=written)
                 if self._released_signature() == seen:
                     break
                 log.info("publish.site_rebuilt", edition=edition, reason="another release was recorded while writing the site")
+        if files.failed:
+            raise SiteIncomplete(edition, revision, files.failed)
         return written
 
     def _released_signature(self) -> tuple:

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from events import EventStore, IdempotencyKeyReused, Metadata, NewEvent, WrongExpectedVersion
 from events.domain import registry
+from events.domain.fields import carried
 from events.domain.calendar import (
     LONDON,
     ON_TIME_TOLERANCE_SECONDS,
@@ -257,7 +258,8 @@ class Releases:
                 f"the release of {edition!r} is already announced for {_show(release.due)}: "
                 f"use `policing-metrics reschedule {edition} --at DATE --reason TEXT` to change it"
             )
-        title = (title or "").strip() or self._edition_title(edition)
+        # A title recorded before the boundary refused unpublishable characters is copied without them.
+        title = (title or "").strip() or carried(self._edition_title(edition))
         if not title:
             raise TitleRequired(
                 f"edition {edition!r} has not been opened, so it has no title to show on the calendar: give --title"

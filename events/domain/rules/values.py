@@ -6,8 +6,8 @@ import re
 from decimal import Decimal
 from typing import Any, Callable
 
-from ..errors import InvalidValue
-from ..fields import NATIONAL_PRIORITIES, SLUG, Polarity, Priority, RevisionKind, Unit, period_problem
+from ..errors import InvalidValue, UnpublishableText
+from ..fields import NATIONAL_PRIORITIES, SLUG, Polarity, Priority, RevisionKind, Unit, period_problem, uncarried
 from ..periods import Period, PeriodError
 
 _SLUG = re.compile(SLUG)
@@ -83,6 +83,8 @@ def text(field: str, value: Any, *, required: bool = False, limit: int = 20_000)
         raise InvalidValue(field, "some text", value)
     if len(value) > limit:
         raise InvalidValue(field, f"at most {limit:,} characters", f"{len(value):,} characters")
+    if uncarried(value) is not None:
+        raise UnpublishableText(field, value)
     return value
 
 
@@ -92,6 +94,8 @@ def reason(field: str, value: Any, what: str) -> str:
         raise InvalidValue(field, what, value)
     if len(value) > 2000:
         raise InvalidValue(field, "a reason of at most 2,000 characters", f"{len(value):,} characters")
+    if uncarried(value) is not None:
+        raise UnpublishableText(field, value)
     return value
 
 

@@ -1,0 +1,190 @@
+"""Text that XML, HTML or iCalendar cannot carry: refused where it comes in, naming the character and
+the field; a log that already holds some still publishes; one file that cannot be rendered never keeps
+a release out of the rest of the site, and `site check` sees a site that lags the log."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from xml.etree import ElementTree
+
+import feedparser
+import icalendar
+import pytest
+from typer.testing import CliRunner
+
+from events.domain import fields
+from events.domain.errors import InvalidValue, UnpublishableText
+from publishers.check import check_lag, check_site
+from publishers.stores import LocalDirectory
+from service.cli import cli
+from service.handlers import editions, figures, measures
+from service.handlers.publishing import SiteIncomplete
+from service.handlers.releases import Releases
+
+from .publish_support import (  # noqa: F401  (fixtures)
+    ANALYST,
+    EDITION,
+    SITE_URL,
+    clock,
+    example_database,
+    example_store,
+    publishing,
+)
+
+SITE_FILES = ("index.html", "latest/index.html", "feed.atom", "feed.rss", "calendar.ics", "calendar.json", "calendar.atom")
+
+
+@pytest.mark.parametrize(
+    "character, kind",
+    [("\x0b", "a control character"), ("\x00", "a control character"), ("\x1b", "a control character"),
+     ("\x85", "a control character"), ("\ufffe", "a noncharacter"), ("\U0010ffff", "a noncharacter"),
+     ("\ud800", "a lone surrogate")],
+)
+def test_an_edition_title_with_a_character_xml_cannot_carry_is_refused_naming_the_character_and_field(
+    example_store, character, kind
+):
+    with pytest.raises(UnpublishableText) as refused:
+        editions.amend_edition(example_store, EDITION, reason="typo", metadata=ANALYST, title=f"x{character}")
+
+    message = str(refused.value)
+    assert message.startswith("title: ") and f"U+{ord(character):04X}, {kind}, at character 2" in message
+
+
+def test_every_kind_of_text_refuses_it_figures_measures_paragraphs_people_and_the_calendar(example_store, clock):
+    refusals = [
+        lambda: figures.record_figure(example_store, "homicide", "west-midlands", "2022-01/2022-12", "5", ANALYST, note="a\x0cb"),
+        lambda: figures.record_figure(example_store, "homicide", "west-midlands", "2022-01/2022-12", "5", ANALYST, source="\x1b[31m"),
+        lambda: measures.define_measure(
+            example_store, "knives", {"title": "Knife\x00crime", "priority": "serious-violence", "unit": "count",
+                                      "polarity": "lower-is-better", "baseline_period": "2018-07/2019-06"}, ANALYST),
+        lambda: editions.write_paragraph(example_store, EDITION, 99, section="force-statement", text="ok\ufffe", metadata=ANALYST),
+        lambda: editions.amend_edition(example_store, EDITION, reason="new lead", metadata=ANALYST, lead_contact={"name": "A\x07B"}),
+        lambda: editions.amend_edition(example_store, EDITION, reason="r\x08", metadata=ANALYST, title="A new title"),
+        lambda: Releases(example_store, clock).announce("2099-01", "2027-03-02T09:30", title="a\x0cb", provisional=True),
+    ]
+    head = example_store.head()
+    for refusal in refusals:
+        with pytest.raises(InvalidValue, match=r"U\+00(0C|1B|00|07|08)|U\+FFFE"):
+            refusal()
+    assert example_store.head() == head, "nothing was written"
+
+
+def a_database(example_database, tmp_path, monkeypatch) -> None:
+    copy = tmp_path / "cli.db"
+    shutil.copy(example_database, copy)
+    monkeypatch.setenv("POLICING_METRICS_DATABASE_URL", f"sqlite:///{copy}")
+
+
+@pytest.mark.parametrize(
+    "args, character",
+    [(["edition", "amend", EDITION, "--title", "x\x0b", "--reason", "typo"], "U+000B"),
+     (["schedule", "2099-01", "--at", "2027-03-02T09:30", "--provisional", "--title", "a\x0cb"], "U+000C")],
+)
+def test_the_cli_refuses_it_with_a_non_zero_exit_and_the_message(example_database, tmp_path, monkeypatch, args, character):
+    a_database(example_database, tmp_path, monkeypatch)
+    command = [sys.executable, "-m", "service", *args]
+
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 1
+    assert f"title: expected text without control characters" in result.stderr and character in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_figure_import_names_the_line_and_column_of_the_character(example_store, tmp_path):
+    from service.handlers.imports import ImportRefused, import_figures, parse_rows
+
+    text = "measure,area,period,value,note\nhomicide,west-midlands,2022-01/2022-12,5,\"a\x0bb\"\n"
+    rows, problems = parse_rows(text, "csv", ("measure", "period", "value"), ("area", "note", "source", "reason", "kind"))
+
+    with pytest.raises(ImportRefused) as refused:
+        import_figures(example_store, rows, ANALYST, default_area="west-midlands", problems=problems)
+
+    (problem,) = refused.value.problems
+    assert (problem.line, problem.column) == (2, "note") and "U+000B" in problem.message
+
+
+# a log recorded before the boundary refused such text
+
+
+def record_unpublishable_text(store, clock, monkeypatch) -> None:
+    """Recorded by the software as it was, whose boundary let every character through."""
+    monkeypatch.setattr(fields, "_UNCARRIED", re.compile("(?!)"))
+    editions.amend_edition(store, EDITION, reason="typo\x1b", metadata=ANALYST, title="Statement\x0b February 2022 \x7f")
+    figures.revise_figure(store, "burglary", "west-midlands", "2020-10/2021-09", "19108", "correction", "late\x00data", ANALYST)
+    editions.approve_edition(store, EDITION, ANALYST, reason="burglary \ufffe corrected")
+    Releases(store, clock).announce("2099-01", "2027-03-02T09:30", title="a\x0cb", provisional=True)
+    monkeypatch.undo()
+
+
+def assert_publishable(site: LocalDirectory) -> None:
+    for key in SITE_FILES:
+        assert site.exists(key), key
+    for key in ("feed.atom", "feed.rss", "calendar.atom"):
+        ElementTree.fromstring(site.get(key))  # well-formed XML
+        assert not feedparser.parse(site.get(key)).bozo, key
+    icalendar.Calendar.from_ical(site.get("calendar.ics"))
+    assert check_site(site, SITE_URL) == []
+
+
+def test_a_log_already_holding_such_text_publishes_with_each_character_replaced(publishing, example_store, clock, tmp_path, monkeypatch):
+    record_unpublishable_text(example_store, clock, monkeypatch)
+    site = LocalDirectory(tmp_path / "site")
+
+    report = publishing.publish(EDITION, to=site)
+
+    assert_publishable(site)
+    feed = feedparser.parse(site.get("feed.atom"))
+    assert feed.entries[0].title == "Statement\ufffd February 2022 \ufffd"
+    assert "a\ufffdb" in site.get("calendar.ics").decode()
+    page = site.get(f"editions/{EDITION}/r{report.revision}/index.html").decode()
+    assert "Statement\ufffd February 2022" in page and not fields.uncarried(page)
+    document = site.get(f"editions/{EDITION}/r{report.revision}/edition.json").decode()
+    assert "burglary \ufffd corrected" in json.loads(document)["reason"]
+    assert check_lag(site, publishing.site(site), SITE_URL) == []
+
+
+def test_one_site_file_that_cannot_be_rendered_leaves_the_others_written_and_site_check_sees_the_lag(
+    publishing, example_store, clock, tmp_path, monkeypatch
+):
+    from publishers import site as site_module
+
+    def broken(site):
+        raise ValueError("All strings must be XML compatible")
+
+    monkeypatch.setattr(site_module, "feeds", broken)
+    site = LocalDirectory(tmp_path / "site")
+
+    with pytest.raises(SiteIncomplete) as incomplete:
+        publishing.publish(EDITION, to=site)
+
+    assert set(incomplete.value.failed) == {"feed.atom", "feed.rss"}
+    assert "All strings must be XML compatible" in str(incomplete.value)
+    for key in ("index.html", "latest/index.html", "calendar.ics", "calendar.json", f"editions/{EDITION}/index.html"):
+        assert site.exists(key), f"{key} is written although the feeds are not"
+    lag = check_lag(site, publishing.site(site), SITE_URL)
+    assert lag and all("feed." in problem and "lags the log" in problem for problem in lag)
+
+    monkeypatch.undo()
+    publishing.publish(EDITION, to=site)  # publishing again completes the site
+    assert check_lag(site, publishing.site(site), SITE_URL) == []
+
+
+def test_site_check_reports_an_index_that_does_not_list_a_released_edition(example_database, tmp_path, monkeypatch):
+    a_database(example_database, tmp_path, monkeypatch)
+    runner = CliRunner()
+    to = f"file://{tmp_path / 'site'}"
+    published = runner.invoke(cli, ["publish", EDITION, "--to", to, "--site-url", SITE_URL, "--now", "--override-reason", "test"])
+    assert published.exit_code == 0, published.output
+    index = tmp_path / "site" / "index.html"
+    before = index.read_bytes()
+    index.write_bytes(re.sub(rb'<li><a href="editions/[^"]+">.*?</li>', b"", before, flags=re.S))
+
+    check = runner.invoke(cli, ["site", "check", "--to", to, "--site-url", SITE_URL])
+
+    assert check.exit_code == 1
+    assert f"index.html does not list edition {EDITION} revision 1" in check.output and "lags the log" in check.output
