@@ -7,6 +7,7 @@ PostgreSQL runs with synchronous_commit on.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from alembic import command
@@ -15,11 +16,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
-from .errors import SchemaNotCurrent
+from .errors import SchemaNewer, SchemaNotCurrent
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+# Names the lock an upgrade holds on PostgreSQL (migrations/env.py); unlike the appenders' key in events.store.
+MIGRATION_LOCK_KEY = 0x706D6D67  # "pmmg"
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -95,7 +99,7 @@ def require_current_schema(engine: Engine) -> None:
     script = ScriptDirectory.from_config(alembic_config(engine))
     known = {rev.revision for rev in script.walk_revisions()}
     if current not in known:
-        raise SchemaNotCurrent(
+        raise SchemaNewer(
             f"the database {where} is at schema {current}, newer than this software knows (newest {head}): "
             "install the newer policing-metrics that wrote it"
         )
@@ -105,4 +109,22 @@ def require_current_schema(engine: Engine) -> None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate to `revision`; safe to run from several processes at once, and again (then it does nothing)."""
     command.upgrade(alembic_config(engine), revision)
+
+
+def wait_for_current_schema(engine: Engine, timeout: float, interval: float = 1.0) -> None:
+    """Return once the database answers with the current schema; SchemaNotCurrent or the connection error after
+    `timeout` seconds, or at once (SchemaNewer) for a schema newer than this software knows. An init container
+    or a Compose dependency waits with it for the one-shot migration."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            require_current_schema(engine)
+            return
+        except SchemaNewer:
+            raise
+        except (SchemaNotCurrent, OperationalError):
+            if time.monotonic() + interval > deadline:
+                raise
+            time.sleep(interval)

@@ -54,3 +54,7 @@ class InvalidEvent(EventStoreError):
 
 class SchemaNotCurrent(EventStoreError):
     """The database schema is not the one this software was written for."""
+
+
+class SchemaNewer(SchemaNotCurrent):
+    """The database was migrated by newer software than this: waiting will not help, a newer install will."""

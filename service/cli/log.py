@@ -8,10 +8,12 @@ from typing import Optional
 
 import structlog
 import typer
+from sqlalchemy.exc import OperationalError
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from events import Head, Metadata
-from events.database import schema_revisions, upgrade
+from events.database import schema_revisions, upgrade, wait_for_current_schema
+from events.errors import SchemaNotCurrent
 
 from ..bootstrap import App
 from .common import cli, fail, ready
@@ -25,6 +27,26 @@ def db_upgrade(ctx: typer.Context, revision: str = typer.Argument("head", help="
     """Apply the schema migrations."""
     app: App = ctx.obj
     upgrade(app.engine, revision)
+    current, _ = schema_revisions(app.engine)
+    typer.echo(f"database schema at {current}")
+
+
+@db_cli.command("wait")
+def db_wait(
+    ctx: typer.Context,
+    timeout: float = typer.Option(60.0, "--timeout", min=0, help="Seconds to wait before giving up."),
+) -> None:
+    """Wait until the database answers with the current schema (exit 0), for init containers and Compose.
+
+    Exits 1 after --timeout naming what is still missing, and at once if the schema is newer than this software."""
+    app: App = ctx.obj
+    where = app.engine.url.render_as_string(hide_password=True)
+    try:
+        wait_for_current_schema(app.engine, timeout)
+    except SchemaNotCurrent as exc:
+        raise fail(str(exc), 1)
+    except OperationalError as exc:
+        raise fail(f"the database {where} did not answer within {timeout:g} s: {str(exc.orig).strip()}", 1)
     current, _ = schema_revisions(app.engine)
     typer.echo(f"database schema at {current}")
 
