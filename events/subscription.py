@@ -20,6 +20,7 @@ from .store import EventStore
 
 Handler = Callable[[Connection, Sequence[RecordedEvent]], None]
 Reset = Callable[[Connection], None]  # clears what the handler wrote, before it starts again from zero
+Progress = Callable[[int, int], None]  # (position reached, head position)
 
 checkpoints = Table(
     "checkpoints",
@@ -97,7 +98,7 @@ class CatchUpSubscription:
         self,
         store: EventStore,
         name: str,
-        handler: Handler,
+        handler: Handler | None,
         batch_size: int = 1000,
         version: int = 1,
         reset: Reset | None = None,
@@ -114,30 +115,53 @@ class CatchUpSubscription:
             ensure_checkpoint(connection, self.name, self.version)
             return load_checkpoint(connection, self.name, self.version)
 
-    def catch_up(self, until: int | None = None) -> int:
+    # What a batch is: decoded events, or (`raw`) the stored rows, for handlers that decode only
+    # what they use (projections).
+    raw = False
+
+    def catch_up(self, until: int | None = None, progress: Progress | None = None) -> int:
         """Process everything committed so far (or up to `until`); return the new checkpoint."""
+        store = self.store
         while True:
             position = self.checkpoint()
+            total = until if until is not None or progress is None else store.head().position
             overtaken = False
-            for batch in self.store.read_batches(position + 1, as_of_position=until, batch_size=self.batch_size):
-                with self.store.engine.begin() as connection:
+            for batch in store.read_batches(
+                position + 1, as_of_position=until, batch_size=self.batch_size, raw=self.raw
+            ):
+                with store.engine.begin() as connection:
                     # Re-read, locked, in the write transaction: another process may have moved it on.
                     overtaken = load_checkpoint(connection, self.name, self.version) != position
                     if not overtaken:
                         if position == 0 and self.reset is not None:
                             self.reset(connection)
-                        self.handler(connection, batch)
-                        position = batch[-1].position
+                        self.apply(connection, batch, position)
+                        position = batch[-1][0] if self.raw else batch[-1].position
                         save_checkpoint(connection, self.name, position, self.version)
                 if overtaken:
                     break  # start again from where the other process got to, outside any transaction
+                if progress is not None:
+                    progress(position, max(total or 0, position))
             if not overtaken:
                 return position
 
-    def run(self, stop: threading.Event, idle_timeout: float = 5.0, poll_interval: float = 0.5) -> None:
+    def apply(self, connection: Connection, batch: Sequence, checkpoint: int) -> None:
+        """Hand `batch` (following `checkpoint`) to the handler, in the checkpoint's transaction."""
+        assert self.handler is not None, "a subscription without a handler overrides apply"
+        self.handler(connection, batch)
+
+    def run(self, stop: threading.Event, poll_interval: float = 0.5) -> None:
         """Catch up, then follow new events until `stop` is set."""
-        with self.store.listener(poll_interval) as listener:
-            position = self.catch_up()
-            while not stop.is_set():
-                if listener.wait(position, min(idle_timeout, 1.0)):
-                    position = self.catch_up()
+        follow(self.store, self.catch_up, stop, poll_interval)
+
+
+def follow(store: EventStore, catch_up: Callable[[], int], stop: threading.Event, poll_interval: float = 0.5) -> None:
+    """Call `catch_up` now and whenever the log may have grown past where it got to, until `stop` is set.
+
+    LISTEN/NOTIFY on PostgreSQL, polling on SQLite; `stop` is looked at at least every second.
+    """
+    with store.listener(poll_interval) as listener:
+        position = catch_up()
+        while not stop.is_set():
+            if listener.wait(position, 1.0):
+                position = catch_up()

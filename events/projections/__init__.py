@@ -13,7 +13,7 @@ from typing import Callable
 
 from ..records import format_time
 from ..store import EventStore
-from ..subscription import checkpoint_of
+from ..subscription import checkpoint_of, follow
 from .base import ProjectionError, ProjectionSubscription, gc_paused
 from .comparison import Comparison, compare
 from .history import Diff, FigureChange, FigureDiff, HistoryProjection, Paragraph, ParagraphDiff, Triangle, Vintage
@@ -48,11 +48,7 @@ class Projections:
 
     def run(self, stop: threading.Event, poll_interval: float = 0.5) -> None:
         """Catch up, then follow new events (LISTEN/NOTIFY on PostgreSQL, polling on SQLite) until `stop` is set."""
-        with self.store.listener(poll_interval) as listener:
-            position = self.catch_up()
-            while not stop.is_set():
-                if listener.wait(position, 1.0):
-                    position = self.catch_up()
+        follow(self.store, self.catch_up, stop, poll_interval)
 
     def rebuild(self, progress: RebuildProgress | None = None) -> int:
         """Clear every projection and fold the whole log again."""

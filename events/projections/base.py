@@ -11,12 +11,12 @@ from __future__ import annotations
 import gc
 import json
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 from sqlalchemy import Connection, Table
 
 from ..store import COLUMNS, EventStore
-from ..subscription import CatchUpSubscription, checkpoint_of, load_checkpoint, save_checkpoint
+from ..subscription import CatchUpSubscription, Progress, save_checkpoint
 
 _COLUMN = {name.strip(): index for index, name in enumerate(COLUMNS.split(","))}
 POSITION = _COLUMN["position"]
@@ -25,8 +25,6 @@ SCHEMA_VERSION = _COLUMN["schema_version"]
 DATA = _COLUMN["data"]
 METADATA = _COLUMN["metadata"]
 RECORDED_AT = _COLUMN["recorded_at"]
-
-Progress = Callable[[int, int], None]  # (position reached, head position)
 
 
 class ProjectionError(Exception):
@@ -124,41 +122,20 @@ class Projection:
 class ProjectionSubscription(CatchUpSubscription):
     """A catch-up subscription that hands a projection the log's stored rows."""
 
+    raw = True
+
     def __init__(self, store: EventStore, projection: Projection, batch_size: int = 1000) -> None:
-        super().__init__(store, projection.name, self._handle, batch_size, projection.version)
+        super().__init__(store, projection.name, None, batch_size, projection.version, projection.reset)
         self.projection = projection
 
-    def _handle(self, connection: Connection, rows: Sequence[Sequence[Any]]) -> None:  # pragma: no cover - see catch_up
-        raise NotImplementedError
+    def apply(self, connection: Connection, rows: Sequence, checkpoint: int) -> None:
+        self.projection.handle(connection, rows, checkpoint)
 
     def catch_up(self, until: int | None = None, progress: Progress | None = None) -> int:
-        """Process everything committed so far (or up to `until`); return the new checkpoint."""
-        store, projection = self.store, self.projection
-        while True:
-            position = self.checkpoint()
-            total = until if until is not None else store.head().position
-            overtaken = False
-            with gc_paused():
-                for rows in store.read_batches(
-                    position + 1, as_of_position=until, batch_size=self.batch_size, raw=True
-                ):
-                    with store.engine.begin() as connection:
-                        # Re-read, locked, in the write transaction: another process may have moved it on.
-                        overtaken = load_checkpoint(connection, self.name, self.version) != position
-                        if not overtaken:
-                            if position == 0:
-                                projection.reset(connection)
-                            projection.handle(connection, rows, position)
-                            position = rows[-1][POSITION]
-                            save_checkpoint(connection, self.name, position, self.version)
-                    if overtaken:
-                        break  # start again from where the other process got to, outside any transaction
-                    if progress is not None:
-                        progress(position, max(total, position))
-            if not overtaken:
-                break
-        with store.engine.begin() as connection:
-            projection.finish(connection)
+        with gc_paused():
+            position = super().catch_up(until, progress)
+        with self.store.engine.begin() as connection:
+            self.projection.finish(connection)
         return position
 
     def rebuild(self, progress: Progress | None = None) -> int:

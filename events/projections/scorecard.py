@@ -15,7 +15,8 @@ from typing import Any, Sequence
 from sqlalchemy import Connection
 
 from ..store import EventStore
-from .base import POSITION, Decoder, Projection, ProjectionError, checkpoint_of, driver_sql, insert_rows
+from ..subscription import checkpoint_of
+from .base import POSITION, Decoder, Projection, ProjectionError, driver_sql, insert_rows
 from .model import SCORECARD_TYPES, Decoding, MeasureState, ScorecardLine, ScorecardModel, scorecard_line, sort_lines
 from .tables import SCORECARD_TABLES, measure_versions, scorecard_lines, scorecard_pages, scorecard_snapshots
 
