@@ -20,6 +20,7 @@ import json
 import posixpath
 import re
 from collections import deque
+from typing import Callable, Iterable
 from html.parser import HTMLParser
 from urllib.parse import unquote, urldefrag, urlsplit
 
@@ -154,4 +155,30 @@ def check_lag(store: ObjectStore, site: Site, site_url: str | None = None) -> li
                     f"{revision}, which the log records as released: the site lags the log "
                     f"(publish {edition.edition} again to rewrite the site's files)"
                 )
+    return problems
+
+
+def check_against_log(
+    store: ObjectStore, released: Iterable[tuple[str, int, str]], hash_at: Callable[[int], str | None]
+) -> list[str]:
+    """Problems between the site and the log: each released revision's manifest is on the site with the
+    SHA-256 its EditionReleased event names, and the log position it was frozen at has the hash it records."""
+    problems = []
+    for edition, revision, manifest_hash in released:
+        key = f"editions/{edition}/r{revision}/manifest.json"
+        try:
+            body = store.get(key)
+        except ObjectNotFound:
+            problems.append(f"{key} is missing, but the log records {edition} revision {revision} as released")
+            continue
+        if hashlib.sha256(body).hexdigest() != manifest_hash:
+            problems.append(f"{key} is not the manifest the log records as released (SHA-256 {manifest_hash})")
+            continue
+        frozen = json.loads(body).get("frozen_at", {})
+        found = hash_at(frozen.get("position", 0))
+        if found != frozen.get("head_hash"):
+            problems.append(
+                f"{key} was frozen at position {frozen.get('position')} with hash {frozen.get('head_hash')}, "
+                f"but the log has {found or 'no event'} there"
+            )
     return problems

@@ -11,7 +11,8 @@ import structlog
 import typer
 
 from events.domain.errors import DomainError
-from publishers.check import check_lag, check_site
+from events.transfer import hash_at
+from publishers.check import check_against_log, check_lag, check_site
 from publishers.publish import PublishError
 from publishers.stores import StorageError, content_type_for, open_store
 
@@ -76,7 +77,7 @@ def check(
     path_style: bool = typer.Option(False, "--path-style"),
     site_url: Optional[str] = typer.Option(None, "--site-url"),
     against_log: bool = typer.Option(
-        True, "--against-log/--site-only", help="Also check that every release the log records is listed (needs the database)."
+        True, "--against-log/--site-only", help="Also check the site against the log: every release it records listed, each released manifest the one it names, frozen at a position whose hash is the log's (needs the database)."
     ),
 ) -> None:
     """Check a published site: every manifest whole, every link a reader can follow resolved, and every
@@ -89,13 +90,19 @@ def check(
         if against_log:
             publishing = Publishing(app.store, site_url=url, software_version=app.publishing.software_version, clock=app.clock)
             problems += check_lag(store, publishing.site(store), url)
+            released = [
+                (e.data["edition"], e.data["revision"], e.data["manifest_hash"])
+                for e in app.store.read_all(1)
+                if e.type == "EditionReleased"
+            ]
+            problems += check_against_log(store, released, functools.partial(hash_at, app.store))
     except StorageError as exc:
         raise fail(str(exc), 1)
     for problem in problems:
         typer.echo(problem)
     if problems:
         raise fail(f"{len(problems)} problem(s) in {store.location()}", 1)
-    listed = ", every release the log records listed" if against_log else ""
+    listed = ", every release the log records listed, every released manifest the one it records" if against_log else ""
     typer.echo(f"{store.location()}: consistent (every manifest whole, every link resolved{listed})")
 
 
