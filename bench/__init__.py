@@ -1,4 +1,7 @@
-"""Benchmarks of the event store against the `eventsourcing` library and raw SQL (`python -m bench`).
+"""Benchmarks, one module each (`python -m bench [store|scorecard|publish|http]`, see __main__.py).
 
-Not a timed test: it measures, prints a table, and records the runs in bench/results/.
+Not timed tests: each measures, prints a table, and records its runs in bench/results/ (and its
+README section) through report.py. bench_store compares the event store with the `eventsourcing`
+library and raw SQL; on_sqlite.py and on_postgres.py hold its per-engine contenders, contenders.py
+what they share.
 """

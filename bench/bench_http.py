@@ -43,7 +43,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
 from collections import Counter, defaultdict
@@ -51,9 +50,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from time import perf_counter
 
-from .report import ROOT, git_commit, machine, write_json
+from .report import PASSED, ROOT, bullets, git_commit, log, machine, markdown_table, quiet, record_results, wrapped
 
-RESULTS = ROOT / "bench" / "results"
 README_HEADING = "## Benchmarks: HTTP"
 TARGET_RPS = 1000.0
 TARGET_P99_MS = 50.0
@@ -65,10 +63,6 @@ PERIOD = "2021-01/2021-12"
 # core (the server holds one) counts its own wait as latency: p99 at 64 connections 170-250 ms
 # against 25-35 ms with one thread or with bench.http_load.
 WRK_THREADS = 1
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def load_average() -> float:
@@ -716,11 +710,11 @@ def writers_case(args, tmp: Path, record: dict, rows: list[dict]) -> None:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| case | result | target | pass |", "|---|---|---|:---:|"]
-    for r in rows:
-        passed = {True: "yes", False: "**NO**", None: "—"}[r["passed"]]
-        lines.append(f"| {r['case']} | {r['result']} | {r['target']} | {passed} |")
-    return "\n".join(lines)
+    return markdown_table(
+        ("case", "result", "target", "pass"),
+        ("---", "---", "---", ":---:"),
+        [(r["case"], r["result"], r["target"], PASSED[r["passed"]]) for r in rows],
+    )
 
 
 def section(record: dict, rows: list[dict]) -> str:
@@ -758,15 +752,12 @@ def section(record: dict, rows: list[dict]) -> str:
     ]
     lines = [README_HEADING, ""]
     for paragraph in prose:
-        lines += [*textwrap.wrap(paragraph, 100, break_on_hyphens=False), ""]
+        lines += [*wrapped(paragraph), ""]
     lines.append(table(rows))
     notes = [f"{r['case']}: {r['note']}" for r in rows if r.get("note")]
     notes += record.get("notes", [])
     if notes:
-        lines.append("")
-        for note in notes:
-            wrapped = textwrap.wrap(note, 98, break_on_hyphens=False)
-            lines += ["- " + wrapped[0], *("  " + line for line in wrapped[1:])]
+        lines += ["", *bullets(notes)]
     return "\n".join(lines) + "\n"
 
 
@@ -808,32 +799,6 @@ def notes(record: dict) -> list[str]:
             "they raced another writer to create the same figure; the figure then exists, as a 409 would say."
         )
     return said
-
-
-def update_readme(readme: Path, text: str) -> bool:
-    """Replace this benchmark's section of `readme`, or add it after the last Benchmarks section."""
-    if not readme.exists():
-        return False
-    lines = readme.read_text().splitlines()
-    if README_HEADING in lines:
-        start = lines.index(README_HEADING)
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    else:
-        sections = [i for i, line in enumerate(lines) if line == "## Benchmarks" or line.startswith("## Benchmarks:")]
-        after = sections[-1] if sections else len(lines) - 1
-        start = end = next((i for i in range(after + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    before = "\n".join(lines[:start]).rstrip("\n")
-    rest = "\n".join(lines[end:]).strip("\n")
-    readme.write_text(f"{before}\n\n{text}" + (f"\n{rest}\n" if rest else ""))
-    return True
-
-
-def quiet(args, record: dict, case: str) -> None:
-    if args.wait_for_quiet:
-        from .__main__ import wait_for_quiet
-
-        wait_for_quiet(args.wait_for_quiet)
-    record["load_average_before_case"][case] = load_average()
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -901,14 +866,14 @@ def main(argv: list[str] | None = None) -> int:
                 server.start()
                 log(f"serving on {server.base} (pid {server.process.pid})")
                 if not args.no_load:
-                    quiet(args, record, "scorecard")
+                    quiet(args.wait_for_quiet, record, "scorecard")
                     scorecard_case(server, args, wrk, record, rows)
                 if not args.no_bulk:
-                    quiet(args, record, "bulk")
+                    quiet(args.wait_for_quiet, record, "bulk")
                     bulk_case(server, args, "SQLite", record, rows, targeted=True)
                 record["cases"]["sqlite_server_log"] = {str(k): v for k, v in server.answered_since(0).items()}
         if not args.no_postgres:
-            quiet(args, record, "postgres")
+            quiet(args.wait_for_quiet, record, "postgres")
             writers_case(args, tmp, record, rows)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -922,10 +887,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     log(f"done in {record['seconds']:.0f} s")
     if args.write:
-        write_json(RESULTS / "http.json", record)
-        (RESULTS / "http.md").write_text(text)
-        where = "README.md" if update_readme(ROOT / "README.md", text) else "bench/results/http.md"
-        log(f"recorded in bench/results/http.json and {where}")
+        record_results("http", record, text, README_HEADING)
     failed = [r["case"] for r in rows if r["passed"] is False]
     if failed:
         log("targets missed: " + "; ".join(failed))

@@ -19,16 +19,12 @@ import shutil
 import statistics
 import sys
 import tempfile
-import textwrap
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from time import perf_counter
 
-from .report import ROOT, git_commit, machine, write_json
-
-RESULTS = ROOT / "bench" / "results"
+from .report import PASSED, ROOT, git_commit, log, machine, markdown_table, quiet, record_results, wrapped
 MEASURES = 50
 PARAGRAPHS = 100
 SITE_EDITIONS = 1000
@@ -40,10 +36,6 @@ AREA = "force"
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 # A section of its own right after "## Benchmarks": the store benchmark rewrites that section up to the next "## ".
 README_HEADING = "## Benchmarks: publishing"
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def quiet_logs() -> None:
@@ -163,13 +155,14 @@ def row(case: str, seconds: list[float] | None, unit: str, target: float, note: 
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| case | median | runs | target | pass |", "|---|---:|---:|---|:---:|"]
-    for r in rows:
-        shown = "—" if r["median"] is None else (f"{r['median']:.0f} ms" if r["unit"] == "ms" else f"{r['median']:.3f} s")
-        passed = {True: "yes", False: "**NO**", None: "—"}[r["passed"]]
-        target = f"≤ {r['target']:g} {r['unit']}"
-        lines.append(f"| {r['case']} | {shown} | {len(r['runs'])} | {target} | {passed} |")
-    return "\n".join(lines)
+    def shown(r: dict) -> str:
+        return "—" if r["median"] is None else (f"{r['median']:.0f} ms" if r["unit"] == "ms" else f"{r['median']:.3f} s")
+
+    return markdown_table(
+        ("case", "median", "runs", "target", "pass"),
+        ("---", "---:", "---:", "---", ":---:"),
+        [(r["case"], shown(r), str(len(r["runs"])), f"≤ {r['target']:g} {r['unit']}", PASSED[r["passed"]]) for r in rows],
+    )
 
 
 def _loads(record: dict) -> str:
@@ -192,34 +185,10 @@ def section(record: dict, rows: list[dict]) -> str:
         f"Last run: {record['date']}, commit `{record['git']['commit'][:10]}`, {m['cpus']} × {m['cpu']}, "
         f"Python {m['python']}; 1-minute load average {_loads(record)}.",
     ]
-    lines = [README_HEADING, "", *textwrap.wrap(prose[0], 100), "", *textwrap.wrap(prose[1], 100), "", table(rows)]
+    lines = [README_HEADING, "", *wrapped(prose[0]), "", *wrapped(prose[1]), "", table(rows)]
     if notes:
         lines += ["", *notes]
     return "\n".join(lines) + "\n"
-
-
-def update_readme(readme: Path, text: str) -> bool:
-    """Replace the publishing benchmark's section of `readme`, or add it after the Benchmarks section."""
-    if not readme.exists():
-        return False
-    lines = readme.read_text().splitlines()
-    if README_HEADING in lines:
-        start = lines.index(README_HEADING)
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    else:
-        benchmarks = next((i for i, line in enumerate(lines) if line == "## Benchmarks"), len(lines) - 1)
-        start = end = next((i for i in range(benchmarks + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    before = "\n".join(lines[:start]).rstrip("\n")
-    after = "\n".join(lines[end:]).strip("\n")
-    readme.write_text(f"{before}\n\n{text}" + (f"\n{after}\n" if after else ""))
-    return True
-
-
-def quiet(args, record: dict, case: str) -> None:
-    if args.wait_for_quiet:
-        from .__main__ import wait_for_quiet
-
-        record.setdefault("load_average_before_case", {})[case] = wait_for_quiet(args.wait_for_quiet)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -250,18 +219,18 @@ def main(argv: list[str] | None = None) -> int:
         build_log(template)
         log(f"built the log of an edition with {MEASURES} measures and {PARAGRAPHS} paragraphs in {perf_counter() - started:.1f} s")
         publish_once(template, tmp, LocalDirectory(tmp / "warm-up"))  # templates compiled, modules imported
-        quiet(args, record, "local")
+        quiet(args.wait_for_quiet, record, "local")
         local = [publish_once(template, tmp, LocalDirectory(tmp / f"site-{run}")) for run in range(args.runs)]
         log("local directory: " + ", ".join(f"{s:.3f} s" for s in local))
         rows.append(row(f"Render and publish an edition of {MEASURES} measures and {PARAGRAPHS} paragraphs to a local directory", local, "s", TARGET_LOCAL_S))
         if args.no_s3:
             rows.append(row("… to local SeaweedFS", None, "s", TARGET_S3_S, "skipped (--no-s3)"))
         else:
-            quiet(args, record, "s3")
+            quiet(args.wait_for_quiet, record, "s3")
             rows.append(run_s3(template, tmp, args.runs, S3))
         site = large_site()
         feeds_once(site)
-        quiet(args, record, "feeds")
+        quiet(args.wait_for_quiet, record, "feeds")
         feeds = [feeds_once(site) for _ in range(args.runs)]
         log("feeds: " + ", ".join(f"{s * 1000:.0f} ms" for s in feeds))
         rows.append(row(f"Regenerate feed.atom and feed.rss for {SITE_EDITIONS:,} editions", feeds, "ms", TARGET_FEEDS_MS))
@@ -273,10 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     print()
     if args.write:
-        write_json(RESULTS / "publish.json", record)
-        (RESULTS / "publish.md").write_text(text)
-        where = "README.md" if update_readme(ROOT / "README.md", text) else "bench/results/publish.md"
-        log(f"recorded in bench/results/publish.json and {where}")
+        record_results("publish", record, text, README_HEADING)
     return 0
 
 

@@ -32,15 +32,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from time import perf_counter
 from typing import Any, Iterator
 
-from .report import ROOT, Row, git_commit, machine, ratio, table, write_json
+from .report import ROOT, Row, git_commit, log, machine, ratio, record_results, table
 
-RESULTS = ROOT / "bench" / "results"
 APPEND_SIZE = 1000
 ES_PAGE = 1000
 TARGET_VS_RAW = 0.7
@@ -50,10 +48,6 @@ COLUMNS = "position, stream, version, type, schema_version, data, metadata, reco
 FIGURE_TYPES = ("FigureRecorded", "FigureRevised", "FigureWithdrawn")
 AREA = "force"
 START = datetime(2019, 8, 1, 9, 0, tzinfo=timezone.utc)
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 # -- the workload ---------------------------------------------------------------------------------
@@ -849,8 +843,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     log(f"done in {record['seconds']:.0f} s")
     if args.write:
-        write_json(RESULTS / "scorecard.json", record)
-        log("recorded in bench/results/scorecard.json")
+        record_results("scorecard", record)
     failed = [row.case for row in rows if row.passed is False]
     if failed:
         log("targets missed: " + "; ".join(failed))

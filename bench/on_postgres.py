@@ -7,34 +7,19 @@ search_path), dropped afterwards. Raw commits with synchronous_commit on, as our
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
 
 import psycopg
 
 from events import EventStore
 from events.database import make_engine, upgrade
-from events.records import format_time
 
-from .on_sqlite import COLUMNS, PLACEHOLDER_HASH, RAW_METADATA, _dumps
-from .workload import EVENT_TYPE, Batch, registry
+from . import contenders
+from .contenders import COLUMNS, raw_schema
+from .workload import registry
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
-RAW_SCHEMA = """
-CREATE TABLE events (
-    position BIGINT NOT NULL PRIMARY KEY,
-    stream TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    type TEXT NOT NULL,
-    schema_version INTEGER NOT NULL,
-    data TEXT NOT NULL,
-    metadata TEXT NOT NULL,
-    recorded_at TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    CONSTRAINT events_stream_version UNIQUE (stream, version)
-)
-"""
+RAW_SCHEMA = raw_schema("BIGINT")
 RAW_INSERT = f"INSERT INTO events ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 
@@ -72,28 +57,26 @@ def drop_schema(url: str, schema: str) -> None:
         admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-class OursWriter:
-    """Our store in a schema of its own, one append (one durable commit) per batch."""
+class OursWriter(contenders.OursWriter):
+    """Our store in a schema of its own."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         schema_url, self.schema = create_schema(url)
-        self.engine = make_engine(schema_url)
-        upgrade(self.engine)
-        self.store = EventStore(self.engine, registry)
-
-    def __call__(self, batch: Batch) -> None:
-        self.store.append(batch.stream, batch.new_events(), expected_version=batch.first_version - 1)
+        engine = make_engine(schema_url)
+        upgrade(engine)
+        super().__init__(EventStore(engine, registry))
 
     def close(self) -> None:
-        self.engine.dispose()
+        super().close()
         drop_schema(self.url, self.schema)
 
 
-class RawWriter:
+class RawWriter(contenders.RawWriter):
     """`psycopg` `executemany` (`execute` for one row) of a batch's rows, one commit each."""
 
     def __init__(self, url: str) -> None:
+        super().__init__()
         self.url = url
         _, self.schema = create_schema(url)
         self.connection = psycopg.connect(libpq(url), options=f"-csearch_path={self.schema}")
@@ -101,17 +84,8 @@ class RawWriter:
         self.connection.execute(RAW_SCHEMA)
         self.connection.commit()
         self.cursor = self.connection.cursor()
-        self.position = 0
 
-    def __call__(self, batch: Batch) -> None:
-        recorded_at = format_time(datetime.now(timezone.utc))
-        rows = []
-        for version, data in enumerate(batch.payloads, batch.first_version):
-            self.position += 1
-            rows.append(
-                (self.position, batch.stream, version, EVENT_TYPE, 1, _dumps(data), RAW_METADATA, recorded_at,
-                 PLACEHOLDER_HASH, PLACEHOLDER_HASH)
-            )
+    def commit(self, rows: list[tuple]) -> None:
         if len(rows) == 1:
             self.cursor.execute(RAW_INSERT, rows[0])
         else:

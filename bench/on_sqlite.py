@@ -1,9 +1,7 @@
 """The SQLite cases: appends (ours and raw `sqlite3`), reading and folding, verifying.
 
-"Raw" is the limit: `sqlite3` writing the same rows into a table of the same shape (same
-columns, same primary key and unique (stream, version) constraint, WAL, synchronous=FULL) with
-no validation, no canonical JSON and no hashing (hash columns hold a fixed 64-hex-digit text,
-so rows are as long as ours). Its reads select the same columns from our own log file.
+"Raw" is the limit (bench/contenders.py): `sqlite3` writing the same rows, in WAL mode with
+synchronous=FULL. Its reads select the same columns from our own log file.
 RawMultiRowWriter inserts those rows as our store does on SQLite, so the gap between it and ours
 is what ours spends on validation, canonical JSON and the hash chain.
 """
@@ -12,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timezone
 from itertools import chain
 from json.scanner import make_scanner
 from pathlib import Path
@@ -21,34 +18,13 @@ from typing import Iterable
 
 from events import EventStore
 from events.database import make_engine, upgrade
-from events.records import format_time
 
-from .workload import EVENT_TYPE, Batch, registry
+from . import contenders
+from .contenders import COLUMNS, raw_schema
+from .workload import Batch, registry
 
-RAW_SCHEMA = """
-CREATE TABLE events (
-    position INTEGER NOT NULL PRIMARY KEY,
-    stream TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    type TEXT NOT NULL,
-    schema_version INTEGER NOT NULL,
-    data TEXT NOT NULL,
-    metadata TEXT NOT NULL,
-    recorded_at TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    CONSTRAINT events_stream_version UNIQUE (stream, version)
-)
-"""
-COLUMNS = "position, stream, version, type, schema_version, data, metadata, recorded_at, prev_hash, hash"
+RAW_SCHEMA = raw_schema("INTEGER")
 RAW_INSERT = f"INSERT INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-# What our store writes as metadata for an append without any, so raw rows are as long.
-RAW_METADATA = '{"actor":"system","source":"api"}'
-PLACEHOLDER_HASH = "0" * 64
-
-
-def _dumps(data: dict) -> str:
-    return json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
 
 def open_store(path: Path) -> EventStore:
@@ -57,17 +33,9 @@ def open_store(path: Path) -> EventStore:
     return EventStore(engine, registry)
 
 
-class OursWriter:
-    """Our store, one append (one durable commit) per batch."""
-
+class OursWriter(contenders.OursWriter):
     def __init__(self, path: Path) -> None:
-        self.store = open_store(path)
-
-    def __call__(self, batch: Batch) -> None:
-        self.store.append(batch.stream, batch.new_events(), expected_version=batch.first_version - 1)
-
-    def close(self) -> None:
-        self.store.engine.dispose()
+        super().__init__(open_store(path))
 
 
 def raw_connect(path: Path) -> sqlite3.Connection:
@@ -85,23 +53,15 @@ def raw_settings(connection: sqlite3.Connection) -> dict:
     }
 
 
-class RawWriter:
+class RawWriter(contenders.RawWriter):
     """`sqlite3.executemany` (`execute` for one row) of a batch's rows, one transaction each."""
 
     def __init__(self, path: Path) -> None:
+        super().__init__()
         self.connection = raw_connect(path)
         self.connection.execute(RAW_SCHEMA)
-        self.position = 0
 
-    def __call__(self, batch: Batch) -> None:
-        recorded_at = format_time(datetime.now(timezone.utc))
-        rows = []
-        for version, data in enumerate(batch.payloads, batch.first_version):
-            self.position += 1
-            rows.append(
-                (self.position, batch.stream, version, EVENT_TYPE, 1, _dumps(data), RAW_METADATA, recorded_at,
-                 PLACEHOLDER_HASH, PLACEHOLDER_HASH)
-            )
+    def commit(self, rows: list[tuple]) -> None:
         connection = self.connection
         connection.execute("BEGIN IMMEDIATE")
         self.insert(connection, rows)
@@ -138,12 +98,12 @@ class RawMultiRowWriter(RawWriter):
 
 def build_log(path: Path, batches: Iterable[Batch]) -> None:
     """Our log, for the read cases (not timed)."""
-    store = open_store(path)
+    writer = OursWriter(path)
     try:
         for batch in batches:
-            store.append(batch.stream, batch.new_events(), expected_version=batch.first_version - 1)
+            writer(batch)
     finally:
-        store.engine.dispose()
+        writer.close()
 
 
 def ours_read_fold(path: Path) -> tuple[float, dict]:

@@ -1,4 +1,9 @@
-"""The benchmark's outputs: the comparison table, the JSON record, the README section."""
+"""What every benchmark reports through: progress lines, the machine, tables, the JSON record,
+its Markdown copy and its README section; and waiting for a quiet machine before a case.
+
+The store benchmark's own table (`Row`, `table`, `section`) is here too; the others format their
+rows themselves and hand the text to `markdown_table` and `record_results`.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,74 @@ import os
 import platform
 import sqlite3
 import subprocess
+import sys
 import textwrap
+import time
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
 HEADING = "## Benchmarks"
+PASSED = {True: "yes", False: "**NO**", None: "—"}
+
+
+def log(message: str) -> None:
+    """A progress line on stderr, with the time."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def wait_for_quiet(seconds: float) -> float:
+    """Wait until the 1-minute load average is below half the CPUs, or `seconds` pass; return it."""
+    limit = (os.cpu_count() or 1) / 2
+    deadline = time.monotonic() + seconds
+    load = os.getloadavg()[0]
+    if load >= limit:
+        log(f"waiting up to {seconds:.0f} s for the load average ({load:.2f}) to fall below {limit:g}")
+    while load >= limit and time.monotonic() < deadline:
+        time.sleep(5)
+        load = os.getloadavg()[0]
+    return load
+
+
+def quiet(wait_seconds: float, record: dict, case: str, key: str = "load_average_before_case") -> None:
+    """Before `case`: wait for a quiet machine (when asked to), and note the load it starts under."""
+    load = wait_for_quiet(wait_seconds) if wait_seconds else os.getloadavg()[0]
+    record.setdefault(key, {})[case] = round(load, 2)
+
+
+def markdown_table(header: Sequence[str], align: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table, readable as plain text too; `align` holds "---", "---:" or ":---:" per column."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def wrapped(paragraph: str, width: int = 100) -> list[str]:
+    return textwrap.wrap(paragraph, width, break_on_hyphens=False, break_long_words=False)
+
+
+def bullets(notes: Sequence[str], width: int = 98) -> list[str]:
+    """Markdown list items, wrapped and indented under their dash."""
+    lines = []
+    for note in notes:
+        text = wrapped(note, width)
+        lines += ["- " + text[0], *("  " + line for line in text[1:])]
+    return lines
+
+
+def record_results(name: str, record: dict, text: str | None = None, heading: str | None = None) -> None:
+    """bench/results/NAME.json; with `text`, also NAME.md and the README section under `heading`."""
+    write_json(RESULTS / f"{name}.json", record)
+    where = [f"bench/results/{name}.json"]
+    if text is not None:
+        (RESULTS / f"{name}.md").write_text(text)
+        where.append(f"bench/results/{name}.md")
+        if heading is not None and update_readme(ROOT / "README.md", text, heading):
+            where.append("README.md")
+    log("recorded in " + " and ".join(where))
 
 
 @dataclass
@@ -46,16 +112,22 @@ def _number(value: float | None, unit: str) -> str:
 
 
 def table(rows: list[Row]) -> str:
-    """A Markdown table, readable as plain text too."""
-    lines = ["| case | ours | reference | ratio | target | pass |", "|---|---:|---:|---:|---|:---:|"]
-    for row in rows:
-        shown_ratio = "—" if row.ratio is None else f"{row.ratio:.2f}×"
-        passed = {True: "yes", False: "**NO**", None: "—"}[row.passed]
-        lines.append(
-            f"| {row.case} | {_number(row.ours, row.unit)} | {_number(row.reference, row.unit)} | "
-            f"{shown_ratio} | {row.target} | {passed} |"
-        )
-    return "\n".join(lines)
+    """The comparison table: ours, the reference, their ratio, the target."""
+    return markdown_table(
+        ("case", "ours", "reference", "ratio", "target", "pass"),
+        ("---", "---:", "---:", "---:", "---", ":---:"),
+        [
+            (
+                row.case,
+                _number(row.ours, row.unit),
+                _number(row.reference, row.unit),
+                "—" if row.ratio is None else f"{row.ratio:.2f}×",
+                row.target,
+                PASSED[row.passed],
+            )
+            for row in rows
+        ],
+    )
 
 
 def git_commit() -> dict:
@@ -138,7 +210,7 @@ def _jsonable(value):
 
 
 def _paragraph(text: str) -> list[str]:
-    return textwrap.wrap(text, width=96, break_on_hyphens=False, break_long_words=False)
+    return wrapped(text, 96)
 
 
 def section(record: dict, rows: list[Row]) -> str:
@@ -191,25 +263,24 @@ def section(record: dict, rows: list[Row]) -> str:
             "than on an idle machine, and the appends' fsync times vary; ratios are the steadier figures."
         )
     notes += [row.note for row in rows if row.note]
-    for note in notes:
-        wrapped = _paragraph(note)
-        lines += ["- " + wrapped[0], *("  " + line for line in wrapped[1:])]
+    lines += bullets(notes, 96)
     return "\n".join(lines) + "\n"
 
 
-def update_readme(readme: Path, text: str) -> bool:
-    """Replace (or add at the end) the Benchmarks section of `readme`; False if there is no README."""
+def update_readme(readme: Path, text: str, heading: str = HEADING) -> bool:
+    """Replace the section under `heading` in `readme`, or add it after the last Benchmarks section
+    (at the end if there is none); False if there is no README."""
     if not readme.exists():
         return False
     lines = readme.read_text().splitlines()
-    try:
-        start = lines.index(HEADING)
-    except ValueError:
-        body = "\n".join(lines).rstrip("\n")
-        readme.write_text(f"{body}\n\n{text}")
-        return True
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    if heading in lines:
+        start = lines.index(heading)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    else:
+        sections = [i for i, line in enumerate(lines) if line == HEADING or line.startswith(HEADING + ":")]
+        after = sections[-1] if sections else len(lines) - 1
+        start = end = next((i for i in range(after + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
     before = "\n".join(lines[:start]).rstrip("\n")
-    after = "\n".join(lines[end:])
-    readme.write_text(f"{before}\n\n{text}" + (f"\n{after}\n" if after else ""))
+    rest = "\n".join(lines[end:]).strip("\n")
+    readme.write_text(f"{before}\n\n{text}" + (f"\n{rest}\n" if rest else ""))
     return True
