@@ -1,4 +1,4 @@
-"""The published release calendar: calendar.ics (RFC 5545), calendar.json, and an Atom feed of changes.
+"""The published release calendar: calendar.html, calendar.ics (RFC 5545), calendar.json, and an Atom feed of changes.
 
 Pure functions of the calendar's releases, so the same log gives the same bytes: every time
 in them comes from the events, none from the clock of the build.
@@ -21,7 +21,8 @@ from events.domain.calendar import TIME_ZONE, Change, Release, parse_zoned
 from events.records import parse_time
 
 from .model import publishable
-from .render import SITE_TITLE
+from .render import SITE_TITLE, environment
+from .stores import content_type_for
 
 ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json"
@@ -245,6 +246,38 @@ class CalendarFiles(dict):
             self.failed[key] = f"{type(exc).__name__}: {exc}"
 
 
+STATUS_WORDS = {"provisional": "Provisional", "confirmed": "Confirmed", "released": "Released", "cancelled": "Cancelled"}
+
+
+def calendar_html(releases: Iterable[Release]) -> bytes:
+    """calendar.html: coming releases soonest first, then past and cancelled ones newest first, each with its changes."""
+    releases = _ordered(releases)
+
+    def view(release: Release) -> dict:
+        url = None
+        if release.status == "released" and release.released_revision is not None:
+            url = edition_path(release.edition, release.released_revision)
+        return {
+            "title": release.title,
+            "status": release.status,
+            "release_at": release.release_at,
+            "release_at_display": display_time(release.release_at),
+            "previous_release_at_display": display_time(release.previous_release_at) if release.previous_release_at else None,
+            "cancellation_reason": release.cancellation_reason,
+            "changes": [_sentence(release, change) for change in release.changes],
+            "url": url,
+        }
+
+    coming = [view(r) for r in releases if r.status in ("provisional", "confirmed")]
+    past = [view(r) for r in reversed(releases) if r.status in ("released", "cancelled")]
+    groups = [
+        {"id": "coming", "title": "Coming releases, soonest first", "releases": coming, "empty": "No release is announced."},
+        {"id": "past", "title": "Released and cancelled, newest first", "releases": past, "empty": "Nothing has been released yet."},
+    ]
+    template = environment().get_template("calendar.html")
+    return template.render(groups=groups, statuses=STATUS_WORDS, root="", site_title=SITE_TITLE, software_version="").encode()
+
+
 def calendar_files(
     releases: Iterable[Release], *, base_url: str, domain: str, name: str = "Release calendar"
 ) -> CalendarFiles:
@@ -252,6 +285,7 @@ def calendar_files(
     releases = [publishable(release) for release in releases]
     root = base_url.rstrip("/") + "/"
     files = CalendarFiles()
+    files.add("calendar.html", lambda: calendar_html(releases), content_type_for("calendar.html"))
     files.add("calendar.ics", lambda: calendar_ics(releases, domain=domain, name=name, base_url=base_url), ICS_CONTENT_TYPE)
     files.add("calendar.json", lambda: calendar_json(releases, base_url=base_url), JSON_CONTENT_TYPE)
     files.add(
@@ -276,6 +310,7 @@ def _headline(change: Change) -> str:
 __all__ = [
     "calendar_feed",
     "calendar_files",
+    "calendar_html",
     "calendar_ics",
     "calendar_json",
     "display_time",

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from linkify_it import LinkifyIt
 from markupsafe import Markup, escape
 
 from events.domain.editions import BINDING, FOOTNOTE_MARK
@@ -41,6 +42,9 @@ NOTICE_KINDS = {
     "paragraph": "text revised",
 }
 _TOKENS = re.compile(f"{BINDING.pattern}|{FOOTNOTE_MARK.pattern}")
+# Only addresses written out in full become links: a bare "ons.gov.uk" beside a URL stays text.
+_LINKS = LinkifyIt(options={"fuzzy_link": False, "fuzzy_ip": False})
+_LINKED_SCHEMES = ("http:", "https:", "mailto:")
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(display_time=display_time, iso_london=iso_london)
+    env.filters.update(display_time=display_time, iso_london=iso_london, linked=linked)
     return env
 
 
@@ -89,12 +93,25 @@ def dumps(document: Any) -> bytes:
 # -- index.html ---------------------------------------------------------------------------------
 
 
+def linked(text: str) -> Markup:
+    """`text` escaped, with every URL and e-mail address written in it a link to itself (text as written)."""
+    out, last = [], 0
+    for match in _LINKS.match(text) or ():
+        if match.schema not in _LINKED_SCHEMES:
+            continue
+        out.append(escape(text[last : match.index]))
+        out.append(Markup('<a href="{}">{}</a>').format(match.url, match.text))
+        last = match.last_index
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
 def paragraph_html(paragraph: Paragraph) -> Markup:
     """The paragraph's text, escaped, with bound values marked up and footnote marks linked."""
     bound = {value.placeholder: value.text for value in paragraph.bound}
     out, last = [], 0
     for match in _TOKENS.finditer(paragraph.template):
-        out.append(escape(paragraph.template[last : match.start()]))
+        out.append(linked(paragraph.template[last : match.start()]))
         token = match.group(0)
         if token.startswith("[^"):
             n = int(token[2:-1])
@@ -108,7 +125,7 @@ def paragraph_html(paragraph: Paragraph) -> Markup:
         else:  # approval requires every placeholder to resolve; shown as written if one ever did not
             out.append(escape(token))
         last = match.end()
-    out.append(escape(paragraph.template[last:]))
+    out.append(linked(paragraph.template[last:]))
     return Markup("").join(out)
 
 

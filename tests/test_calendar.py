@@ -8,9 +8,11 @@ stable bytes, and nothing about an edition's content before its release.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 
 import feedparser
+import html5lib
 import icalendar
 import pytest
 from typer.testing import CliRunner
@@ -18,7 +20,7 @@ from typer.testing import CliRunner
 from events import NewEvent
 from events.domain.calendar import LONDON, fold, release_stream
 from events.projections.calendar import CalendarProjection, calendar_changes, calendar_releases, project
-from publishers.calendar import calendar_feed, calendar_ics, calendar_json, display_time
+from publishers.calendar import calendar_feed, calendar_html, calendar_ics, calendar_json, display_time
 from service.cli import cli
 from service.handlers.releases import Releases
 
@@ -127,6 +129,7 @@ def test_before_release_the_calendar_says_only_title_and_time_and_after_it_where
         calendar_ics(calendar.releases(), base_url="https://pcc.example"),
         calendar_json(calendar.releases(), base_url="https://pcc.example"),
         calendar_feed(calendar.releases(), **FEED),
+        calendar_html(calendar.releases()),
     ]
     for document in public:
         assert b"19018" not in document and b"19,018" not in document
@@ -139,6 +142,19 @@ def test_before_release_the_calendar_says_only_title_and_time_and_after_it_where
     assert str(q1["url"]) == "https://pcc.example/editions/2026-q1/r1/"
     released = json.loads(calendar_json(calendar.releases()))["releases"][0]["released"]
     assert (released["revision"], released["late_by_seconds"], released["path"]) == (1, None, "editions/2026-q1/r1/")
+    assert b'<a href="editions/2026-q1/r1/">Q1 2026 statement</a>' in calendar_html(calendar.releases())
+
+
+def test_the_calendar_page_lists_coming_releases_soonest_first_then_past_ones_each_with_its_reasons(calendar):
+    page = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(calendar_html(calendar.releases()))
+    assert [h2.get("id") for h2 in page.iter("h2")] == ["coming", "past"]
+    coming, past = page.findall(".//ul[@class='revisions']")
+    text = [re.sub(r"\s+", " ", "".join(li.itertext())).strip() for li in coming.findall("li")]
+    assert text[0].startswith("Q1 2026 statement Confirmed: Thursday 2 April 2026 09:30 BST (previously Thursday 5 March 2026 09:30 GMT)")
+    assert "Reason: Home Office data arrived late" in text[0]
+    assert text[1].startswith("Q2 2026 statement Provisional: Thursday 4 June 2026 09:30 BST")
+    (cancelled,) = past.findall("li")
+    assert "Cancelled: Thursday 3 September 2026 09:30 BST. Reason: merged into the annual statement" in "".join(cancelled.itertext())
 
 
 def test_the_projection_keeps_every_change_and_folding_a_batch_twice_changes_nothing(store, engine, calendar):

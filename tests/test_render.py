@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 
 from events.domain.fields import NATIONAL_PRIORITIES
-from publishers.render import CSV_COLUMNS, render_edition
+from publishers.render import CSV_COLUMNS, linked, render_edition
 from service.handlers import editions
 from service.handlers.editions_published import RevisionTimes, edition_document
 
@@ -184,7 +184,27 @@ def test_footnotes_link_both_ways(page):
     for reference in references:
         assert reference.get("href")[1:] in ids
         note = page.find(f".//{XHTML}li[@id='{reference.get('href')[1:]}']")
-        assert note.find(f"{XHTML}a").get("href") == f"#{reference.get('id')}"
+        back = note.findall(f"{XHTML}a")[-1]
+        assert back.get("href") == f"#{reference.get('id')}"
+        # WCAG 2.5.3: the name says what the link shows, and more only after it.
+        assert back.get("aria-label") is None and text_of(back).startswith("Back to text of paragraph")
+
+
+def test_a_url_written_in_a_footnote_is_a_link_to_itself(page):
+    note = page.find(f".//{XHTML}li[@id='p34-fn1']")
+    (link,) = [a for a in note.findall(f"{XHTML}a") if not a.get("href").startswith("#")]
+    assert link.get("href") == text_of(link) == (
+        "https://www.ons.gov.uk/peoplepopulationandcommunity/crimeandjustice/bulletins/crimeinenglandandwales/yearendingseptember2021#fraud"
+    )
+    assert "(ons.gov.uk)" in text_of(note), "a bare domain name stays text"
+
+
+def test_urls_and_addresses_in_text_become_links_and_everything_else_stays_escaped_text():
+    html = linked("See https://example.org/a?b=1&c=2, write to data@example.org, not ons.gov.uk <b>or</b> ftp://x.")
+    assert html == (
+        'See <a href="https://example.org/a?b=1&amp;c=2">https://example.org/a?b=1&amp;c=2</a>, write to '
+        '<a href="mailto:data@example.org">data@example.org</a>, not ons.gov.uk &lt;b&gt;or&lt;/b&gt; ftp://x.'
+    )
 
 
 def test_each_national_priority_says_whether_it_applies_and_why(page):
