@@ -7,6 +7,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 DEMO_PORT ?= 8080
 DEMO_SERVE ?= 1
 
@@ -32,7 +33,12 @@ else
 	$(BIN)/policing-metrics site check --to file://var/public --site-url http://127.0.0.1:$(DEMO_PORT)/
 endif
 
-test: $(STAMP) deploy-tools
+# axe-core for the browser tests, at the version package-lock.json pins.
+$(NODE_STAMP): package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+test: $(STAMP) $(NODE_STAMP) deploy-tools
 	$(BIN)/python -m pytest
 
 # Installs only what is missing (apt-get needs root, as on CI); kubectl and systemd-analyze come with the machine.
@@ -48,4 +54,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench http
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis
+	rm -rf $(VENV) var node_modules .pytest_cache .hypothesis

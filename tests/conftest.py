@@ -115,3 +115,12 @@ def bypass_triggers(engine: Engine, sql: str, params: tuple = ()) -> None:
         raw.commit()
     finally:
         raw.close()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Where the browser tests left their screenshots, to look at."""
+    from .test_browser import SCREENSHOTS
+
+    ran = [r for r in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []) if "test_browser" in r.nodeid]
+    if ran and SCREENSHOTS.is_dir():
+        terminalreporter.write_line(f"browser screenshots: {SCREENSHOTS}")
