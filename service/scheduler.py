@@ -6,7 +6,7 @@ plus a periodic sweep that catches anything due, including releases missed while
 was down: those go out at start-up and are recorded as late by their delay.
 
 APScheduler only says *when* to look. Whether this process releases a release is decided in the
-database (`service.claims`); that the release happens once is ensured by the idempotent publish
+database (`events.claims`); that the release happens once is ensured by the idempotent publish
 and the release event's idempotency key, so a process that takes over a dead one's claim can
 safely redo whatever part the dead one had done.
 """
@@ -34,7 +34,7 @@ from events.projections.calendar import CalendarProjection
 from events.store import Clock, utc_now
 
 from . import metrics
-from .claims import Claim, ReleaseClaims, claim_key, process_owner
+from events.claims import Claim, ReleaseClaims, claim_key, process_owner
 from .handlers.releases import PublishOutcome, Releases, approved_revision
 
 SWEEP_JOB = "sweep"

@@ -114,3 +114,52 @@ def test_importing_the_domain_loads_no_database_driver_or_web_framework():
     heavy = ("sqlalchemy", "psycopg", "sqlite3", "alembic", "fastapi", "httpx", "boto3", "structlog")
     assert [name for name in loaded if name.split(".")[0] in heavy] == []
 
+
+
+# The store reads and writes these with its own SQL (events/store.py); the migrations declare them.
+WRITTEN_BY_THE_STORE = {"events", "idempotency_keys"}
+
+
+def _declared_tables() -> dict[str, list[str]]:
+    """Table name -> the modules whose source declares `Table("name", ...)`."""
+    declared: dict[str, list[str]] = {}
+    for package in PACKAGES:
+        for module in modules(package):
+            tree = ast.parse(_path_of(module).read_text())
+            for node in ast.walk(tree):
+                if (
+                    isinstance(node, ast.Call)
+                    and getattr(node.func, "id", getattr(node.func, "attr", None)) == "Table"
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                ):
+                    declared.setdefault(node.args[0].value, []).append(module)
+    return declared
+
+
+def test_each_table_is_declared_once_in_events_beside_the_migrations_that_create_it():
+    misplaced = {
+        name: where
+        for name, where in _declared_tables().items()
+        if len(where) != 1 or not _within(where[0], "events") or _within(where[0], "events.migrations")
+    }
+    assert misplaced == {}
+
+
+def test_the_migrations_create_exactly_the_tables_declared(engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import MetaData, Table
+
+    from events.database import upgrade
+
+    upgrade(engine)
+    declared = MetaData()
+    for name, (module, *_) in _declared_tables().items():
+        found = [v for v in vars(__import__(module, fromlist=["_"])).values() if isinstance(v, Table) and v.name == name]
+        found[0].to_metadata(declared)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), declared)
+    undeclared = {d[1].name for d in differences if d[0] == "remove_table"}
+    assert undeclared == WRITTEN_BY_THE_STORE
+    assert [d for d in differences if d[0] != "remove_table"] == []

@@ -25,7 +25,7 @@ from events import EventStore
 from events.database import make_engine, upgrade
 from events.domain import registry as domain_registry
 from events.domain.calendar import parse_zoned
-from service.claims import RELEASED_CLAIM_EXPIRY, ReleaseClaims
+from events.claims import RELEASED_CLAIM_EXPIRY, ReleaseClaims
 from service.handlers.releases import Releases
 from service.scheduler import ReleaseScheduler
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Connection,
+    Index,
     Integer,
     MetaData,
     Table,
@@ -56,6 +57,7 @@ calendar_releases = Table(
     Column("manifest_hash", Text),
     Column("keys", Text),  # JSON list
     Column("position", BigInteger, nullable=False),
+    Index("calendar_releases_due", "status", "release_at_utc"),  # what is due: open releases by time
 )
 
 calendar_changes = Table(

@@ -21,8 +21,8 @@ from datetime import timedelta
 
 from sqlalchemy import Column, Engine, Integer, MetaData, Table, Text, and_, select, update
 
-from events.records import format_time
-from events.store import Clock, utc_now
+from .records import format_time
+from .store import Clock, utc_now
 
 # An expiry earlier than any clock reading: an abandoned claim is free to take at once.
 RELEASED_CLAIM_EXPIRY = "1970-01-01T00:00:00.000000Z"
