@@ -43,9 +43,12 @@ RELEASE_JOB_PREFIX = "release:"
 
 
 class Publish(Protocol):
-    """Renders and uploads an edition's revision; publishing identical content again is a no-op."""
+    """Renders and uploads an edition's revision; publishing identical content again is a no-op.
+    Once the scheduler has recorded the release, `after_release` refreshes what lists it (the site)."""
 
     def __call__(self, edition: str, revision: int) -> PublishOutcome: ...
+
+    def after_release(self, edition: str, revision: int) -> None: ...
 
 
 class PublishingNotConfigured(RuntimeError):
@@ -231,6 +234,7 @@ class ReleaseScheduler:
             released, recorded = self.releases.record_release(
                 edition, revision, release_at, outcome, released_at=self.clock(), actor=self.owner
             )
+            self.publish.after_release(edition, revision)  # the site lists it once it is recorded
             self.claims.finish(claim, "released", revision)
             log.info(
                 "release.released",

@@ -36,6 +36,7 @@ class FakePublisher:
 
     def __init__(self, fail_times: int = 0, block: threading.Event | None = None) -> None:
         self.calls: list[tuple[str, int]] = []
+        self.refreshed: list[tuple[str, int, int]] = []  # (edition, revision, publishes before it)
         self.objects: dict[str, bytes] = {}
         self.fail_times = fail_times
         self.block = block
@@ -55,6 +56,10 @@ class FakePublisher:
             raise AssertionError(f"different content under immutable key {key}")
         manifest = hashlib.sha256(body).hexdigest()
         return PublishOutcome(manifest, (key, f"editions/{edition}/r{revision}/manifest.json"))
+
+    def after_release(self, edition: str, revision: int) -> None:
+        """A real publisher refreshes the site's indexes and feeds here, once the release is recorded."""
+        self.refreshed.append((edition, revision, len(self.calls)))
 
 
 def released_events(store: EventStore, edition: str) -> list:

@@ -33,6 +33,9 @@ class TablePublisher:
         body = f"{edition}/r{revision}".encode()
         return PublishOutcome(hashlib.sha256(body).hexdigest(), (f"editions/{edition}/r{revision}/index.html",))
 
+    def after_release(self, edition: str, revision: int) -> None:
+        """A real publisher refreshes the site's indexes and feeds here; there is none to refresh."""
+
 
 def run(
     url: str,

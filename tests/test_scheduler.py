@@ -62,7 +62,7 @@ def test_a_due_release_is_published_once_and_recorded_with_its_manifest_and_keys
     [attempt] = process.sweep()
     assert (attempt.outcome, attempt.revision, attempt.late_by_seconds) == ("released", 1, None)
     assert process.sweep() == [] and process.attempt(EDITION, release_at).outcome == "claimed-elsewhere"
-    assert publisher.calls == [(EDITION, 1)]
+    assert publisher.calls == [(EDITION, 1)] and publisher.refreshed == [(EDITION, 1, 1)]  # the site after the release
     [event] = released_events(store, EDITION)
     assert event.data["keys"] == [f"editions/{EDITION}/r1/index.html", f"editions/{EDITION}/r1/manifest.json"]
     assert event.data["released_at"] == "2026-01-07T09:30:02.000000Z" and event.data["late_by_seconds"] is None

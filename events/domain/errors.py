@@ -182,3 +182,74 @@ class TokenExpired(TokenRefused):
             f"the API token {token_id} expired at {expires_at}: ask an admin for a new one "
             f"(policing-metrics tokens rotate {token_id})"
         )
+
+
+# -- the release calendar --------------------------------------------------------------------
+
+
+class ReleaseRefused(DomainError):
+    """A release calendar command that was not carried out; the message says what to do instead."""
+
+
+class InvalidReleaseTime(ReleaseRefused):
+    pass
+
+
+class NonExistentLocalTime(InvalidReleaseTime):
+    """The clocks go forward over this time: it never shows on a London clock."""
+
+
+class AmbiguousLocalTime(InvalidReleaseTime):
+    """The clocks go back over this time: it shows twice on a London clock."""
+
+
+class ReleaseTimeInPast(ReleaseRefused):
+    pass
+
+
+class WeekendRelease(ReleaseRefused):
+    pass
+
+
+class TooLittleNotice(ReleaseRefused):
+    pass
+
+
+class ReasonRequired(ReleaseRefused):
+    pass
+
+
+class TitleRequired(ReleaseRefused):
+    pass
+
+
+class ReleaseNotAnnounced(ReleaseRefused):
+    pass
+
+
+class ReleaseAlreadyAnnounced(ReleaseRefused):
+    pass
+
+
+class ReleaseClosed(ReleaseRefused):
+    """The release was released or cancelled, so its time can no longer change."""
+
+
+class ReleaseNotDue(ReleaseRefused):
+    pass
+
+
+class ReleaseMoved(ReleaseRefused):
+    """The release is no longer at the time a scheduler was about to release it for."""
+
+
+class EmbargoOver(ReleaseRefused):
+    pass
+
+
+class EmbargoInForce(ReleaseRefused):
+    """The release is announced for a later time: the scheduler publishes it then."""
+
+
+class ReleaseWasCancelled(ReleaseRefused):
+    """Publishing a cancelled release needs it announced again, or --now with a reason."""

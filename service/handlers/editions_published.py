@@ -16,6 +16,7 @@ from events import EventStore
 from events.domain.periods import Period
 from events.domain.rules import editions as rules
 from events.domain.rules.editions import Approval, Edition
+from events.domain.rules.releases import ReleasedRevision
 from events.projections import Projections, compare
 from events.projections.history import Diff
 from publishers import model
@@ -34,16 +35,6 @@ def caught_up(store: EventStore) -> Projections:
     with _catch_up_lock:
         projections.catch_up()
     return projections
-
-
-@dataclass(frozen=True)
-class ReleasedRevision:
-    """A revision the release stream records as released."""
-
-    revision: int
-    release_at: str  # London, with offset
-    released_at: str  # UTC
-    manifest_hash: str
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ The decision rests on the edition's approvals and its release stream (see docs/p
 - a later revision after a release is a correction: it goes out at once, its time being its
   approval's minute.
 
-Whatever was decided is recorded in the log before any file is written when it fixes a time the
-files show (the announcement), and after the manifest when it says the files are out (the release).
+The release rules are the calendar's (`events.domain.rules.releases`); the release handler
+(`Releases`) records what they decide: a time the files show (an announcement or a move) before
+any file is written, and the release itself after the manifest, when the files are out.
 """
 
 from __future__ import annotations
@@ -21,29 +22,18 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Callable
 from urllib.parse import urlsplit
 
 import structlog
 
-from events import EventStore, IdempotencyKeyReused, Metadata, NewEvent, WrongExpectedVersion
-from events.domain import registry
-from events.domain.calendar import (
-    ON_TIME_TOLERANCE_SECONDS,
-    EditionReleased,
-    ReleaseAnnounced,
-    ReleaseRescheduled,
-    fold,
-    parse_zoned,
-    release_stream,
-    zoned_text,
-)
+from events import EventStore
 from events.domain.editions import edition_stream
-from events.domain.errors import UnknownEdition
-from events.domain.fields import carried
+from events.domain.errors import EmbargoInForce, ReleaseWasCancelled, UnknownEdition  # noqa: F401 - refusals of a publish
 from events.domain.rules import editions as edition_rules
-from events.records import format_time, parse_time
+from events.domain.rules import releases as release_rules
+from events.domain.rules.releases import ON_DEMAND_REASON, correction_time  # noqa: F401
+from events.records import parse_time
 from events.store import Clock, utc_now
 from publishers import model
 from publishers.calendar import calendar_files
@@ -53,12 +43,11 @@ from publishers.site import latest_keys, render_site
 from publishers.times import display_time
 from publishers.stores import ObjectNotFound, ObjectStore, StorageError
 
-from .editions_published import ReleasedRevision, RevisionTimes, edition_document
-from .releases import PublishOutcome, Releases, release_idempotency_key
+from .editions_published import RevisionTimes, edition_document
+from .releases import PublishOutcome, Releases, released_editions
 
 log = structlog.get_logger(__name__)
 
-ON_DEMAND_REASON = "published on demand with `policing-metrics publish`; no release had been announced"
 # One site refresh at a time in a process: the scheduler publishes from several threads.
 _site_lock = threading.Lock()
 _IP_OR_LOCAL = re.compile(r"^(\d+\.\d+\.\d+\.\d+|\[.*\]|localhost)$")
@@ -72,14 +61,6 @@ class PublishRefused(PublishError):
 
 
 class NotApproved(PublishRefused):
-    pass
-
-
-class EmbargoInForce(PublishRefused):
-    """The release is announced for a later time: the scheduler publishes it then."""
-
-
-class ReleaseWasCancelled(PublishRefused):
     pass
 
 
@@ -157,17 +138,6 @@ def site_url_of(url: str) -> str:
 class _Plan:
     mode: str
     times: RevisionTimes
-    announce: object | None = None  # a calendar event to append before rendering
-
-
-def released_revisions(events) -> list[ReleasedRevision]:
-    """The revisions a release stream records as released, oldest first (a repeat of one counts once)."""
-    seen: dict[int, ReleasedRevision] = {}
-    for event in events:
-        if event.type == "EditionReleased" and event.data["revision"] not in seen:
-            data = event.data
-            seen[data["revision"]] = ReleasedRevision(data["revision"], data["release_at"], data["released_at"], data["manifest_hash"])
-    return sorted(seen.values(), key=lambda r: r.revision)
 
 
 class Publishing:
@@ -176,13 +146,16 @@ class Publishing:
     def __init__(self, store: EventStore, *, site_url: str, software_version: str, clock: Clock = utc_now) -> None:
         self.store = store
         self.clock = clock
+        self.releases = Releases(store, clock)
         self.site_url = site_url_of(site_url)
         self.authority = tag_authority(self.site_url)
         self.software_version = software_version
 
     # deciding
 
-    def _plan(self, edition: str, revision: int | None, *, now: bool, override_reason: str | None) -> tuple[int, _Plan]:
+    def _plan(
+        self, edition: str, revision: int | None, *, now: bool, override_reason: str | None, actor: str, source: str
+    ) -> tuple[int, _Plan]:
         events = self.store.read_stream(edition_stream(edition))
         state = edition_rules.fold(((e.type, e.data) for e in events), (e.recorded_at for e in events))
         if state is None:
@@ -196,8 +169,7 @@ class Publishing:
         revision = latest if revision is None else revision
         if not 1 <= revision <= latest:
             raise NotApproved(f"edition {edition} has {latest} approved revision(s); there is no revision {revision} to publish")
-        release_events = self.store.read_stream(release_stream(edition))
-        released = released_revisions(release_events)
+        released = self.releases.released(edition)
         by_revision = {r.revision: r for r in released}
         if revision in by_revision:
             done = by_revision[revision]
@@ -214,43 +186,16 @@ class Publishing:
                 f"publish revision {latest}"
             )
         if released:
-            # A correction goes out at once; its time is its approval's minute, never before the release it corrects.
-            approved = _minute(parse_time(state.approvals[revision - 1].recorded_at))
-            previous = parse_zoned(released[-1].release_at)
-            release_at = zoned_text(max(approved, previous))
+            release_at = correction_time(parse_time(state.approvals[revision - 1].recorded_at), released)
             return revision, _Plan("correction", RevisionTimes(release_at, released[0].release_at, tuple(released)))
-        return revision, self._first_release(edition, state.title, release_events, now=now, override_reason=override_reason)
-
-    def _first_release(self, edition: str, title: str, events, *, now: bool, override_reason: str | None) -> _Plan:
-        release = fold(events)
-        moment = self.clock()
-        minute = zoned_text(_minute(moment))
-        reason = (override_reason or "").strip() or None
-        if release is None:
-            announce = ReleaseAnnounced(
-                edition=edition, title=carried(title)[:300], release_at=minute, state="confirmed", override_reason=reason or ON_DEMAND_REASON
-            )
-            return _Plan("first release", RevisionTimes(minute, minute, ()), announce)
-        if release.status == "cancelled":
-            if not (now and reason):
-                raise ReleaseWasCancelled(
-                    f"the release of {edition} was cancelled ({release.cancellation_reason}): announce it again with "
-                    f"`policing-metrics schedule {edition} --at DATE`, or publish it at once with --now --override-reason TEXT"
-                )
-            announce = ReleaseAnnounced(edition=edition, title=carried(release.title), release_at=minute, state="confirmed", override_reason=reason)
-            return _Plan("first release", RevisionTimes(minute, minute, ()), announce)
-        if release.due > moment:
-            if not (now and reason):
-                raise EmbargoInForce(
-                    f"edition {edition} is embargoed until {display_time(release.release_at)}: the scheduler "
-                    "(`policing-metrics scheduler`) publishes it at that moment. To publish it now instead, give "
-                    "--now --override-reason TEXT; the release is then moved to now, with that reason on the calendar"
-                )
-            announce = ReleaseRescheduled(
-                edition=edition, release_at=minute, previous_release_at=release.release_at, reason=reason, override_reason=reason
-            )
-            return _Plan("first release", RevisionTimes(minute, minute, ()), announce)
-        return _Plan("first release", RevisionTimes(release.release_at, release.release_at, ()))
+        # A first release: its time is fixed on the calendar (moved to now, or announced for now) before any file shows it.
+        release_at, event = self.releases.fix_publish_time(
+            edition, title=state.title, early=now, override_reason=override_reason, actor=actor, source=source
+        )
+        if event is not None:
+            log.info("publish.release_time_fixed", edition=edition, revision=revision, release_at=release_at,
+                     calendar_event=type(event).__name__)
+        return revision, _Plan("first release", RevisionTimes(release_at, release_at, ()))
 
     # doing
 
@@ -265,16 +210,45 @@ class Publishing:
         actor: str = "publisher",
         source: str = "cli",
     ) -> PublishReport:
+        """Put the revision's files, record the release, then refresh the site around it."""
         if now and not (override_reason and override_reason.strip()):
             raise PublishRefused("--now needs --override-reason: the calendar tells the public why a release came early")
-        revision, plan = self._plan(edition, revision, now=now, override_reason=override_reason)
+        report = self.put(edition, revision, to=to, now=now, override_reason=override_reason, actor=actor, source=source)
+        if report.mode != "again":
+            _, report.recorded = self.releases.record_release(
+                edition, report.revision, report.release_at, report.outcome, released_at=self.clock(), actor=actor, source=source
+            )
+        log.info("publish.site_files", edition=edition, revision=report.revision, recorded=report.recorded)
+        report.site_files = self.refresh_site(to, refresh=[edition], revision=report.revision)
+        log.info(
+            "publish.done",
+            edition=edition,
+            revision=report.revision,
+            destination=report.destination,
+            manifest_hash=report.manifest_hash,
+            written=len(report.edition_files.written) + len(report.site_files.written),
+            unchanged=len(report.edition_files.unchanged) + len(report.site_files.unchanged),
+        )
+        return report
+
+    def put(
+        self,
+        edition: str,
+        revision: int | None = None,
+        *,
+        to: ObjectStore,
+        now: bool = False,
+        override_reason: str | None = None,
+        actor: str = "publisher",
+        source: str = "cli",
+    ) -> PublishReport:
+        """Decide, fix the release time on the calendar if it must move, render, and put the revision's
+        own files (the manifest last). Nothing says they are released until the release is recorded."""
+        revision, plan = self._plan(edition, revision, now=now, override_reason=override_reason, actor=actor, source=source)
         bound = log.bind(edition=edition, revision=revision, destination=to.location())
-        if plan.announce is not None:
-            self._append_calendar(edition, plan.announce, actor, source)
-            bound.info("publish.release_time_fixed", release_at=plan.times.release_at, calendar_event=type(plan.announce).__name__)
         rendered = self.render(edition, revision, plan.times)
         if plan.mode == "again":
-            recorded_hash = next(r.manifest_hash for r in released_revisions(self.store.read_stream(release_stream(edition))) if r.revision == revision)
+            recorded_hash = next(r.manifest_hash for r in self.releases.released(edition) if r.revision == revision)
             if rendered.manifest_hash != recorded_hash:
                 # The release is recorded and its files are here: the site around them must still list it.
                 if to.exists(f"{model.edition_directory(edition, revision)}/manifest.json"):
@@ -286,66 +260,13 @@ class Publishing:
                 )
         bound.info("publish.edition_files", mode=plan.mode, release_at=plan.times.release_at)
         written = put_edition(to, rendered)
-        report = PublishReport(
+        return PublishReport(
             edition, revision, to.location(), plan.mode, plan.times.release_at, rendered.manifest_hash, rendered.keys(), written
         )
-        if plan.mode == "first release":
-            _, report.recorded = Releases(self.store, self.clock).record_release(
-                edition, revision, plan.times.release_at, report.outcome, released_at=self.clock(), actor=actor, source=source
-            )
-        elif plan.mode == "correction":
-            report.recorded = self._record_correction(edition, revision, plan.times.release_at, report.outcome, actor, source)
-        bound.info("publish.site_files", recorded=report.recorded)
-        report.site_files = self.refresh_site(to, refresh=[edition], revision=revision)
-        bound.info(
-            "publish.done",
-            manifest_hash=rendered.manifest_hash,
-            written=len(written.written) + len(report.site_files.written),
-            unchanged=len(written.unchanged) + len(report.site_files.unchanged),
-        )
-        return report
 
     def render(self, edition: str, revision: int, times: RevisionTimes) -> RenderedEdition:
         document = edition_document(self.store, edition, revision, times, software_version=self.software_version)
         return render_edition(document)
-
-    def _append_calendar(self, edition: str, event, actor: str, source: str) -> None:
-        stream = release_stream(edition)
-        try:
-            self.store.append(
-                stream, [NewEvent.of(event, registry)], expected_version=self.store.stream_version(stream),
-                metadata=Metadata(actor=actor, source=source),
-            )
-        except WrongExpectedVersion:
-            raise PublishRefused(f"the release of {edition} changed while it was being published: run the publish again") from None
-
-    def _record_correction(self, edition: str, revision: int, release_at: str, outcome: PublishOutcome, actor: str, source: str) -> bool:
-        stream = release_stream(edition)
-        for _ in range(5):
-            events = self.store.read_stream(stream)
-            if any(r.revision == revision for r in released_revisions(events)):
-                return False  # another publish of the same correction recorded it
-            released_at = self.clock()
-            delay = int((released_at - parse_zoned(release_at)).total_seconds())
-            event = EditionReleased(
-                edition=edition,
-                revision=revision,
-                release_at=release_at,
-                released_at=format_time(released_at),
-                late_by_seconds=delay if delay > ON_TIME_TOLERANCE_SECONDS else None,
-                manifest_hash=outcome.manifest_hash,
-                keys=list(outcome.keys),
-            )
-            try:
-                self.store.append(
-                    stream, [NewEvent.of(event, registry)], expected_version=events[-1].version if events else 0,
-                    idempotency_key=release_idempotency_key(edition, revision, release_at),
-                    metadata=Metadata(actor=actor, source=source),
-                )
-            except (WrongExpectedVersion, IdempotencyKeyReused):
-                continue
-            return True
-        raise PublishRefused(f"the release stream of {edition} kept changing while recording revision {revision}: run the publish again")
 
     # the site
 
@@ -353,19 +274,12 @@ class Publishing:
         """Every released edition whose current revision is complete in `to`, and the release calendar."""
         present = {key.rsplit("/", 1)[0] for key in to.list("editions/") if key.endswith("/manifest.json")}
         streams = self.store.read_prefix("release-")
-        calendar, released = [], {}
-        for stream, events in sorted(streams.items()):
-            release = fold(events)
-            if release is not None:
-                calendar.append(release)
-            revisions = released_revisions(events)
-            if revisions:
-                released[stream[len("release-") :]] = revisions
+        calendar = [release for _, events in sorted(streams.items()) if (release := release_rules.fold(events)) is not None]
+        by_edition: dict[str, list] = {}
+        for released in released_editions(self.store, streams):
+            by_edition.setdefault(released.edition, []).append(released)
         editions = []
-        edition_events = self.store.read_streams([edition_stream(e) for e in released])
-        for edition, revisions in sorted(released.items()):
-            events = edition_events.get(edition_stream(edition), [])
-            approvals = edition_rules.fold(((e.type, e.data) for e in events), (e.recorded_at for e in events)).approvals
+        for edition, revisions in by_edition.items():
             shown = [r for r in revisions if model.edition_directory(edition, r.revision) in present]
             missing = [r.revision for r in revisions if r not in shown]
             if missing:
@@ -373,12 +287,11 @@ class Publishing:
                             problem="released but not in this destination: publish them here to list them")
             if not shown:
                 continue
-            frozen = approvals[shown[-1].revision - 1].position
-            state = edition_rules.fold((e.type, e.data) for e in events if e.position <= frozen)
+            state = shown[-1].state
             site_revisions = []
             for index, r in enumerate(shown):
                 notices = self._notices(to, edition, r.revision) if index else ()
-                site_revisions.append(model.SiteRevision(r.revision, r.release_at, approvals[r.revision - 1].reason, r.manifest_hash, notices))
+                site_revisions.append(model.SiteRevision(r.revision, r.release_at, r.reason, r.manifest_hash, notices))
             editions.append(
                 model.SiteEdition(
                     edition=edition,
@@ -434,18 +347,22 @@ class Publishing:
         return tuple(sorted((stream, events[-1].position) for stream, events in streams.items() if events))
 
 
-def _minute(moment: datetime):
-    return moment.astimezone(timezone.utc).replace(second=0, microsecond=0)
+class ScheduledPublisher:
+    """What the release scheduler calls when a release is due: put the revision's files in the
+    destination, and once the scheduler has recorded the release, refresh the site around it (so
+    the feeds and indexes it writes already list the edition)."""
+
+    def __init__(self, publishing: Publishing, open_destination: Callable[[], ObjectStore]) -> None:
+        self.publishing = publishing
+        self.open_destination = open_destination
+
+    def __call__(self, edition: str, revision: int) -> PublishOutcome:
+        report = self.publishing.put(edition, revision, to=self.open_destination(), actor="scheduler", source="scheduler")
+        return report.outcome
+
+    def after_release(self, edition: str, revision: int) -> None:
+        self.publishing.refresh_site(self.open_destination(), refresh=[edition], revision=revision)
 
 
-def for_scheduler(publishing: Publishing, open_destination: Callable[[], ObjectStore]) -> Callable[[str, int], PublishOutcome]:
-    """The `publish(edition, revision)` the release scheduler calls when a release is due.
-
-    It records the release itself, before refreshing the site, so that the feeds and indexes it
-    writes already list the edition; the scheduler's own record_release then finds it recorded.
-    """
-
-    def publish(edition: str, revision: int) -> PublishOutcome:
-        return publishing.publish(edition, revision, to=open_destination(), actor="scheduler", source="scheduler").outcome
-
-    return publish
+def for_scheduler(publishing: Publishing, open_destination: Callable[[], ObjectStore]) -> ScheduledPublisher:
+    return ScheduledPublisher(publishing, open_destination)

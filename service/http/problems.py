@@ -140,7 +140,6 @@ def from_store_error(exc: EventStoreError) -> Problem:
 def from_domain_error(request: Request, exc: Exception) -> Problem:
     """The problem a refused command becomes: 404 for a missing target, 422 for bad input, 409 for state."""
     from events.domain import errors as domain
-    from ..handlers import releases
     from ..handlers.imports import ImportRefused
 
     detail = str(exc)
@@ -152,19 +151,19 @@ def from_domain_error(request: Request, exc: Exception) -> Problem:
     if isinstance(exc, domain.InvalidValue):
         errors = [{"field": exc.field, "message": exc.detail if not isinstance(exc, domain.BadPlaceholders) else "; ".join(exc.problems)}]
         return Problem(422, "Invalid data", detail, type=PROBLEM_BASE + kebab, errors=errors)
-    missing_target = (domain.UnknownFigure, domain.UnknownEdition, domain.UnknownParagraph, releases.ReleaseNotAnnounced)
+    missing_target = (domain.UnknownFigure, domain.UnknownEdition, domain.UnknownParagraph, domain.ReleaseNotAnnounced)
     if isinstance(exc, missing_target) or (
         isinstance(exc, domain.UnknownMeasure) and request.url.path.startswith("/measures/")
     ):
         return Problem(404, "Not found", detail, type=PROBLEM_BASE + kebab)
     bad_input = (
         domain.UnknownMeasure,
-        releases.InvalidReleaseTime,
-        releases.ReleaseTimeInPast,
-        releases.WeekendRelease,
-        releases.TooLittleNotice,
-        releases.ReasonRequired,
-        releases.TitleRequired,
+        domain.InvalidReleaseTime,
+        domain.ReleaseTimeInPast,
+        domain.WeekendRelease,
+        domain.TooLittleNotice,
+        domain.ReasonRequired,
+        domain.TitleRequired,
     )
     if isinstance(exc, bad_input):
         return Problem(422, "Refused", detail, type=PROBLEM_BASE + kebab)
@@ -177,14 +176,9 @@ def from_domain_error(request: Request, exc: Exception) -> Problem:
 def install(app: FastAPI) -> None:
     document(app)
     from events.domain.errors import DomainError
-    from ..handlers.releases import ReleaseRefused
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError):
-        return problem_response(request, from_domain_error(request, exc))
-
-    @app.exception_handler(ReleaseRefused)
-    async def _release(request: Request, exc: ReleaseRefused):
         return problem_response(request, from_domain_error(request, exc))
 
     @app.exception_handler(Problem)

@@ -10,18 +10,15 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 from events import EventStore
-from events.domain.editions import edition_stream
-from events.domain.rules import editions as edition_rules
 from events.projections import Projections
 from events.projections.base import gc_paused
 
 from publishers.stores import ObjectNotFound, ObjectStore
 
-from ..handlers.publishing import released_revisions
+from ..handlers.releases import Released, released_editions
 
 # How long a list of releases is trusted before the log is asked again: a release shows up at
 # most this late on the API (plus the moment it takes one request to ask, while requests in the
@@ -30,21 +27,6 @@ RELEASES_TTL_SECONDS = 0.5
 # A refresh claimed by a request in the event loop that has not finished within this long is
 # taken as abandoned: the next request claims it again.
 REFRESH_CLAIM_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class Released:
-    """One released revision of one edition, with the log position it was frozen at."""
-
-    edition: str
-    title: str
-    area: str
-    revision: int
-    release_at: str
-    released_at: str
-    manifest_hash: str
-    position: int
-    reason: str
 
 
 class ReadModels:
@@ -104,30 +86,7 @@ class ReadModels:
         return None
 
     def _load_released(self) -> list[Released]:
-        found: list[Released] = []
-        for stream, events in self.store.read_prefix("release-").items():
-            revisions = released_revisions(events)
-            if not revisions:
-                continue
-            edition = stream.removeprefix("release-")
-            edition_events = self.store.read_stream(edition_stream(edition))
-            state = edition_rules.fold(((e.type, e.data) for e in edition_events), (e.recorded_at for e in edition_events))
-            for released in revisions:
-                approval = state.approvals[released.revision - 1]
-                found.append(
-                    Released(
-                        edition,
-                        state.title,
-                        state.area,
-                        released.revision,
-                        released.release_at,
-                        released.released_at,
-                        released.manifest_hash,
-                        approval.position,
-                        approval.reason,
-                    )
-                )
-        return sorted(found, key=lambda r: (r.released_at, r.edition, r.revision), reverse=True)
+        return sorted(released_editions(self.store), key=lambda r: (r.released_at, r.edition, r.revision), reverse=True)
 
     def latest(self, edition: str | None = None, area: str | None = None) -> Released | None:
         return _latest(self.released(), edition, area)

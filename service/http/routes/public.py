@@ -86,7 +86,15 @@ def editions(request: Request) -> list[ReleasedOut]:
         latest.setdefault(item.edition, item.revision)
     return [
         ReleasedOut(
-            **{k: v for k, v in item.__dict__.items() if k != "position"}, superseded=item.revision != latest[item.edition]
+            edition=item.edition,
+            title=item.title,
+            area=item.area,
+            revision=item.revision,
+            release_at=item.release_at,
+            released_at=item.released_at,
+            manifest_hash=item.manifest_hash,
+            superseded=item.revision != latest[item.edition],
+            reason=item.reason,
         )
         for item in released
     ]
