@@ -184,6 +184,7 @@ def observe_publish(publish: Callable[[str, int], Any]) -> Callable[[str, int], 
         PUBLISH_DURATION.labels("published").observe(time.perf_counter() - started)
         return outcome
 
+    timed.after_release = publish.after_release  # the scheduler's Publish: the site is refreshed after recording
     return timed
 
 

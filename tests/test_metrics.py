@@ -145,6 +145,7 @@ def test_a_release_counts_as_published_with_its_lateness_and_its_claim_is_held_o
         held.append(sample("policing_metrics_release_claims_held"))
         return publisher(edition, revision)
 
+    publish.after_release = publisher.after_release
     clock.now = parse_zoned(at).astimezone(timezone.utc) + timedelta(seconds=2)
     before = time.time()
     [attempt] = ReleaseScheduler(store, metrics.observe_publish(publish), clock=clock, owner="a").sweep()
