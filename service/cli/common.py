@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import sys
 import uuid
+from enum import Enum
+from pathlib import Path
 from typing import Optional
 
 import structlog
 import typer
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from events import EventStoreError
 from events.domain.errors import DomainError
@@ -17,7 +20,81 @@ from ..bootstrap import App, bootstrap
 from ..config import Settings
 from ..logging import configure_logging
 
+# What an option's value is, by the option's name, where the name says more than the type would;
+# the rest say their type as Click does (TEXT, INTEGER, FLOAT, PATH, [a|b]).
+VALUE_WORDS = {
+    "--actor": "NAME", "--person": "NAME", "--lead-contact": "NAME", "--author": "NAME:JOB", "--section": "SLUG=TITLE",
+    "--area": "AREA", "--period": "PERIOD", "--baseline-period": "PERIOD", "--at": "TIME", "--as-of": "TIME",
+    "--expires": "TIME", "--edition": "EDITION", "--measure": "MEASURE", "--priority": "PRIORITY", "--unit": "UNIT",
+    "--polarity": "POLARITY", "--host": "HOST", "--metrics-host": "HOST", "--port": "PORT", "--metrics-port": "PORT",
+    "--lead-email": "EMAIL", "--lead-phone": "PHONE", "--footnote": "TEXT", "--dir": "DIRECTORY", "--output": "FILE",
+    "--text-file": "FILE", "--role": "ROLE", "--revision": "REVISION", "--position": "POSITION",
+}  # fmt: skip
+TYPE_WORDS = {str: "TEXT", int: "INTEGER", float: "FLOAT", Path: "PATH"}
+
+
+def value_word(param: TyperOption | TyperArgument) -> str:
+    """The word help shows for what `param` takes: 'NAME:JOB', 'SECONDS', 'TEXT', '[json|csv]'."""
+    long = next((opt for opt in param.opts if opt.startswith("--")), "")
+    annotation = param.type_descriptor.annotation
+    element = getattr(annotation, "__args__", (annotation,))[0]  # list[str] is repeated TEXT
+    if long in VALUE_WORDS:
+        return VALUE_WORDS[long]
+    if long.endswith("-seconds") or long.endswith("-timeout") or long == "--timeout":
+        return "SECONDS"
+    if long.endswith("-hours"):
+        return "HOURS"
+    if long.endswith("-url") or long in ("--to", "--from") and element is str:
+        return "URL"
+    if isinstance(element, type) and issubclass(element, Enum):
+        return "[" + "|".join(str(member.value) for member in element) + "]"
+    return TYPE_WORDS.get(element, "TEXT")
+
+
+def _name(params) -> None:
+    for param in params:
+        if isinstance(param, TyperOption) and (param.is_flag or param.count or param.type_descriptor.annotation is bool):
+            param.metavar = ""
+        elif isinstance(param, TyperOption) and param.metavar is None:
+            param.metavar = value_word(param)
+        elif isinstance(param, TyperArgument):
+            word = value_word(param)
+            param.metavar = param.metavar or param.name.upper()
+            param.display_type_rich = lambda ctx, word=word: word  # the type column, as Click shows it
+
+
+def name_values(command) -> None:
+    """Help as Click and Typer users expect it: a flag shows no metavar, an option a word naming its value,
+    an argument its name in capitals; never a Python type such as <bool> or <list[str]>."""
+    _name(command.params)
+    made = command.get_help_option
+
+    def help_option(ctx, made=made):  # --help is made when help is asked for, not kept in params
+        option = made(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    command.get_help_option = help_option
+    for sub in getattr(command, "commands", {}).values():
+        name_values(sub)
+
+
+class NamedValuesGroup(TyperGroup):
+    """The command tree, built whole before its root: the root names every value once, below it too."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        name_values(self)
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        _name(params)  # typer adds the completion options after building the root
+        return params
+
+
 cli = typer.Typer(
+    cls=NamedValuesGroup,
     name="policing-metrics",
     help="Keep and publish statutory policing performance statements from an append-only, verifiable log.",
     no_args_is_help=True,
