@@ -11,7 +11,7 @@ NODE_STAMP := node_modules/.installed
 DEMO_PORT ?= 8080
 DEMO_SERVE ?= 1
 
-.PHONY: demo test bench install clean deploy-tools
+.PHONY: demo test test-drill bench install clean deploy-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -42,10 +42,14 @@ test: $(STAMP) $(NODE_STAMP) deploy-tools
 	$(BIN)/python -m pytest
 
 # Installs only what is missing (apt-get needs root, as on CI); kubectl and systemd-analyze come with the machine.
-DEPLOY_TOOLS := haproxy:haproxy
+DEPLOY_TOOLS := haproxy:haproxy promtool:prometheus
 deploy-tools:
 	@missing="$$(for pair in $(DEPLOY_TOOLS); do command -v "$${pair%%:*}" >/dev/null || echo "$${pair#*:}"; done)"; \
 	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+
+# The failure drill alone (it also runs in `make test`): real processes, faults, a printed summary.
+test-drill: $(STAMP)
+	VENV=$(VENV) deploy/drill/run
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -17,7 +17,7 @@ def promtool() -> str:
     found = shutil.which("promtool")
     if found is None:
         if os.environ.get("CI"):
-            pytest.fail("promtool is missing: `make test` installs it (apt-get install prometheus)")
+            pytest.fail("promtool is missing: `make test` installs it (make deploy-tools: apt-get install prometheus)")
         pytest.skip("promtool is not installed (apt-get install prometheus)")
     return found
 
