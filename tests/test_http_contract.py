@@ -71,13 +71,17 @@ def test_every_endpoint_answers_each_role_and_no_token_as_the_permission_table_s
         for method, path, permission in operations:
             for role in (None, *ROLES):
                 headers = {"Authorization": f"Bearer {tokens[role]}"} if role else {}
-                status = client.request(method, path, headers=headers, json={}).status_code
+                response = client.request(method, path, headers=headers, json={})
+                status = response.status_code
                 if permission is None:
                     assert status not in (401, 403), (method, path, role, status)
                 elif role is None:
                     assert status == 401, (method, path, role, status)
                 elif role in PERMISSIONS[permission]:
-                    assert status not in (401, 403), (method, path, role, status)
+                    # Past the door, a read of what is not released may still be refused by the access
+                    # rules (tests/test_read_matrix.py has that table); a role refusal never.
+                    refused_read = status == 403 and response.json()["type"].endswith("/read-refused")
+                    assert status not in (401, 403) or refused_read, (method, path, role, status)
                 else:
                     assert status == 403, (method, path, role, status)
                 checked += 1
@@ -100,7 +104,9 @@ def test_no_input_produces_a_server_error_or_a_response_outside_the_schema(api, 
     for result in schema.get_all_operations():
         operation = result.ok()
         permission = permissions[(operation.method.upper(), operation.path)]
-        role = next(iter(sorted(PERMISSIONS[permission]))) if permission else None
+        # An editor may read what is unreleased (test_read_matrix.py), so its reads reach the handler.
+        admitted = sorted(PERMISSIONS[permission]) if permission else []
+        role = ("editor" if "editor" in admitted else admitted[0]) if permission else None
         headers = {"Authorization": f"Bearer {secrets[role]}"} if role else {}
 
         @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)

@@ -158,17 +158,24 @@ class PreReleaseAccessGranted(DomainEvent):
     person: Text = Field(min_length=1, max_length=200)
     role: Text = Field("", max_length=200)
     reason: Reason
+    # The API token the person reads with (GET /editions/{edition} before release); None: offline only.
+    token_id: Optional[str] = Field(None, pattern=r"^[0-9a-f]{16}$")
 
 
 @registry.event("PreReleaseAccessRecorded")
 class PreReleaseAccessRecorded(DomainEvent):
     """One look at the embargoed edition. Recorded even without a grant: that is a breach to see."""
 
-    edition: Slug
+    # None for a read of unreleased material that no one edition holds (a figure, the audit log).
+    edition: Optional[Slug]
     person: Text = Field(min_length=1, max_length=200)
     what: Text = Field(min_length=1, max_length=500)
     accessed_at: UtcTime
     granted: bool
+    # Why the reader could see it: production (a data owner or editor, Code of Practice T3.3),
+    # grant (named on the release's pre-release access list, T3.4), audit (auditors); None for a
+    # look recorded by hand with `pre-release record`.
+    basis: Optional[Literal["production", "grant", "audit"]] = None
 
 
 def release_stream(edition: str) -> str:

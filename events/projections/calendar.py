@@ -154,7 +154,7 @@ def project(connection: Connection, events: Sequence[RecordedEvent]) -> bool:
                 pre_release_access,
                 {
                     "position": event.position,
-                    "edition": data["edition"],
+                    "edition": data.get("edition") or "",  # "": a read of no one edition
                     "kind": "granted" if granted else "accessed",
                     "person": data["person"],
                     "role": data.get("role"),

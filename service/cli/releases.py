@@ -16,7 +16,9 @@ from events.domain.calendar import Release
 from events.projections.calendar import CalendarProjection
 from publishers.calendar import calendar_feed, calendar_ics, calendar_json, display_time
 
+from ..handlers.access import access_list
 from ..handlers.releases import ReleaseRefused, Releases
+from ..handlers.tokens import list_tokens
 from ..logging import configure_logging
 from .common import cli, fail, ready
 
@@ -156,17 +158,28 @@ def calendar_(
 def grant(
     ctx: typer.Context,
     edition: str = typer.Argument(...),
-    person: str = typer.Option(..., "--person", help="The named person."),
+    person: Optional[str] = typer.Option(None, "--person", help="The named person (default: the token's name)."),
+    token: Optional[str] = typer.Option(
+        None, "--token", help="The API token id the person reads with: it may GET /editions/EDITION from 24 hours before release."
+    ),
     reason: str = typer.Option(..., "--reason"),
     role: str = typer.Option("", "--role"),
     actor: Optional[str] = ACTOR,
 ) -> None:
-    """Grant a named person access to the edition before its release."""
+    """Put a named person on the edition's pre-release access list, with the reason."""
+    handlers = _handlers(ctx)
+    if token is not None:
+        holder = next((t for t in list_tokens(handlers.store) if t.token_id == token and t.active), None)
+        if holder is None:
+            raise fail(f"no active token with id {token!r}: `policing-metrics tokens list` shows them", 2)
+        person = person or holder.name
+    if not person:
+        raise fail("name the person (--person) or the token they read with (--token)", 2)
     try:
-        _handlers(ctx).grant_access(edition, person, reason=reason, role=role, actor=_actor(actor))
+        handlers.grant_access(edition, person, reason=reason, role=role, token_id=token, actor=_actor(actor))
     except ReleaseRefused as exc:
         raise fail(str(exc), 2)
-    typer.echo(f"granted pre-release access to {edition} for {person}")
+    typer.echo(f"granted pre-release access to {edition} for {person}" + (f" (token {token})" if token else ""))
 
 
 @pre_release_cli.command("record")
@@ -188,9 +201,13 @@ def record(
 
 
 @pre_release_cli.command("list")
-def list_access(ctx: typer.Context, edition: str = typer.Argument(...)) -> None:
-    """Grants and accesses for an edition, as JSON lines, for auditors."""
-    for entry in _handlers(ctx).access_log(edition):
+def list_access(
+    ctx: typer.Context,
+    edition: Optional[str] = typer.Argument(None, help="One edition's (with the reads of it); all when omitted."),
+) -> None:
+    """The pre-release access list as JSON lines, for auditors: grants, and every read of unreleased
+    material (who, what, when, on what basis), the API's reads included."""
+    for entry in access_list(ready(ctx).store, edition):
         typer.echo(json.dumps(entry, sort_keys=True))
 
 

@@ -154,10 +154,25 @@ class Releases:
     # pre-release access
 
     def grant_access(
-        self, edition: str, person: str, *, reason: str, role: str = "", actor: str = "system", source: str = "cli"
+        self,
+        edition: str,
+        person: str,
+        *,
+        reason: str,
+        role: str = "",
+        token_id: str | None = None,
+        actor: str = "system",
+        source: str = "cli",
     ) -> None:
+        """Put a person on the release's pre-release access list; with `token_id`, that API token
+        may read the edition from 24 hours before its release (events/domain/rules/access.py)."""
         self._decide_and_append(
-            edition, lambda current: rules.grant_access(current, edition=edition, person=person, reason=reason, role=role), actor, source
+            edition,
+            lambda current: rules.grant_access(
+                current, edition=edition, person=person, reason=reason, role=role, token_id=token_id
+            ),
+            actor,
+            source,
         )
 
     def record_access(self, edition: str, person: str, *, what: str, actor: str = "system", source: str = "cli") -> bool:
@@ -168,14 +183,6 @@ class Releases:
         )
         self._append(edition, version, event, actor, source)
         return event.granted
-
-    def access_log(self, edition: str) -> list[dict]:
-        """Grants and accesses, in order, for auditors."""
-        return [
-            {"type": event.type, "recorded_at": event.recorded_at, "actor": event.actor, **event.data}
-            for event in self.store.read_stream(release_stream(edition))
-            if event.type in ("PreReleaseAccessGranted", "PreReleaseAccessRecorded")
-        ]
 
     # publishing and releasing
 

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from .. import __version__
 from ..bootstrap import App
 from ..handlers.tokens import TokenDirectory
-from . import docs, problems
+from . import auth, docs, problems
 from .metrics import RequestMetrics
 from .metrics import router as metrics_router
 from .middleware import BodyLimit, RequestContext
@@ -50,6 +50,7 @@ def create_app(app: App, *, max_body_bytes: int = MAX_BODY_BYTES, site: str | No
     api.router.add_event_handler("startup", gc.freeze)
     api.router.add_event_handler("shutdown", gc.unfreeze)
     problems.install(api)
+    auth.install(api)
     api.add_middleware(BodyLimit, limit=max_body_bytes)
     api.add_middleware(RequestContext)
     api.add_middleware(RequestMetrics)

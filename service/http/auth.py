@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Callable
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from events import Metadata
 from events.domain.errors import TokenExpired, TokenRefused
+from events.domain.rules.access import ReadRefused
 from events.domain.rules.tokens import token_id_of
 
 from ..handlers.tokens import Token
-from .problems import PROBLEM_BASE, Problem
+from .problems import PROBLEM_BASE, Problem, problem_response
 
 # One line per permission: the roles that hold it. Auditors read everything and write nothing.
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -21,7 +22,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "releases:write": frozenset({"editor"}),
     "measures:write": frozenset({"admin"}),
     "audit:read": frozenset({"auditor"}),
-    # Reading what is not yet released (current figures, draft editions): any token holder.
+    # Reading measures, figures and editions as they stand: any token holder gets past the door;
+    # what each may see before release is decided per read (events/domain/rules/access.py).
     "internal:read": frozenset({"data-owner", "editor", "auditor", "admin"}),
 }
 
@@ -69,3 +71,12 @@ def metadata_for(request: Request, token: Token) -> Metadata:
 def check_measure(token: Token, measure: str) -> None:
     if not token.may_submit_for(measure):
         raise Problem(403, "Forbidden", f"this token may submit figures only for: {', '.join(token.measures or ())}; not {measure!r}")
+
+
+def install(api: FastAPI) -> None:
+    """A read of unreleased material the token may not see is a 403 (a more specific handler than
+    the domain errors' 409, which Starlette picks by the exception's class)."""
+
+    @api.exception_handler(ReadRefused)
+    async def _refused(request: Request, exc: ReadRefused):
+        return problem_response(request, Problem(403, "Forbidden", str(exc), type=PROBLEM_BASE + "read-refused"))

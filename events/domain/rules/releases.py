@@ -242,12 +242,16 @@ def cancel(current: Release | None, *, edition: str, reason: str | None) -> Rele
 # -- pre-release access -------------------------------------------------------------------------
 
 
-def grant_access(current: Release | None, *, edition: str, person: str, reason: str | None, role: str = "") -> PreReleaseAccessGranted:
+def grant_access(
+    current: Release | None, *, edition: str, person: str, reason: str | None, role: str = "", token_id: str | None = None
+) -> PreReleaseAccessGranted:
     if _reason_or_none(reason) is None:
         raise ReasonRequired(f"pre-release access to {edition!r} for {person!r} needs --reason")
     if current is not None and current.status == "released":
         raise EmbargoOver(f"{edition!r} was released at {current.released_at}: it is public, no access needs granting")
-    return PreReleaseAccessGranted(edition=edition, person=person.strip(), role=role.strip(), reason=reason.strip())
+    return PreReleaseAccessGranted(
+        edition=edition, person=person.strip(), role=role.strip(), reason=reason.strip(), token_id=token_id
+    )
 
 
 def record_access(

@@ -14,12 +14,32 @@ from pydantic import BaseModel
 from events import Head
 from events.projections import ProjectionError
 
+from events.domain.rules import access as access_rules
+
+from ...handlers import access
 from ...handlers.tokens import Token
 from ..auth import requires
 from ..problems import Problem
 
-router = APIRouter(prefix="/audit", tags=["auditors"])
 Auditor = Annotated[Token, Depends(requires("audit:read"))]
+
+
+def recorded(request: Request, token: Auditor) -> Token:
+    """An auditor's read of the log or a projection of it: on the pre-release access list."""
+    what = f"{request.method} {request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
+    access.record_read(
+        request.app.state.store,
+        token,
+        access_rules.read_log(token),
+        what=what,
+        clock=request.app.state.app.clock,
+        request_id=request.state.request_id,
+    )
+    return token
+
+
+router = APIRouter(prefix="/audit", tags=["auditors"])
+Reading = Annotated[Token, Depends(recorded)]
 
 
 class HeadOut(BaseModel):
@@ -43,7 +63,7 @@ class VerifyOut(BaseModel):
 )
 def read_log(
     request: Request,
-    _: Auditor,
+    _: Reading,
     from_position: Annotated[int, Query(alias="from", ge=1, le=2**62)] = 1,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 1000,
     as_of: Annotated[datetime | None, Query(description="Only events recorded at or before this time (with zone).")] = None,
@@ -117,7 +137,7 @@ def _at(projections, moment: Optional[str]) -> int:
 
 
 @router.get("/scorecard", summary="The scorecard as of any time or position, released or not")
-def scorecard_as_of(request: Request, _: Auditor, at: Moment = None, area: AreaQuery = None) -> dict:
+def scorecard_as_of(request: Request, _: Reading, at: Moment = None, area: AreaQuery = None) -> dict:
     projections = _projections(request)
     position = _at(projections, at)
     lines = projections.scorecard_lines(position, area=area)
@@ -126,7 +146,7 @@ def scorecard_as_of(request: Request, _: Auditor, at: Moment = None, area: AreaQ
 
 @router.get("/history/{measure}", summary="Every value of a measure's figures, with time, actor, reason and kind")
 def history_of(
-    request: Request, _: Auditor, measure: MeasurePath, area: AreaQuery = None, period: PeriodQuery = None, at: Moment = None
+    request: Request, _: Reading, measure: MeasurePath, area: AreaQuery = None, period: PeriodQuery = None, at: Moment = None
 ) -> dict:
     projections = _projections(request)
     position = _at(projections, at)
@@ -141,7 +161,7 @@ def history_of(
 )
 def triangle(
     request: Request,
-    _: Auditor,
+    _: Reading,
     measure: MeasurePath,
     area: Annotated[str, Query(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80)],
     columns: Annotated[Optional[Literal["editions", "times"]], Query()] = None,
@@ -158,7 +178,7 @@ def triangle(
 @router.get("/diff", summary="Every figure and paragraph that changed between two moments, with old and new values")
 def diff(
     request: Request,
-    _: Auditor,
+    _: Reading,
     from_: Annotated[str, Query(alias="from", max_length=40)],
     to: Annotated[str, Query(max_length=40)],
 ) -> dict:
@@ -171,11 +191,6 @@ def diff(
     return result.as_json()
 
 
-@router.get("/pre-release-access", summary="Every pre-release access grant and every access while embargoed")
+@router.get("/pre-release-access", summary="The pre-release access list: every grant and every read of unreleased material (who, what, when, on what basis)")
 def pre_release_access(request: Request, _: Auditor, edition: AreaQuery = None) -> list[dict]:
-    from ...handlers.releases import Releases
-
-    store = request.app.state.store
-    editions = [edition] if edition else [stream.removeprefix("release-") for stream in store.read_prefix("release-")]
-    releases = Releases(store)
-    return [{"edition": name, **entry} for name in editions for entry in releases.access_log(name)]
+    return access.access_list(request.app.state.store, edition)

@@ -17,6 +17,9 @@ from events.domain.editions import edition_stream
 from events.domain.figures import figure_stream
 from events.domain.measures import measure_stream
 
+from events.domain.rules import access as access_rules
+
+from ...handlers import access
 from ...handlers import editions as edition_handlers
 from ...handlers import imports
 from ...handlers.figures import record_figure, revise_figure, withdraw_figure
@@ -74,6 +77,18 @@ def _answer(out: WriteOut | None, status: int = 200, headers: dict[str, str] | N
     return JSONResponse(out.model_dump(exclude_none=True), status_code=status, headers=all_headers)
 
 
+def _record(request: Request, token: Token, allowed, what: str, edition: str | None = None) -> None:
+    access.record_read(
+        request.app.state.store,
+        token,
+        allowed,
+        what=what,
+        edition=edition,
+        clock=request.app.state.app.clock,
+        request_id=request.state.request_id,
+    )
+
+
 # -- measures (admin) ---------------------------------------------------------------------------
 
 
@@ -104,8 +119,9 @@ class ReasonIn(_In):
 
 
 @router.get("/measures", tags=["measures"], summary="Every measure, retired ones included")
-def list_measures(request: Request, _: Reader) -> list[dict]:
-    return [measure.__dict__ for measure in all_measures(request.app.state.store)]
+def list_measures(request: Request, token: Reader) -> list[dict]:
+    measures = access_rules.visible_measures(token, all_measures(request.app.state.store))
+    return [measure.__dict__ for measure in measures]
 
 
 @router.post("/measures", tags=["measures"], status_code=201, responses=WRITE_RESPONSES, summary="Define a measure")
@@ -251,11 +267,16 @@ def record(request: Request, token: DataOwner, body: FigureIn) -> JSONResponse:
 @router.get(
     "/figures/{measure}/{area}/{start}/{end}", tags=["figures"], response_model=FigureOut, summary="A figure's current value"
 )
-def show_figure(request: Request, _: Reader, measure: Slug, area: Slug, start: Month, end: Month, response: Response) -> FigureOut:
+def show_figure(request: Request, token: Reader, measure: Slug, area: Slug, start: Month, end: Month, response: Response) -> FigureOut:
     period = _period(start, end)
-    (figure, version), = load_figures(request.app.state.store, [(measure, area, period)]).values()
+    store = request.app.state.store
+    (figure, version), = load_figures(store, [(measure, area, period)]).values()
+    key = f"{measure}/{area}/{period}"
     if figure is None:
-        raise Problem(404, "Not found", f"no figure {measure}/{area}/{period} is recorded")
+        access_rules.read_figure(token, measure, key, released=False)  # nothing recorded tells no one what exists
+        raise Problem(404, "Not found", f"no figure {key} is recorded")
+    allowed = access_rules.read_figure(token, measure, key, released=access.figure_released(request.app.state.reads, figure))
+    _record(request, token, allowed, f"figure {key} at version {version}")
     response.headers.update(etag(version))
     return FigureOut(
         measure=measure, area=area, period=period, value=figure.value, withdrawn=figure.withdrawn, version=version
@@ -411,8 +432,11 @@ def open_edition(request: Request, token: Editor, body: EditionIn) -> JSONRespon
 
 
 @router.get("/editions/{edition}", tags=["editions"], summary="An edition as it stands, with every problem blocking approval")
-def show_edition(request: Request, _: Reader, edition: Slug, response: Response) -> dict:
-    view = edition_handlers.view_edition(request.app.state.store, edition)
+def show_edition(request: Request, token: Reader, edition: Slug, response: Response) -> dict:
+    store = request.app.state.store
+    view, released = access.edition_as_it_stands(store, request.app.state.reads, edition)
+    allowed = access.read_edition(store, token, edition, released=released, clock=request.app.state.app.clock)
+    _record(request, token, allowed, f"edition {edition} as it stands at position {view.position}", edition=edition)
     response.headers.update(etag(view.version))
     state = view.state
     return {
