@@ -24,6 +24,7 @@ PURE = {
     "__future__", "abc", "bisect", "calendar", "collections", "dataclasses", "datetime", "decimal",
     "base64", "enum", "functools", "hashlib", "heapq", "hmac", "itertools", "json", "math", "operator", "re", "string",
     "typing", "unicodedata", "zoneinfo", "pydantic", "msgspec", "rfc8785", "_json",
+    "email_validator", "phonenumbers",  # syntax and numbering plans only: no DNS lookup (check_deliverability=False)
     "importlib",  # events/__init__ loads the store lazily: the fresh-interpreter test below sees what loads
 }  # fmt: skip
 

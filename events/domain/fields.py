@@ -55,9 +55,11 @@ def _decimal(value: str) -> str:
     if not _DECIMAL.match(value):
         raise ValueError(f"expected an exact decimal such as 46 or 12.5 (no thousands separators), found {value!r}")
     try:
-        Decimal(value)
+        exact = Decimal(value)
     except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
         raise ValueError(f"expected an exact decimal, found {value!r}") from None
+    if exact == 0 and value.startswith("-"):
+        return value[1:]  # -0 is 0: recorded, compared and shown without a sign (its places kept: -0.0 is 0.0)
     return value
 
 

@@ -23,6 +23,7 @@ from events.domain.rules import figures as figure_rules
 from events.domain.rules import measures as measure_rules
 from events.domain.rules import values
 
+from .. import strict_json
 from .loading import load_figures, load_measures
 
 MEASURE_COLUMNS = ("id", "title", "priority", "unit", "polarity", "baseline_period", "source", "definition")
@@ -163,9 +164,11 @@ def _shown(value: Any) -> str:
 def _parse_json(text: str, known: tuple[str, ...], required: list[str]) -> tuple[list[Row], list[RowProblem]]:
     try:
         # Numbers are kept as written: 12.5 must never pass through a binary float.
-        data = json.loads(text, parse_float=_Number, parse_int=_Number)
+        data = strict_json.loads(text, parse_float=_Number, parse_int=_Number)
     except json.JSONDecodeError as exc:
         return [], [RowProblem(exc.lineno, None, f"expected JSON, found {exc.msg} at column {exc.colno}", "line")]
+    except strict_json.JSONRefused as exc:
+        return [], [RowProblem(1, None, str(exc), "line")]
     if not isinstance(data, list):
         return [], [RowProblem(1, None, f"expected a list of objects, found a JSON {type(data).__name__}", "line")]
     rows, problems = [], []

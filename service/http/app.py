@@ -73,7 +73,24 @@ def _mount_site(api: FastAPI, destination: str) -> None:
 
     from publishers.stores import LocalDirectory, open_store
 
+    class SiteFiles(StaticFiles):
+        """405 only for a file that is there: a POST to a path neither the API nor the site has is a 404."""
+
+        async def get_response(self, path: str, scope):
+            if scope["method"] not in ("GET", "HEAD"):
+                from starlette.concurrency import run_in_threadpool
+                from starlette.exceptions import HTTPException
+
+                try:
+                    _, found = await run_in_threadpool(self.lookup_path, path)
+                except (OSError, ValueError):
+                    found = None
+                if found is None:
+                    raise HTTPException(404)
+                raise HTTPException(405, headers={"Allow": "GET, HEAD"})
+            return await super().get_response(path, scope)
+
     store = open_store(destination)
     if isinstance(store, LocalDirectory):
         store.root.mkdir(parents=True, exist_ok=True)
-        api.mount("/", StaticFiles(directory=store.root, html=True, check_dir=False), name="site")
+        api.mount("/", SiteFiles(directory=store.root, html=True, check_dir=False), name="site")

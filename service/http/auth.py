@@ -50,7 +50,8 @@ def requires(permission: str) -> Callable[..., Token]:
             raise Problem(
                 403,
                 "Forbidden",
-                f"a {token.role} token may not do this: it needs the role {' or '.join(sorted(roles))}",
+                f"{'an' if token.role[0] in 'aeiou' else 'a'} {token.role} token may not do this: "
+                f"it needs the role {' or '.join(sorted(roles))}",
             )
         request.state.actor = f"token:{token.token_id}:{token.name}"
         return token

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import structlog
@@ -95,7 +96,21 @@ def problem_response(request: Request, problem: Problem) -> JSONResponse:
         "instance": request.url.path,
         **problem.extensions,
     }
-    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
+    return JSONResponse(_echoable(body), status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
+
+
+def _echoable(value: Any) -> Any:
+    """`value` as JSON can carry it: a problem echoes what it was sent, and what it was sent may be a
+    non-finite number (NaN, 1e400) or a lone surrogate ("\\ud800"), which JSON text cannot hold."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)  # 'nan', 'inf', '-inf'
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_echoable(key): _echoable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_echoable(item) for item in value]
+    return value
 
 
 _TITLES = {
@@ -192,7 +207,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
         errors = [
-            {"field": ".".join(str(part) for part in error["loc"]), "message": error["msg"], "found": _found(error)}
+            {"field": ".".join(str(part) for part in error["loc"]), "message": _message(error), "found": _found(error)}
             for error in exc.errors()
         ]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
@@ -213,6 +228,14 @@ def install(app: FastAPI) -> None:
             request,
             Problem(500, "Internal server error", "The server failed to answer; the error is logged with this request's id."),
         )
+
+
+def _message(error: dict) -> str:
+    if error.get("type") == "string_unicode" and isinstance(error.get("input"), str):  # a lone surrogate
+        from events.domain.errors import UnpublishableText
+
+        return str(UnpublishableText("", error["input"]))
+    return error["msg"]
 
 
 def _found(error: dict) -> Any:

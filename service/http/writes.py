@@ -78,10 +78,21 @@ def _if_match(request: Request, stream: str | None) -> tuple[str, int] | None:
     header = request.headers.get("if-match")
     if header is None or stream is None:
         return None
-    text = header.strip().removeprefix("W/").strip('"')
-    if not (text.isascii() and text.isdigit()):
+    text = header.strip()
+    weak = text.startswith("W/")
+    tag = text.removeprefix("W/")
+    digits = tag[1:-1]
+    if not (len(tag) >= 3 and tag[0] == tag[-1] == '"' and digits.isascii() and digits.isdigit()):
         raise Problem(400, "Bad request", f'If-Match: expected the stream version as an entity tag such as "3", found {header!r}')
-    return stream, int(text)
+    if weak:
+        # If-Match compares strongly (RFC 9110 13.1.1): a weak entity tag never matches.
+        current = request.app.state.store.stream_version(stream)
+        raise Problem(
+            412, "Precondition failed",
+            f"If-Match: {header} is a weak entity tag, which never matches (RFC 9110 strong comparison): send \"{current}\"",
+            type=PROBLEM_BASE + "stale-version", current_version=current, headers=etag(current),
+        )
+    return stream, int(digits)
 
 
 def _scoped_key(request: Request, token: Token) -> str | None:

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
+import email_validator
+import phonenumbers
+
 from ..comparisons import compare, format_number, format_value
 from ..editions import (
     Binding,
@@ -158,6 +161,30 @@ def _person(field_name: str, person: Any, keys: tuple[str, ...]) -> dict[str, st
     return {key: str(person.get(key) or "").strip() for key in keys}
 
 
+def _contact(contact: Any) -> dict[str, str]:
+    """The lead contact the public is told to write to or ring: an address and a number that can be used."""
+    checked = _person("lead_contact", contact, ("name", "email", "phone"))
+    if checked["email"]:
+        try:
+            email_validator.validate_email(checked["email"], check_deliverability=False)
+        except email_validator.EmailNotValidError as exc:
+            raise InvalidValue(
+                "lead_contact.email", "an email address such as performance@west-midlands.police.uk", checked["email"], str(exc)
+            ) from None
+    if checked["phone"]:
+        try:
+            number = phonenumbers.parse(checked["phone"], "GB")
+        except phonenumbers.NumberParseException as exc:
+            number, why = None, str(exc).split(") ", 1)[-1]
+        else:
+            why = "not a number in use in its country's numbering plan"
+        if number is None or not phonenumbers.is_valid_number(number):
+            raise InvalidValue(
+                "lead_contact.phone", "a telephone number such as 0121 626 5000 or +44 121 626 5000", checked["phone"], why
+            )
+    return checked
+
+
 def _authors(authors: Any) -> list[dict[str, str]]:
     if not isinstance(authors, (list, tuple)) or not authors:
         raise InvalidValue("authors", "at least one author with a name and job title", authors)
@@ -193,7 +220,7 @@ def open_edition(
         area=area,
         title=title,
         authors=_authors(authors),
-        lead_contact=_person("lead_contact", lead_contact, ("name", "email", "phone")),
+        lead_contact=_contact(lead_contact),
         sections=[{"section": slug, "title": section_title} for slug, section_title in sections],
     )
 
@@ -214,7 +241,7 @@ def amend_details(
     if authors is not None and (checked := _authors(authors)) != state.authors:
         changes["authors"] = checked
     if lead_contact is not None:
-        contact = _person("lead_contact", lead_contact, ("name", "email", "phone"))
+        contact = _contact(lead_contact)
         if contact != state.lead_contact:
             changes["lead_contact"] = contact
     if not changes:

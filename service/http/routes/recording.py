@@ -27,6 +27,7 @@ from ...handlers.loading import all_measures, load_figures
 from ...handlers.measures import amend_measure, define_measure, retire_measure
 from ...handlers.tokens import Token
 from ..auth import check_measure, requires
+from ..bodies import StrictJSONRoute
 from ..problems import Problem
 from ..writes import WriteOut, etag, perform
 
@@ -43,7 +44,7 @@ def _write_headers(
     """Documents the write headers; `writes.perform` reads them."""
 
 
-router = APIRouter(dependencies=[Depends(_write_headers)])
+router = APIRouter(dependencies=[Depends(_write_headers)], route_class=StrictJSONRoute)
 DataOwner = Annotated[Token, Depends(requires("figures:write"))]
 Editor = Annotated[Token, Depends(requires("statements:write"))]
 Admin = Annotated[Token, Depends(requires("measures:write"))]
@@ -252,7 +253,7 @@ def _period(start: str, end: str) -> str:
 @router.post("/figures", tags=["figures"], status_code=201, responses=WRITE_RESPONSES, summary="Record a figure")
 def record(request: Request, token: DataOwner, body: FigureIn) -> JSONResponse:
     check_measure(token, body.measure)
-    area = body.area or request.app.state.app.settings.default_area
+    area = request.app.state.app.settings.default_area if body.area is None else body.area  # "" is refused, not the default
     return _write(
         request,
         token,
@@ -413,7 +414,7 @@ Number = Annotated[int, Path(ge=1, le=100_000)]
 
 @router.post("/editions", tags=["editions"], status_code=201, responses=WRITE_RESPONSES, summary="Open an edition")
 def open_edition(request: Request, token: Editor, body: EditionIn) -> JSONResponse:
-    area = body.area or request.app.state.app.settings.default_area
+    area = request.app.state.app.settings.default_area if body.area is None else body.area  # "" is refused, not the default
     return _write(
         request,
         token,
