@@ -2,6 +2,7 @@
 #   schedule its release two minutes ahead and run `serve` (API, site and scheduler) on http://127.0.0.1:8080/
 #   until Ctrl-C: the edition appears on the site at its release time. DEMO_SERVE=0 publishes at once and stops.
 # make test: install what the tests need and run the whole suite.
+# make test-deploy: build the container image here and run it (podman; minutes), see deploy/README.md.
 # make deploy-tools: the Debian packages deploy/'s checks run (the PyPI ones come with the test extras).
 PYTHON ?= python3
 VENV ?= .venv
@@ -11,7 +12,7 @@ NODE_STAMP := node_modules/.installed
 DEMO_PORT ?= 8080
 DEMO_SERVE ?= 1
 
-.PHONY: demo test test-drill bench install clean deploy-tools
+.PHONY: demo test test-drill test-deploy bench install clean deploy-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -40,6 +41,10 @@ $(NODE_STAMP): package-lock.json
 
 test: $(STAMP) $(NODE_STAMP) deploy-tools
 	$(BIN)/python -m pytest
+
+test-deploy: $(STAMP) deploy-tools
+	$(MAKE) deploy-tools DEPLOY_TOOLS="podman:podman mmdebstrap:mmdebstrap"
+	$(BIN)/python -m pytest -m deploy tests/test_deploy_image.py
 
 # Installs only what is missing (apt-get needs root, as on CI); kubectl and systemd-analyze come with the machine.
 DEPLOY_TOOLS := haproxy:haproxy promtool:prometheus

@@ -6,6 +6,7 @@ missing tool fails the test; elsewhere it skips.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -71,3 +72,72 @@ def test_the_haproxy_configuration_is_valid_without_a_warning_in_each_mode(mode)
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Configuration file is valid" in result.stdout + result.stderr
+
+
+SCRIPTS = sorted(path for path in DEPLOY.rglob("*.sh")) + [ROOT / ".ci" / "run"]
+YAML_FILES = sorted(path for pattern in ("*.yaml", "*.yml") for path in DEPLOY.rglob(pattern))
+
+
+def test_every_shell_script_passes_shellcheck():
+    assert SCRIPTS, "no scripts found"
+    check(tool("shellcheck"), "--severity=style", *SCRIPTS)
+
+
+def test_every_yaml_file_passes_yamllint():
+    assert YAML_FILES, "no YAML found"
+    check(tool("yamllint"), "--strict", "--config-file", DEPLOY / "yamllint.yaml", *YAML_FILES)
+
+
+def test_the_containerfile_passes_hadolint():
+    check(tool("hadolint"), "--failure-threshold", "style", DEPLOY / "container" / "Containerfile")
+
+
+COMPOSE = DEPLOY / "compose"
+
+
+def compose_schema_errors(document: dict) -> list[str]:
+    import jsonschema
+
+    schema = json.loads((COMPOSE / "compose-spec.schema.json").read_text())
+    validator = jsonschema.Draft7Validator(schema)
+    return [f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in validator.iter_errors(document)]
+
+
+def compose_config(*env_file: str) -> subprocess.CompletedProcess:
+    clean = {key: os.environ[key] for key in ("PATH", "HOME") if key in os.environ}  # no secrets from the caller
+    return subprocess.run(
+        [tool("podman-compose"), *env_file, "--file", "compose.yaml", "config"],
+        cwd=COMPOSE,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_compose_file_follows_the_compose_specification_as_written_and_as_resolved():
+    import yaml
+
+    assert compose_schema_errors(yaml.safe_load((COMPOSE / "compose.yaml").read_text())) == []
+    resolved = compose_config("--env-file", ".env.example")
+    assert resolved.returncode == 0, resolved.stderr
+    document = yaml.safe_load(resolved.stdout)
+    assert compose_schema_errors(document) == []
+    services = document["services"]
+    assert services["api"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["scheduler"]["deploy"]["replicas"] == 2
+    assert "healthcheck" in services["postgres"] and "healthcheck" in services["seaweedfs"]
+
+
+def test_the_compose_file_refuses_to_start_without_its_secrets_and_names_the_missing_one():
+    result = compose_config()
+    assert result.returncode != 0
+    assert "set POSTGRES_PASSWORD in .env" in result.stderr
+
+
+def test_the_schema_check_would_catch_a_misspelt_key():
+    import yaml
+
+    document = yaml.safe_load((COMPOSE / "compose.yaml").read_text())
+    document["services"]["api"]["depends_onn"] = document["services"]["api"].pop("depends_on")
+    assert any("depends_onn" in error for error in compose_schema_errors(document))
