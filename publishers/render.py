@@ -358,13 +358,34 @@ CSV_COLUMNS: tuple[tuple[str, Any, bool, str], ...] = (
 )
 
 
+# OWASP, CSV Injection: a spreadsheet runs a cell that begins with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_NOTE = (
+    "A text cell that would begin with =, +, -, @, a tab or a carriage return begins with an apostrophe instead, "
+    "so that no spreadsheet runs it as a formula (OWASP CSV injection guidance); edition.json has the text as recorded."
+)
+_TEXT_COLUMNS = frozenset(
+    name for name, datatype, *_ in CSV_COLUMNS if datatype == "string" or (isinstance(datatype, dict) and datatype["base"] == "string")
+)
+
+
+def csv_cell(name: str, value: Any) -> Any:
+    """A cell as scorecard.csv writes it: text that a spreadsheet would run as a formula is defused;
+    numbers (decimal and integer columns: -12 is a change, not a formula) are written as they are."""
+    if value is None:
+        return ""
+    if name in _TEXT_COLUMNS and isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def scorecard_csv(doc: EditionDocument) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180
     writer.writerow([name for name, *_ in CSV_COLUMNS])
     for line in doc.scorecard:
         row = scorecard_json(line)
-        writer.writerow(["" if row[name] is None else row[name] for name, *_ in CSV_COLUMNS])
+        writer.writerow([csv_cell(name, row[name]) for name, *_ in CSV_COLUMNS])
     return out.getvalue().encode()
 
 
@@ -387,6 +408,7 @@ def csvw_metadata(doc: EditionDocument) -> dict[str, Any]:
             ],
             "primaryKey": ["measure", "area"],
         },
+        "rdfs:comment": FORMULA_NOTE,
     }
 
 
