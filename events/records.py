@@ -104,10 +104,6 @@ class RecordedEvent:
         return self._metadata
 
     @property
-    def recorded_time(self) -> datetime:
-        return parse_time(self.recorded_at)
-
-    @property
     def actor(self) -> str:
         return self.metadata.get("actor", "")
 

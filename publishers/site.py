@@ -8,7 +8,6 @@ the feeds, and the root `index.html` last: nothing links to a file before the fi
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from importlib import resources
 from typing import Callable, Iterable
@@ -147,8 +146,3 @@ def latest_keys(site: Site) -> dict[str, str]:
     newest = site.newest_first()[0]
     directory = edition_directory(newest.edition, newest.current.revision)
     return {name: f"{directory}/{name}" for name in LATEST_COPIES}
-
-
-def site_summary(site: Site) -> str:
-    """For logs: what the site lists."""
-    return json.dumps({e.edition: e.current.revision for e in site.newest_first()})

@@ -30,11 +30,6 @@ def display_time(text: str) -> str:
     return f"{moment:%A} {moment.day} {moment:%B %Y %H:%M} {moment.tzname()}"
 
 
-def display_date(text: str) -> str:
-    moment = london(text)
-    return f"{moment.day} {moment:%B %Y}"
-
-
 def iso_london(text: str) -> str:
     """The machine-readable form for <time datetime>: London wall-clock time with its offset, to the second."""
     return london(text).isoformat(timespec="seconds")

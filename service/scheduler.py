@@ -51,18 +51,6 @@ class Publish(Protocol):
     def after_release(self, edition: str, revision: int) -> None: ...
 
 
-class PublishingNotConfigured(RuntimeError):
-    pass
-
-
-def publishing_not_configured(edition: str, revision: int) -> PublishOutcome:
-    """The placeholder wired until a publisher is: a due release fails loudly and stays due."""
-    raise PublishingNotConfigured(
-        f"cannot release {edition!r} revision {revision}: publishing is not configured in this build; "
-        "the release stays due and is retried at every sweep once a publisher is wired in service/bootstrap.py"
-    )
-
-
 @dataclass(frozen=True)
 class PlannedJob:
     job_id: str

@@ -14,7 +14,6 @@ from datetime import date
 _MONTHS = re.compile(r"^(\d{4})-(\d{2})/(\d{4})-(\d{2})$")
 _DAYS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})/(\d{4})-(\d{2})-(\d{2})$")
 
-NATIONAL_BASELINE = "2018-07/2019-06"
 
 
 class PeriodError(ValueError):
@@ -92,8 +91,3 @@ class Period:
                 return f"{self.start:%B} to {self.end:%B %Y}"
             return f"{self.start:%B %Y} to {self.end:%B %Y}"
         return f"{self.start.day} {self.start:%B %Y} to {self.end.day} {self.end:%B %Y}"
-
-
-def canonical_period(text: str) -> str:
-    """The period in its one written form (raises PeriodError)."""
-    return str(Period.parse(text))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_right
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from sqlalchemy import Connection
 
@@ -19,6 +19,9 @@ from ..subscription import checkpoint_of
 from .base import POSITION, Decoder, Projection, ProjectionError, driver_sql, insert_rows
 from .model import SCORECARD_TYPES, Decoding, MeasureState, ScorecardLine, ScorecardModel, scorecard_line, sort_lines
 from .tables import SCORECARD_TABLES, measure_versions, scorecard_lines, scorecard_pages, scorecard_snapshots
+
+if TYPE_CHECKING:
+    from .history import HistoryProjection
 
 MEASURE_COLUMNS = (
     "position",

@@ -7,7 +7,6 @@ from typing import Callable
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from events import Metadata
 from events.domain.errors import TokenExpired, TokenRefused
 from events.domain.rules.access import ReadRefused
 from events.domain.rules.tokens import token_id_of
@@ -58,15 +57,6 @@ def requires(permission: str) -> Callable[..., Token]:
 
     dependency.__name__ = f"requires_{permission.replace(':', '_')}"
     return dependency
-
-
-def metadata_for(request: Request, token: Token) -> Metadata:
-    """Every event records the token's actor and the request that caused it."""
-    return Metadata(
-        actor=f"token:{token.token_id}:{token.name}",
-        source="api",
-        correlation_id=request.state.request_id,
-    )
 
 
 def check_measure(token: Token, measure: str) -> None:
