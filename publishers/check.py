@@ -79,6 +79,17 @@ def _target(page: str, link: str, site_url: str | None) -> str | None:
     return path
 
 
+def published_head(store: ObjectStore) -> tuple[int, str] | None:
+    """The newest log head a published revision was frozen at, (position, hash) from its manifest's `frozen_at`;
+    None when nothing is published. What the public has seen: a log that no longer holds it has been rewritten."""
+    heads = []
+    for key in store.list("editions/"):
+        if key.endswith("/manifest.json"):
+            frozen = json.loads(store.get(key))["frozen_at"]
+            heads.append((frozen["position"], frozen["head_hash"]))
+    return max(heads, default=None)
+
+
 def check_site(store: ObjectStore, site_url: str | None = None) -> list[str]:
     """Every inconsistency found, as a sentence naming the key; empty when the site is consistent."""
     keys = set(store.list())

@@ -91,3 +91,21 @@ def test_the_console_command_is_installed_and_reads_its_settings_from_the_enviro
     upgraded = subprocess.run([*exe, "db", "upgrade"], env=env, capture_output=True, text=True)
     assert upgraded.returncode == 0, upgraded.stderr
     assert (tmp_path / "env.db").exists()
+
+
+def test_the_published_head_read_from_the_site_alone_is_one_the_log_still_holds(run, tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    monkeypatch.setenv("POLICING_METRICS_PUBLISH_TO", str(site))
+    run("db", "upgrade")
+    assert run("demo", "--publish-now").exit_code == 0
+    [manifest] = site.glob("editions/*/r*/manifest.json")
+    frozen = json.loads(manifest.read_text())["frozen_at"]
+    published = run("site", "head").output.strip()
+    assert published == f"{frozen['position']}:{frozen['head_hash']}"
+    assert run("verify", "--expect-head", published).exit_code == 0
+
+
+def test_the_published_head_of_an_empty_site_is_an_error_not_a_blank(run, tmp_path):
+    result = run("site", "head", "--to", str(tmp_path / "empty"))
+    assert result.exit_code == 1
+    assert "nothing is published" in result.output

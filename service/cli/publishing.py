@@ -12,7 +12,7 @@ import typer
 
 from events.domain.errors import DomainError
 from events.transfer import hash_at
-from publishers.check import check_against_log, check_lag, check_site
+from publishers.check import check_against_log, check_lag, check_site, published_head
 from publishers.publish import PublishError
 from publishers.stores import StorageError, content_type_for, open_store
 
@@ -104,6 +104,26 @@ def check(
         raise fail(f"{len(problems)} problem(s) in {store.location()}", 1)
     listed = ", every release the log records listed, every released manifest the one it records" if against_log else ""
     typer.echo(f"{store.location()}: consistent (every manifest whole, every link resolved{listed})")
+
+
+@site_cli.command("head")
+def head(
+    ctx: typer.Context,
+    to: Optional[str] = typer.Option(None, "--to", help=TO_HELP, show_default="POLICING_METRICS_PUBLISH_TO"),
+    endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url"),
+    path_style: bool = typer.Option(False, "--path-style"),
+) -> None:
+    """Print the newest log head a published revision was frozen at, as POSITION:HASH, read from the site alone
+    (for `verify --expect-head`). Exits 1 if nothing is published."""
+    app = ctx.obj
+    store = _store(to or app.settings.publish_to, endpoint_url, path_style, None)
+    try:
+        found = published_head(store)
+    except StorageError as exc:
+        raise fail(str(exc), 1)
+    if found is None:
+        raise fail(f"nothing is published in {store.location()}: no manifest.json under editions/", 1)
+    typer.echo(f"{found[0]}:{found[1]}")
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
