@@ -15,6 +15,8 @@ from events.domain.fields import carried, uncarried
 
 T = TypeVar("T")
 
+from events.domain.comparisons import SEED_STYLE, NumberStyle, change_unit
+
 # How the public reads each priority (Home Office, National Crime and Policing Measures, 2021).
 PRIORITY_TITLES: dict[str, str] = {
     "homicide": "Reduce murder and other homicide",
@@ -144,6 +146,20 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class ComparedWith:
+    """A scorecard line's latest figure against a named comparison other than the baseline."""
+
+    comparison: str  # previous, year-earlier
+    label: str  # "the previous 12 months (January to December 2020)"
+    period: str
+    value: str
+    change: str  # exact, in change_unit
+    change_percent: int | None  # whole percent; None against zero and for a percentage or a rate
+    direction: str
+    assessment: str
+
+
+@dataclass(frozen=True)
 class ScorecardLine:
     """One measure's latest figure in the edition's area against its baseline, with the trend behind it."""
 
@@ -164,6 +180,11 @@ class ScorecardLine:
     source: str = ""
     definition: str = ""
     series: tuple[tuple[str, str], ...] = ()  # (period, value), periods of the baseline's length, in order
+    comparisons: tuple[ComparedWith, ...] = ()  # against the previous period, a year earlier
+
+    @property
+    def change_unit(self) -> str:
+        return change_unit(self.unit)
 
 
 @dataclass(frozen=True)
@@ -218,6 +239,7 @@ class EditionDocument:
     notices: tuple[Notice, ...] = ()
     previous_versions: tuple[PreviousVersion, ...] = ()
     software_version: str = ""
+    number_style: NumberStyle = SEED_STYLE
 
     @property
     def directory(self) -> str:

@@ -19,12 +19,13 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from linkify_it import LinkifyIt
 from markupsafe import Markup, escape
 
+from events.domain.comparisons import NumberStyle
 from events.domain.editions import BINDING, FOOTNOTE_MARK
 
 from .charts import trend_svg
 from .model import EditionDocument, Figure, Paragraph, ScorecardLine, edition_directory, priority_title, publishable
 from .stores import content_type_for
-from .times import display_time, iso_london, period_label, signed, signed_percent, value_text
+from .times import display_time, iso_london, period_label, signed, signed_percent, styled_percent, value_text
 
 SOFTWARE = "policing-metrics"
 SCHEMA_VERSION = 1
@@ -129,22 +130,40 @@ def paragraph_html(paragraph: Paragraph) -> Markup:
     return Markup("").join(out)
 
 
-def _line_view(line: ScorecardLine) -> dict[str, Any]:
+def _line_view(line: ScorecardLine, style: NumberStyle) -> dict[str, Any]:
+    percent = styled_percent(line.value, line.baseline_value, line.unit, style) if line.change is not None else None
     return {
         "measure": line.measure,
         "title": line.title,
-        "value_text": value_text(line.value, line.unit),
+        "value_text": value_text(line.value, line.unit, style),
         "period_label": period_label(line.period) or "—",
         "baseline_value": line.baseline_value,
-        "baseline_text": value_text(line.baseline_value, line.unit),
+        "baseline_text": value_text(line.baseline_value, line.unit, style),
         "baseline_label": period_label(line.baseline_period),
-        "change_text": signed(line.change, line.unit),
-        "change_percent": line.change_percent,
-        "percent_text": signed_percent(line.change_percent),
+        "change_text": signed(line.change, line.unit, style),
+        "change_percent": percent,
+        "percent_text": signed_percent(percent, style),
         "direction": line.direction,
         "assessment": line.assessment,
+        "comparisons": [
+            {
+                "label": compared.label,
+                "change_text": signed(compared.change, line.unit, style),
+                "percent_text": None
+                if (p := styled_percent(line.value, compared.value, line.unit, style)) is None
+                else signed_percent(p, style),
+            }
+            for compared in line.comparisons
+        ],
         "chart": trend_svg(f"trend-{line.measure}", line.title, line.unit, line.series, line.baseline_period),
     }
+
+
+def percent_note(style: NumberStyle) -> str:
+    places = "whole percents" if style.percent_places == 0 else f"percents to {style.percent_places} decimal place" + (
+        "s" if style.percent_places > 1 else ""
+    )
+    return f"percentages are {places}, rounded half away from zero"
 
 
 def _other_figures(doc: EditionDocument) -> list[dict[str, Any]]:
@@ -154,7 +173,7 @@ def _other_figures(doc: EditionDocument) -> list[dict[str, Any]]:
     return [
         {
             "title": figure.title,
-            "value_text": value_text(figure.value, figure.unit),
+            "value_text": value_text(figure.value, figure.unit, doc.number_style),
             "period_label": period_label(figure.period),
             "area": figure.area,
             "source": figure.source,
@@ -189,7 +208,8 @@ def render_html(doc: EditionDocument) -> bytes:
     html = template.render(
         doc=_DocView(doc),
         sections=sections,
-        scorecard=[_line_view(line) for line in doc.scorecard],
+        scorecard=[_line_view(line, doc.number_style) for line in doc.scorecard],
+        percent_note=percent_note(doc.number_style),
         other_figures=_other_figures(doc),
         notice_kinds=NOTICE_KINDS,
         root="../../../",
@@ -252,9 +272,23 @@ def scorecard_json(line: ScorecardLine) -> dict[str, Any]:
         "baseline_period": line.baseline_period,
         "baseline_value": line.baseline_value,
         "change": line.change,
+        "change_unit": line.change_unit,
         "change_percent": line.change_percent,
         "direction": line.direction,
         "assessment": line.assessment,
+        "comparisons": [
+            {
+                "comparison": c.comparison,
+                "label": c.label,
+                "period": c.period,
+                "value": c.value,
+                "change": c.change,
+                "change_percent": c.change_percent,
+                "direction": c.direction,
+                "assessment": c.assessment,
+            }
+            for c in line.comparisons
+        ],
         "source": line.source,
         "definition": line.definition,
         "series": [{"period": period, "value": value} for period, value in line.series],
@@ -274,6 +308,7 @@ def edition_json(doc: EditionDocument) -> dict[str, Any]:
         "approved_at": doc.approved_at,
         "reason": doc.reason,
         "frozen_at": {"position": doc.frozen_position, "head_hash": doc.head_hash},
+        "number_style": doc.number_style.as_data(),
         "authors": [{"name": p.name, "job_title": p.job_title} for p in doc.authors],
         "lead_contact": {"name": doc.lead_contact.name, "email": doc.lead_contact.email, "phone": doc.lead_contact.phone},
         "sections": [{"section": s.section, "title": s.title} for s in doc.sections],
@@ -345,16 +380,29 @@ CSV_COLUMNS: tuple[tuple[str, Any, bool, str], ...] = (
      "The latest figure's reference period: an ISO 8601 interval, both ends inclusive."),
     ("period_label", "string", False, "The reference period in words."),
     ("value", "decimal", False, "The latest figure, exact as recorded."),
-    ("unit", "string", True, "count, rate-per-1000, percent or money."),
+    ("unit", "string", True, "count, rate-per-1000, percent, money or percentage-points."),
     ("polarity", "string", True, "lower-is-better or higher-is-better."),
     ("baseline_period", {"base": "string", "format": r"^\d{4}-\d{2}(-\d{2})?/\d{4}-\d{2}(-\d{2})?$"}, True,
      "The baseline's reference period (the national baseline is the year ending June 2019)."),
     ("baseline_value", "decimal", False, "The baseline figure."),
-    ("change", "decimal", False, "value minus baseline_value, exact."),
-    ("change_percent", "integer", False, "The change as a whole percent of the baseline, rounded half away from zero."),
+    ("change", "decimal", False, "value minus baseline_value, exact, in change_unit."),
+    ("change_unit", "string", True, "The unit of change: percentage-points for a percentage, points-per-1000 for a rate, else the unit."),
+    ("change_percent", "integer", False,
+     "The change as a whole percent of the baseline, rounded half away from zero; empty for a percentage or a rate, "
+     "whose change is in points."),
     ("direction", "string", False, "reduction, increase or no change."),
     ("assessment", "string", False, "improving, worsening or no change, given the polarity."),
     ("source", "string", False, "Where the latest figure comes from."),
+    ("previous_period", {"base": "string", "format": r"^\d{4}-\d{2}(-\d{2})?/\d{4}-\d{2}(-\d{2})?$"}, False,
+     "The period of the same length just before the latest figure's."),
+    ("previous_value", "decimal", False, "The figure for previous_period."),
+    ("previous_change", "decimal", False, "value minus previous_value, exact, in change_unit."),
+    ("previous_change_percent", "integer", False, "previous_change as a whole percent of previous_value (counts and money)."),
+    ("year_earlier_period", {"base": "string", "format": r"^\d{4}-\d{2}(-\d{2})?/\d{4}-\d{2}(-\d{2})?$"}, False,
+     "The same period a year before the latest figure's (when it is not previous_period)."),
+    ("year_earlier_value", "decimal", False, "The figure for year_earlier_period."),
+    ("year_earlier_change", "decimal", False, "value minus year_earlier_value, exact, in change_unit."),
+    ("year_earlier_change_percent", "integer", False, "year_earlier_change as a whole percent of year_earlier_value."),
 )
 
 
@@ -385,7 +433,13 @@ def scorecard_csv(doc: EditionDocument) -> bytes:
     writer.writerow([name for name, *_ in CSV_COLUMNS])
     for line in doc.scorecard:
         row = scorecard_json(line)
-        writer.writerow([csv_cell(name, row[name]) for name, *_ in CSV_COLUMNS])
+        for compared in line.comparisons:
+            prefix = compared.comparison.replace("-", "_")
+            row.update({
+                f"{prefix}_period": compared.period, f"{prefix}_value": compared.value,
+                f"{prefix}_change": compared.change, f"{prefix}_change_percent": compared.change_percent,
+            })  # fmt: skip
+        writer.writerow([csv_cell(name, row.get(name)) for name, *_ in CSV_COLUMNS])
     return out.getvalue().encode()
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from events.domain.comparisons import format_value
+from events.domain.comparisons import SEED_STYLE, NumberStyle, change_of, in_points
 from events.domain.periods import Period
 
 LONDON = ZoneInfo("Europe/London")
@@ -46,27 +46,30 @@ def period_label(period: str | None) -> str:
     return Period.parse(period).label()
 
 
-def value_text(value: str | None, unit: str) -> str:
+def value_text(value: str | None, unit: str, style: NumberStyle = SEED_STYLE) -> str:
     """A figure as the statement prints it: 28,675; 58%; £1,200; a dash for none."""
     if value is None:
         return "—"
-    return format_value(Decimal(value), unit).replace("-", MINUS)
+    return style.value(Decimal(value), unit).replace("-", MINUS)
 
 
-def signed(value: str | None, unit: str) -> str:
-    """A change with its sign: +142, −9,657, +0.5 percentage points for percentages."""
+def signed(value: str | None, unit: str, style: NumberStyle = SEED_STYLE) -> str:
+    """A change with its sign: +142, −9,657; +0.5 percentage points for a percentage, points per
+    1,000 for a rate."""
     if value is None:
         return "—"
-    number = Decimal(value)
-    text = value_text(str(abs(number)), "count" if unit == "percent" else unit)
-    if unit == "percent":
-        text += " percentage points" if abs(number) != 1 else " percentage point"
-    sign = "+" if number > 0 else MINUS if number < 0 else ""
-    return sign + text
+    return style.signed(Decimal(value), unit).replace("-", MINUS)
 
 
-def signed_percent(percent: int | None) -> str:
+def signed_percent(percent, style: NumberStyle = SEED_STYLE) -> str:
     if percent is None:
         return "—"
     sign = "+" if percent > 0 else MINUS if percent < 0 else ""
-    return f"{sign}{abs(percent)}%"
+    return sign + style.percent(percent)
+
+
+def styled_percent(value: str | None, against: str | None, unit: str, style: NumberStyle = SEED_STYLE):
+    """The percent change at the style's places, or None (no figures, against zero, or in points)."""
+    if value is None or against is None or in_points(unit):
+        return None
+    return change_of(value, against, unit).percent(style.percent_places)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from events.domain.comparisons import compare
+from events.domain.comparisons import change_of as compare
 from events.domain.editions import literal_numbers
 from events.domain.errors import (
     EditionAlreadyOpened,

@@ -27,7 +27,7 @@ from sqlalchemy import inspect, text
 
 from events import EventStore, Metadata, NewEvent
 from events.database import make_engine, upgrade
-from events.domain.comparisons import compare as domain_compare
+from events.domain.comparisons import change_of as domain_compare
 from events.domain.periods import Period
 from events.projections import ProjectionError, Projections, fold_scorecard
 from events.projections import scorecard as scorecard_module

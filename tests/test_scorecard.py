@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from events.domain import comparisons
 from events.projections import Projections, ScorecardLine
-from events.projections.comparison import compare, mean
+from events.projections.comparison import line_change as compare, mean
 
 from .projection_support import BASELINE, Y2021, amended, append, measure, recorded, retired, revised, withdrawn
 
@@ -339,7 +339,7 @@ def test_percentages_are_whole_and_rounded_half_away_from_zero(value, baseline, 
 )
 def test_the_scorecard_and_the_narratives_bindings_agree_on_every_comparison(value, baseline):
     ours = compare(str(value), str(baseline), "lower-is-better")
-    theirs = comparisons.compare(value, baseline)
+    theirs = comparisons.change_of(value, baseline)
     assert (Decimal(ours.change), ours.change_percent, ours.direction) == (
         theirs.change,
         theirs.change_percent,

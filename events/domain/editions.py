@@ -12,10 +12,19 @@ projection when the edition is rendered, so text and data cannot disagree:
     {{difference:homicide:2021-01/2021-12}}      |change|                      6
     {{percent:homicide:2021-01/2021-12}}         |change| in whole percent     12%
     {{direction:homicide:2021-01/2021-12}}       reduction / increase / no change
+    {{period:homicide:2021-01/2021-12}}          the period in words           January to December 2021
 
 `difference` and `percent` are sizes, to be read with `direction`: "a {{direction:...}} of
 {{difference:...}}" reads "a reduction of 70". A fourth part names an area other than the
 edition's: `{{value:homicide:2021-01/2021-12:coventry}}`, `{{baseline:homicide::coventry}}`.
+
+A comparison other than the baseline follows the kind after `@`: `previous` (the period of the
+same length just before) or `year-earlier` (the same period a year before).
+`{{percent@previous:burglary:2022-01/2022-12}}` is the percent change on the previous 12 months,
+`{{value@previous:...}}` that period's figure, `{{period@previous:...}}` its period in words.
+
+A measure in percent or a rate changes in points: `{{difference:...}}` reads "10.3 percentage
+points", and `{{percent:...}}` on it is refused (a percent of a percentage is never the headline).
 
 A footnote is marked in the text as `[^1]` and its text kept in the paragraph's `footnotes`.
 """
@@ -31,10 +40,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from . import registry
 from .fields import DomainEvent, Priority, Reason, Slug, Text
 
-BindingKind = Literal["value", "baseline", "change", "difference", "percent", "direction"]
+BindingKind = Literal["value", "baseline", "change", "difference", "percent", "direction", "period"]
 BINDING_KINDS: tuple[str, ...] = BindingKind.__args__
 BINDING = re.compile(
-    r"\{\{(?P<kind>value|baseline|change|difference|percent|direction):(?P<measure>[a-z0-9-]+)"
+    r"\{\{(?P<kind>value|baseline|change|difference|percent|direction|period)"
+    r"(?:@(?P<against>baseline|previous|year-earlier))?:(?P<measure>[a-z0-9-]+)"
     r"(?::(?P<period>[0-9/-]*))?(?::(?P<area>[a-z0-9-]+))?\}\}"
 )
 # Anything between double braces, to tell a mistyped placeholder from a good one.
@@ -55,11 +65,13 @@ class Binding:
     period: str | None
     area: str | None
     text: str  # the placeholder as written
+    against: str = "baseline"  # the comparison: baseline, previous, year-earlier
 
 
 def bindings(text: str) -> list[Binding]:
     return [
-        Binding(m["kind"], m["measure"], m["period"] or None, m["area"], m.group(0)) for m in BINDING.finditer(text)
+        Binding(m["kind"], m["measure"], m["period"] or None, m["area"], m.group(0), m["against"] or "baseline")
+        for m in BINDING.finditer(text)
     ]
 
 
@@ -185,6 +197,17 @@ class EditionDetailsAmended(DomainEvent):
     title: Optional[Text] = None
     authors: Optional[list[Person]] = None
     lead_contact: Optional[Contact] = None
+
+
+@registry.event("NumberStyleChosen")
+class NumberStyleChosen(DomainEvent):
+    """How the edition prints numbers (events.domain.comparisons.NumberStyle); without one, the
+    seed's style: whole percents, counts grouped with commas."""
+
+    edition: Slug
+    percent_places: int = Field(ge=0, le=3)
+    separators: bool
+    reason: Text = ""
 
 
 @registry.event("PriorityApplicabilityAssessed")

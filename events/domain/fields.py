@@ -26,7 +26,7 @@ Priority = Literal[
     "local",
 ]
 NATIONAL_PRIORITIES: tuple[str, ...] = Priority.__args__[:-1]  # every priority but "local"
-Unit = Literal["count", "rate-per-1000", "percent", "money"]
+Unit = Literal["count", "rate-per-1000", "percent", "money", "percentage-points"]
 Polarity = Literal["lower-is-better", "higher-is-better"]
 RevisionKind = Literal["revision", "correction"]
 

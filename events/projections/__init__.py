@@ -15,7 +15,7 @@ from ..records import format_time
 from ..store import EventStore
 from ..subscription import checkpoint_of, follow
 from .base import ProjectionError, ProjectionSubscription, gc_paused
-from .comparison import Comparison, compare
+from .comparison import LineChange, line_change
 from .history import Diff, FigureChange, FigureDiff, HistoryProjection, Paragraph, ParagraphDiff, Triangle, Vintage
 from .model import ScorecardLine, fold_scorecard, order_key, period_info, same_length
 from .scorecard import ScorecardProjection
@@ -169,11 +169,11 @@ def _named(progress: RebuildProgress | None, name: str):
 
 
 __all__ = [
-    "Comparison",
     "Diff",
     "FigureChange",
     "FigureDiff",
     "HistoryProjection",
+    "LineChange",
     "Moment",
     "Paragraph",
     "ParagraphDiff",
@@ -183,7 +183,7 @@ __all__ = [
     "ScorecardProjection",
     "Triangle",
     "Vintage",
-    "compare",
     "fold_scorecard",
+    "line_change",
     "parse_moment",
 ]

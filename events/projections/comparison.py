@@ -1,5 +1,6 @@
-"""A scorecard line's comparison: change, whole percent, direction (as events.domain.comparisons
-computes them for the narrative's bindings) and the assessment given the measure's polarity.
+"""A scorecard line's change against its baseline: the change, whole percent, direction (as
+events.domain.comparisons computes them for the narrative's bindings) and the assessment given
+the measure's polarity. A percentage or a rate changes in points: its whole percent is None.
 
 Values are decimal text; the change is computed exactly whatever the number of digits, and the
 percentage is rounded half away from zero, as published statements do: 52 -> 46 is -11.538...%,
@@ -12,14 +13,14 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from ..domain.comparisons import EXACT as _EXACT
-from ..domain.comparisons import INCREASE, NO_CHANGE, REDUCTION, percent_change, round_half_away
+from ..domain.comparisons import INCREASE, NO_CHANGE, REDUCTION, in_points, percent_change, round_half_away
 
 IMPROVING, WORSENING = "improving", "worsening"
 
 
-class Comparison(NamedTuple):
-    change: str  # value minus baseline, exact decimal text
-    change_percent: int | None  # signed whole percent; None when the baseline is zero
+class LineChange(NamedTuple):
+    change: str  # value minus baseline, exact decimal text (in points for a percentage or a rate)
+    change_percent: int | None  # signed whole percent; None against zero, and for a percentage or a rate
     direction: str  # reduction, increase, no change
     assessment: str  # improving, worsening, no change (given the measure's polarity)
 
@@ -36,7 +37,7 @@ def assessment_of(direction: str, polarity: str) -> str:
     return IMPROVING if direction == better else WORSENING
 
 
-def compare(value: str, baseline: str, polarity: str) -> Comparison:
+def line_change(value: str, baseline: str, polarity: str, unit: str = "count") -> LineChange:
     """The latest `value` against the `baseline` value, both decimal text.
 
     The same arithmetic as events.domain.comparisons (the narrative's bindings), without building
@@ -45,7 +46,8 @@ def compare(value: str, baseline: str, polarity: str) -> Comparison:
     latest, base = Decimal(value), Decimal(baseline)
     change = _EXACT.subtract(latest, base)
     direction = REDUCTION if change < 0 else INCREASE if change > 0 else NO_CHANGE
-    return Comparison(decimal_text(change), percent_change(change, base), direction, assessment_of(direction, polarity))
+    percent = None if in_points(unit) else percent_change(change, base)
+    return LineChange(decimal_text(change), percent, direction, assessment_of(direction, polarity))
 
 
 def exact_sum(values: list[Decimal]) -> Decimal:

@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
+from ..domain.comparisons import change_unit
 from ..domain.periods import Period, PeriodError
 from ..records import RecordedEvent
 from ..store import COLUMNS
-from .comparison import compare
+from .comparison import line_change
 
 MEASURE_TYPES = frozenset({"MeasureDefined", "MeasureAmended", "MeasureRetired"})
 FIGURE_TYPES = frozenset({"FigureRecorded", "FigureRevised", "FigureWithdrawn"})
@@ -361,7 +362,7 @@ class ScorecardModel:
 
 JSON_KEYS = (
     "measure", "area", "title", "period", "value", "unit", "baseline_period", "baseline_value",
-    "change", "change_percent", "direction", "assessment",
+    "change", "change_unit", "change_percent", "direction", "assessment",
 )  # fmt: skip
 
 
@@ -391,6 +392,11 @@ class ScorecardLine(NamedTuple):
     revised_by: str | None
     series: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def change_unit(self) -> str:
+        """percentage-points for a percentage, points-per-1000 for a rate, else the unit."""
+        return change_unit(self.unit)
+
     def as_json(self) -> dict[str, Any]:
         """The published shape: exactly JSON_KEYS, decimals as strings."""
         return {key: getattr(self, key) for key in JSON_KEYS}
@@ -404,7 +410,7 @@ def scorecard_line(
     if measure.retired or (period is None and baseline is None):
         return None
     if value is not None and baseline is not None:
-        change, percent, direction, assessment = compare(value, baseline, measure.polarity)
+        change, percent, direction, assessment = line_change(value, baseline, measure.polarity, measure.unit)
     else:
         change = percent = direction = assessment = None
     return ScorecardLine(

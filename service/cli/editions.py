@@ -102,6 +102,24 @@ def amend(
     typer.echo(f"edition {edition} amended (position {result.last_position})")
 
 
+@edition_cli.command("style")
+def style(
+    ctx: typer.Context,
+    edition: str = typer.Argument(...),
+    percent_places: int = typer.Option(0, "--percent-places", help="Decimal places of percentages: 0 (12%) to 3."),
+    separators: bool = typer.Option(True, "--separators/--no-separators", help="28,675 or 28675."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Why (required once the edition is approved)."),
+    actor: Optional[str] = actor_option(),
+) -> None:
+    """How the edition prints numbers; without it, the seed's style (whole percents, 28,675)."""
+    app = ready(ctx)
+    with refusals():
+        result = handlers.choose_style(
+            app.store, edition, percent_places=percent_places, separators=separators, reason=reason, metadata=metadata(app, actor)
+        )
+    typer.echo(f"edition {edition}: percentages to {percent_places} place(s), separators {'on' if separators else 'off'} (position {result.last_position})")
+
+
 @edition_cli.command("applicability")
 def applicability(
     ctx: typer.Context,

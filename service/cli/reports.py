@@ -172,9 +172,10 @@ def scorecard(
     """The scorecard: each measure's latest figure against its baseline, per area.
 
     JSON is a list of objects with the keys measure, area, title, period, value, unit,
-    baseline_period, baseline_value, change, change_percent, direction, assessment: decimals as
-    strings (exact), change_percent a signed whole percent (-12 for a 12% reduction), null where
-    there is nothing to compare.
+    baseline_period, baseline_value, change, change_unit, change_percent, direction, assessment:
+    decimals as strings (exact), change_percent a signed whole percent (-12 for a 12% reduction),
+    null where there is nothing to compare and for a percentage or a rate, whose change is in
+    points (change_unit percentage-points or points-per-1000).
     """
     app = ready(ctx)
     moment = _moment(as_of, position)
@@ -188,6 +189,9 @@ def scorecard(
         _csv(JSON_KEYS, [line.as_json() for line in lines])
     else:
         _scorecard_table(lines, _where(projections, at))
+
+
+POINTS = {"percentage-points": "pp", "points-per-1000": "per 1,000"}
 
 
 def _scorecard_table(lines: list[ScorecardLine], caption: str) -> None:
@@ -218,7 +222,7 @@ def _scorecard_table(lines: list[ScorecardLine], caption: str) -> None:
             _shown(line.period),
             _shown(line.value),
             baseline,
-            _shown(line.change),
+            _shown(line.change) + (f" {POINTS[line.change_unit]}" if line.change is not None and line.change_unit in POINTS else ""),
             percent,
             _shown(line.direction),
             _shown(line.assessment),

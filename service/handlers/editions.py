@@ -66,6 +66,14 @@ def amend_edition(store: EventStore, edition: str, *, reason: str | None, metada
     return _append(store, edition, rules.amend_details(current, edition=edition, reason=reason, **changes), version, metadata)
 
 
+def choose_style(
+    store: EventStore, edition: str, *, percent_places: int, separators: bool, reason: str | None, metadata: Metadata
+) -> AppendResult:
+    current, version = load_edition(store, edition)
+    event = rules.choose_style(current, edition=edition, percent_places=percent_places, separators=separators, reason=reason)
+    return _append(store, edition, event, version, metadata)
+
+
 def assess_priority(
     store: EventStore, edition: str, priority: str, applicable: bool, reason: str | None, metadata: Metadata
 ) -> AppendResult:
@@ -148,7 +156,7 @@ class EditionView:
         return rules.check(self.state, self.measures, self.figures)
 
     def rendered(self, text: str) -> str:
-        return rules.render(text, self.state.area, self.measures, self.figures)
+        return rules.render(text, self.state.area, self.measures, self.figures, self.state.style)
 
 
 def view_edition(store: EventStore, edition: str, as_of_position: int | None = None) -> EditionView:

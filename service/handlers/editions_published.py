@@ -16,8 +16,9 @@ from events import EventStore
 from events.domain.periods import Period
 from events.domain.rules import editions as rules
 from events.domain.rules.editions import Approval, Edition
+from events.domain.comparisons import BASELINE, COMPARISONS, SEED_STYLE, comparison, in_points
 from events.domain.rules.releases import ReleasedRevision
-from events.projections import Projections, compare
+from events.projections import Projections, line_change
 from events.projections.history import Diff
 from publishers import model
 from publishers.times import period_label, signed, value_text
@@ -91,7 +92,7 @@ def edition_document(
     for paragraph in state.in_order():
         bound = []
         for binding in rules.bindings(f"{paragraph.heading}\n{paragraph.text}"):
-            resolved = rules.resolve(binding, area, view.measures, view.figures)
+            resolved = rules.resolve(binding, area, view.measures, view.figures, state.style)
             measure = view.measures.get(binding.measure)
             period = binding.period
             if binding.kind == "baseline" and measure is not None:
@@ -140,6 +141,7 @@ def edition_document(
 
     scorecard = []
     for line in lines:
+        series = tuple(projections.series(line.measure, line.area, at=position))
         measure = measures.get(line.measure)
         latest = figures.get((line.measure, line.area, line.period)) if line.period else None
         scorecard.append(
@@ -160,7 +162,8 @@ def edition_document(
                 assessment=line.assessment,
                 source=(latest.source if latest else "") or (measure.source if measure else ""),
                 definition=measure.definition if measure else "",
-                series=tuple(projections.series(line.measure, line.area, at=position)),
+                series=series,
+                comparisons=compared_with(line, series),
             )
         )
 
@@ -226,7 +229,33 @@ def edition_document(
         notices=notices,
         previous_versions=previous_versions(current, times, revision),
         software_version=software_version,
+        number_style=state.style,
     )
+
+
+def compared_with(line, series: tuple[tuple[str, str], ...]) -> tuple[model.ComparedWith, ...]:
+    """The line's latest figure against the previous period and the same period a year earlier,
+    where the trend holds those figures. A year earlier than 12 months is the previous 12 months:
+    shown once, as the previous period."""
+    if line.period is None or line.value is None:
+        return ()
+    values = dict(series)
+    found, periods = [], set()
+    for name in COMPARISONS:
+        if name == BASELINE:
+            continue
+        against = comparison(name, line.period, line.baseline_period)
+        if against is None or against.period in periods or against.period not in values:
+            continue
+        periods.add(against.period)
+        result = line_change(line.value, values[against.period], line.polarity, line.unit)
+        found.append(
+            model.ComparedWith(
+                name, against.label, against.period, values[against.period], result.change,
+                result.change_percent, result.direction, result.assessment,
+            )
+        )  # fmt: skip
+    return tuple(found)
 
 
 def _frozen(state: Edition, revision: int) -> int:
@@ -244,7 +273,7 @@ def _comparison(value: str, baseline, period: str, measure) -> tuple:
         return (None, None, None, None, None)  # no baseline, or the figure is the baseline itself
     if not Period.parse(period).same_length(Period.parse(measure.baseline_period)):
         return (baseline.value, None, None, None, None)  # a quarter against a year: no like-for-like change
-    result = compare(value, baseline.value, measure.polarity)
+    result = line_change(value, baseline.value, measure.polarity, measure.unit)
     return (baseline.value, result.change, result.change_percent, result.direction, result.assessment)
 
 
@@ -323,15 +352,15 @@ def _impact(figure_diff, measure, figures, diff: Diff, quoted) -> str:
             (d for d in diff.figures if (d.measure, d.area, d.period) == (measure_id, area, measure.baseline_period)), None
         )
         baseline_then = baseline_diff.old_value if baseline_diff else (baseline_now.value if baseline_now else None)
-        after = compare(figure_diff.new_value, baseline_now.value, measure.polarity) if figure_diff.new_value and baseline_now else None
-        before = compare(figure_diff.old_value, baseline_then, measure.polarity) if figure_diff.old_value and baseline_then else None
+        after = line_change(figure_diff.new_value, baseline_now.value, measure.polarity, measure.unit) if figure_diff.new_value and baseline_now else None
+        before = line_change(figure_diff.old_value, baseline_then, measure.polarity, measure.unit) if figure_diff.old_value and baseline_then else None
         if after and before:
             parts.append(
-                f"against the baseline it is now {_comparison_words(after)} (was {_comparison_words(before)})"
+                f"against the baseline it is now {_comparison_words(after, measure.unit)} (was {_comparison_words(before, measure.unit)})"
                 + ("; the assessment is unchanged" if after.assessment == before.assessment else f"; the assessment changes from {before.assessment} to {after.assessment}")
             )
         elif after:
-            parts.append(f"against the baseline it is {_comparison_words(after)}")
+            parts.append(f"against the baseline it is {_comparison_words(after, measure.unit)}")
     numbers = quoted.get((measure_id, area, period), [])
     if period == measure.baseline_period:
         numbers = sorted({n for (m, a, _), ns in quoted.items() if (m, a) == (measure_id, area) for n in ns})
@@ -343,11 +372,14 @@ def _impact(figure_diff, measure, figures, diff: Diff, quoted) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-def _comparison_words(result) -> str:
-    if result.change_percent is None:
-        return result.direction
+def _comparison_words(result, unit: str) -> str:
     if result.direction == "no change":
         return "no change"
+    if in_points(unit):
+        article = "an" if result.direction == "increase" else "a"
+        return f"{article} {result.direction} of {SEED_STYLE.size(Decimal(result.change), unit)}"
+    if result.change_percent is None:
+        return result.direction
     return f"a {abs(result.change_percent)}% {result.direction}"
 
 

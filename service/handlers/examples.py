@@ -92,6 +92,22 @@ def import_edition(
                 take(rules.amend_details(state, edition=edition, reason=document.get("amendment_reason"), **details))
             except NothingToChange:
                 pass
+        style = document.get("number_style")
+        if style is not None:
+            if not isinstance(style, dict):
+                raise InvalidValue("number_style", "an object with percent_places and separators", style)
+            try:
+                take(
+                    rules.choose_style(
+                        state,
+                        edition=edition,
+                        percent_places=style.get("percent_places", 0),
+                        separators=style.get("separators", True),
+                        reason=document.get("amendment_reason"),
+                    )
+                )
+            except NothingToChange:
+                pass
     except DomainError as exc:
         raise imports.ImportRefused(name, [_problem("edition", 1, exc)]) from None
 

@@ -14,13 +14,14 @@ from typing import Any, Iterable, Mapping
 import email_validator
 import phonenumbers
 
-from ..comparisons import compare, format_number, format_value
+from ..comparisons import BASELINE, SEED_STYLE, NumberStyle, change_of, comparison, in_points, style_of
 from ..editions import (
     Binding,
     EditionApproved,
     EditionDetailsAmended,
     EditionOpened,
     LiteralNumberConfirmed,
+    NumberStyleChosen,
     ParagraphRemoved,
     ParagraphRevised,
     ParagraphWritten,
@@ -45,7 +46,8 @@ from . import values
 from .figures import Figure, figure_key
 from .measures import Measure
 
-COMPARISONS = ("change", "difference", "percent", "direction")
+# Kinds that set a figure against a comparison's figure.
+CHANGE_KINDS = ("change", "difference", "percent", "direction")
 
 
 @dataclass
@@ -86,6 +88,7 @@ class Edition:
     applicability: dict[str, tuple[bool, str]] = field(default_factory=dict)
     paragraphs: dict[int, Paragraph] = field(default_factory=dict)
     approvals: list[Approval] = field(default_factory=list)
+    style: NumberStyle = SEED_STYLE
 
     def in_order(self) -> list[Paragraph]:
         return [self.paragraphs[number] for number in sorted(self.paragraphs)]
@@ -114,6 +117,8 @@ def fold(events: Iterable[tuple[str, dict[str, Any]]], recorded_at: Iterable[str
             for name in ("title", "authors", "lead_contact"):
                 if data.get(name) is not None:
                     setattr(state, name, data[name])
+        elif type_ == "NumberStyleChosen":
+            state.style = style_of(data)
         elif type_ == "PriorityApplicabilityAssessed":
             state.applicability[data["priority"]] = (data["applicable"], data["reason"])
         elif type_ == "ParagraphWritten":
@@ -250,6 +255,23 @@ def amend_details(
     return EditionDetailsAmended(edition=edition, reason=reason, **changes)
 
 
+def choose_style(
+    current: Edition | None, *, edition: str, percent_places: Any, separators: Any, reason: str | None = None
+) -> NumberStyleChosen:
+    """How the edition prints numbers: percent decimal places (0 to 3) and thousands separators."""
+    state = _require(current, edition)
+    if not isinstance(percent_places, int) or isinstance(percent_places, bool) or not 0 <= percent_places <= 3:
+        raise InvalidValue("percent_places", "a whole number of decimal places from 0 to 3", percent_places)
+    if not isinstance(separators, bool):
+        raise InvalidValue("separators", "true (28,675) or false (28675)", separators)
+    chosen = NumberStyle(percent_places, separators)
+    if chosen == state.style:
+        raise NothingToChange(f"edition {edition!r} already prints numbers so")
+    if state.approvals:
+        values.reason("reason", reason, "a reason for changing the number style of an approved edition")
+    return NumberStyleChosen(edition=edition, percent_places=percent_places, separators=separators, reason=reason or "")
+
+
 def assess_priority(
     current: Edition | None, *, edition: str, priority: str, applicable: bool, reason: str | None
 ) -> PriorityApplicabilityAssessed:
@@ -273,6 +295,11 @@ def binding_problems(binding: Binding, measures: Mapping[str, Measure | None]) -
     if binding.kind == "baseline":
         if binding.period:
             found.append(f"{binding.text}: a baseline takes the measure's baseline period; write {{{{baseline:{binding.measure}}}}}")
+        if binding.against != BASELINE:
+            found.append(
+                f"{binding.text}: the baseline is a comparison itself; write {{{{value@{binding.against}:{binding.measure}:PERIOD}}}} "
+                "for the figure of that comparison"
+            )
     elif not binding.period:
         found.append(f"{binding.text}: expected a period, such as {{{{{binding.kind}:{binding.measure}:2021-01/2021-12}}}}")
     else:
@@ -280,13 +307,21 @@ def binding_problems(binding: Binding, measures: Mapping[str, Measure | None]) -
             values.period("period", binding.period)
         except InvalidValue as exc:
             found.append(f"{binding.text}: {exc.detail}")
+    if binding.kind == "percent" and measure is not None and in_points(measure.unit):
+        shown = binding.text.replace("{{percent", "{{difference", 1)
+        found.append(
+            f"{binding.text}: {binding.measure} is a {measure.unit} measure, so its change is in "
+            f"{'percentage points' if measure.unit != 'rate-per-1000' else 'points per 1,000'}, never a percent of it: "
+            f"write {shown} (it reads \"10.3 percentage points\") with {shown.replace('{{difference', '{{direction', 1)}"
+        )
     return found
 
 
 def _text_problems(text: str, heading: str, measures: Mapping[str, Measure | None]) -> list[str]:
     found = [
         f"{placeholder}: not a placeholder; expected {{{{KIND:MEASURE:PERIOD}}}} with KIND one of "
-        "value, baseline, change, difference, percent, direction"
+        "value, baseline, change, difference, percent, direction, period (and @previous or @year-earlier after it "
+        "for another comparison)"
         for placeholder in unrecognised_placeholders(f"{heading}\n{text}")
     ]
     for binding in bindings(f"{heading}\n{text}"):
@@ -408,9 +443,22 @@ def figures_needed(state: Edition, measures: Mapping[str, Measure | None]) -> se
         measure = measures.get(binding.measure)
         if binding.kind != "baseline" and binding.period:
             needed.add((binding.measure, area, binding.period))
-        if (binding.kind == "baseline" or binding.kind in COMPARISONS) and measure is not None:
+        if measure is None:
+            continue
+        if binding.kind == "baseline":
             needed.add((binding.measure, area, measure.baseline_period))
+        elif binding.period and (binding.kind in CHANGE_KINDS or binding.against != BASELINE):
+            against = _against(binding, measure)
+            if against is not None:
+                needed.add((binding.measure, area, against.period))
     return needed
+
+
+def _against(binding: Binding, measure: Measure):
+    try:
+        return comparison(binding.against, binding.period, measure.baseline_period)
+    except ValueError:  # a malformed period: binding_problems says so
+        return None
 
 
 @dataclass(frozen=True)
@@ -424,6 +472,7 @@ def resolve(
     area: str,
     measures: Mapping[str, Measure | None],
     figures: Mapping[tuple[str, str, str], Figure | None],
+    style: NumberStyle = SEED_STYLE,
 ) -> Resolved:
     """The words a placeholder stands for, from the recorded figures, or the reason it has none."""
     grammar = binding_problems(binding, measures)
@@ -443,32 +492,44 @@ def resolve(
 
     if binding.kind == "baseline":
         baseline, problem = figure(measure.baseline_period, "baseline figure")
-        return Resolved(None, problem) if problem else Resolved(format_value(baseline, measure.unit))
-    value, problem = figure(binding.period, "figure")
+        return Resolved(None, problem) if problem else Resolved(style.value(baseline, measure.unit))
+    period = binding.period
+    against = None
+    if binding.against != BASELINE or binding.kind in CHANGE_KINDS:
+        against = _against(binding, measure)
+        if against is None:
+            return Resolved(None, f"{binding.text}: {period} has no {binding.against} period to compare with")
+        if binding.against == BASELINE and not Period.parse(period).same_length(Period.parse(against.period)):
+            return Resolved(
+                None,
+                f"{binding.text}: {period} is not the same length as the baseline period "
+                f"{measure.baseline_period}; compare like with like",
+            )
+    if binding.kind == "period":
+        return Resolved(Period.parse(against.period if against and binding.against != BASELINE else period).label())
+    if binding.kind == "value" and against is not None and binding.against != BASELINE:
+        earlier, problem = figure(against.period, f"{binding.against} figure")
+        return Resolved(None, problem) if problem else Resolved(style.value(earlier, measure.unit))
+    value, problem = figure(period, "figure")
     if problem:
         return Resolved(None, problem)
     if binding.kind == "value":
-        return Resolved(format_value(value, measure.unit))
-    if not Period.parse(binding.period).same_length(Period.parse(measure.baseline_period)):
-        return Resolved(
-            None,
-            f"{binding.text}: {binding.period} is not the same length as the baseline period "
-            f"{measure.baseline_period}; compare like with like",
-        )
-    baseline, problem = figure(measure.baseline_period, "baseline figure")
+        return Resolved(style.value(value, measure.unit))
+    what = "baseline figure" if binding.against == BASELINE else f"{binding.against} figure"
+    earlier, problem = figure(against.period, what)  # type: ignore[union-attr]
     if problem:
         return Resolved(None, problem)
-    comparison = compare(value, baseline)
+    change = change_of(value, earlier, measure.unit)
     if binding.kind == "direction":
-        return Resolved(comparison.direction)
+        return Resolved(change.direction)
     if binding.kind == "change":
-        return Resolved(format_number(comparison.change))
+        return Resolved(style.signed(change.change, measure.unit).lstrip("+"))
     if binding.kind == "difference":
-        return Resolved(format_number(abs(comparison.change)))
-    percent = comparison.change_percent
+        return Resolved(style.size(change.change, measure.unit))
+    percent = change.percent(style.percent_places)
     if percent is None:
-        return Resolved(None, f"{binding.text}: the baseline is 0, so there is no percentage change")
-    return Resolved(f"{abs(percent)}%")
+        return Resolved(None, f"{binding.text}: the {what} is 0, so there is no percentage change")
+    return Resolved(style.percent(percent))
 
 
 def render(
@@ -476,11 +537,12 @@ def render(
     area: str,
     measures: Mapping[str, Measure | None],
     figures: Mapping[tuple[str, str, str], Figure | None],
+    style: NumberStyle = SEED_STYLE,
 ) -> str:
     """The text with each placeholder filled in; one that cannot be is left as written."""
     out = text
     for binding in bindings(text):
-        resolved = resolve(binding, area, measures, figures)
+        resolved = resolve(binding, area, measures, figures, style)
         if resolved.text is not None:
             out = out.replace(binding.text, resolved.text, 1)
     return out
@@ -518,7 +580,7 @@ def check(
             if binding.text in seen:
                 continue
             seen.add(binding.text)
-            resolved = resolve(binding, state.area, measures, figures)
+            resolved = resolve(binding, state.area, measures, figures, state.style)
             if resolved.problem:
                 found.append(Problem(where, resolved.problem, "binding", paragraph.number))
         for literal in paragraph.unconfirmed():

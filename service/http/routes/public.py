@@ -47,6 +47,7 @@ class ScorecardLineOut(BaseModel):
     baseline_period: str
     baseline_value: Optional[str]
     change: Optional[str]
+    change_unit: str = "count"
     change_percent: Optional[int]
     direction: Optional[str]
     assessment: Optional[str]
