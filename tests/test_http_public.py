@@ -79,7 +79,7 @@ def test_after_release_the_scorecard_reproduces_the_seeds_comparisons(client, ex
         "reduction",
     )
     assert set(homicide) == {
-        "measure", "area", "title", "period", "value", "unit", "baseline_period", "baseline_value",
+        "measure", "area", "title", "period", "value", "unit", "baseline_period", "baseline_value", "change_unit",
         "change", "change_percent", "direction", "assessment",
     }
     published = (tmp_path / "site" / f"editions/{EDITION}/r1/edition.json").read_bytes()

@@ -87,7 +87,7 @@ homicide,Homicides,homicide,count,lower-is-better,2018-07/2019-06,,
     assert refused(lambda: measures(store, text)) == [
         "line 2, column id: expected an id of lower-case letters, digits and single hyphens, such as knife-crime, found 'Knife Crime'",
         "line 3, column priority: expected one of homicide, serious-violence, drugs-county-lines, neighbourhood-crime, victim-satisfaction, cyber-crime, local, found 'robbery'",
-        "line 3, column unit: expected one of count, rate-per-1000, percent, money, found 'people'",
+        "line 3, column unit: expected one of count, rate-per-1000, percent, money, percentage-points, found 'people'",
         "line 3, column polarity: expected one of lower-is-better, higher-is-better, found 'down'",
         "line 3, column baseline_period: expected a period that ends on or after its start, found '2019-06/2018-07'",
         "line 5, column id: expected each measure once, found 'homicide' again (first on line 4)",
@@ -127,7 +127,7 @@ homicide,2021-01/2021-12,46,PRC,
 robbery,2021-01/2021-12,7509,PRC,
 homicide,2021-13/2021-12,46,PRC,
 homicide,2020-01/2020-12,forty,PRC,
-burglary,year ending June 2019,28675,PRC,
+burglary,the last full 12 months,28675,PRC,
 
 homicide,2019-01/2019-12,"10, 579",PRC,the seed's stray space
 homicide,2021-01/2021-12,46,PRC,
@@ -137,7 +137,9 @@ homicide,2018-01/2018-12,12.5e3,PRC,
         "line 3, column measure: measure 'robbery' is not defined: define it first (measures define or measures import)",
         "line 4, column period: expected a period of real dates, found '2021-13/2021-12' (month must be in 1..12)",
         "line 5, column value: expected an exact decimal such as 46 or 12.5, found 'forty'",
-        "line 6, column period: expected a period such as 2021-01/2021-12 (months) or 2021-01-01/2021-12-31 (days), found 'year ending June 2019'",
+        "line 6, column period: expected a period such as 2021-01/2021-12 (months) or 2021-01-01/2021-12-31 (days), "
+        "found 'the last full 12 months' (also accepted: 2022/23 (a financial year), 2022-11 or November 2022 (a month), "
+        "rolling year to November 2022)",
         "line 8, column value: expected an exact decimal such as 46 or 12.5, found '10, 579' (write 10579: no thousands separators or spaces)",
         f"line 9: expected one row per measure, area and period, found homicide/{AREA}/2021-01/2021-12 again (first on line 2)",
         "line 10, column value: expected an exact decimal such as 46 or 12.5, found '12.5e3'",

@@ -33,10 +33,10 @@ def test_defining_an_existing_measure_is_refused_and_points_to_amending_it(store
     "field, value, expected",
     [
         ("priority", "murder", "priority: expected one of homicide, serious-violence"),
-        ("unit", "people", "unit: expected one of count, rate-per-1000, percent, money, found 'people'"),
+        ("unit", "people", "unit: expected one of count, rate-per-1000, percent, money, percentage-points, found 'people'"),
         ("polarity", "down", "polarity: expected one of lower-is-better, higher-is-better"),
         ("baseline_period", "2019-06/2018-07", "baseline_period: expected a period that ends on or after its start"),
-        ("baseline_period", "year ending June 2019", "baseline_period: expected a period such as 2021-01/2021-12"),
+        ("baseline_period", "the last 12 months", "baseline_period: expected a period such as 2021-01/2021-12"),
         ("title", " ", "title: expected some text"),
     ],
 )

@@ -45,7 +45,7 @@ def record_figure(
     source: str = "",
     note: str = "",
 ) -> AppendResult:
-    rules.check_key(measure, area, period)
+    period = rules.check_key(measure, area, period)
     stream = figure_stream(measure, area, period)
     measure_state, measure_version = load(store, measure_stream(measure), measure_rules.fold)
     current, version = load(store, stream, rules.fold)
@@ -71,7 +71,7 @@ def revise_figure(
     source: str = "",
     note: str = "",
 ) -> AppendResult:
-    rules.check_key(measure, area, period)
+    period = rules.check_key(measure, area, period)
     stream = figure_stream(measure, area, period)
     current, version = load(store, stream, rules.fold)
     try:
@@ -86,7 +86,7 @@ def revise_figure(
 def withdraw_figure(
     store: EventStore, measure: str, area: str, period: str, reason: str | None, metadata: Metadata
 ) -> AppendResult:
-    rules.check_key(measure, area, period)
+    period = rules.check_key(measure, area, period)
     stream = figure_stream(measure, area, period)
     current, version = load(store, stream, rules.fold)
     try:

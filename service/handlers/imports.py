@@ -205,7 +205,51 @@ def read_file(path: str | Path, format: str | None, columns: tuple[str, ...], op
     except UnicodeDecodeError as exc:
         raise ImportRefused(str(path), [RowProblem(1, None, f"expected UTF-8 text, found {exc.reason}")]) from None
     rows, problems = parse_rows(text, chosen, columns, optional)
+    if chosen == "csv":
+        group, metadata_problems = declared_group_char(Path(path))
+        problems.extend(metadata_problems)
+        if group:
+            rows = [ungrouped(row, group) for row in rows]
     return rows, problems, ("item" if chosen == "json" else "line")
+
+
+def declared_group_char(path: Path) -> tuple[str | None, list[RowProblem]]:
+    """The thousands separator the file's CSV on the Web metadata (`NAME.csv-metadata.json` beside
+    it) declares for its value column, as CSVW writes it: {"name": "value", "datatype": {"base":
+    "decimal", "format": {"groupChar": ","}}}. Without that file, values carry no separators."""
+    metadata = path.with_name(path.name + "-metadata.json")
+    if not metadata.is_file():
+        return None, []
+    where = metadata.name
+    try:
+        document = json.loads(metadata.read_text(encoding="utf-8"))
+        columns = document["tableSchema"]["columns"]
+        (value,) = [c for c in columns if isinstance(c, dict) and c.get("name") == "value"]
+        number_format = value["datatype"]["format"]
+        group = number_format["groupChar"]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return None, [
+            RowProblem(1, "value", f"expected {where} to declare the value column's groupChar "
+                       '(tableSchema.columns: {"name": "value", "datatype": {"base": "decimal", "format": {"groupChar": ","}}})')
+        ]  # fmt: skip
+    if group not in (",", " ", "\u00a0", "'") or number_format.get("decimalChar", ".") != ".":
+        return None, [RowProblem(1, "value", f"expected {where} to declare groupChar \",\", \" \" or \"'\" with decimalChar \".\", found {group!r}")]
+    return group, []
+
+
+def ungrouped(row: Row, group: str) -> Row:
+    """The value without its declared separators, when they group digits in threes (18,059);
+    anything else ("10, 579") is left for the value check to refuse."""
+    value = row.cells.get("value", "")
+    digits = value.replace(group, "")
+    whole = digits.lstrip("-").split(".")[0]
+    if group in value and values.is_decimal(digits) and value.lstrip("-").split(".")[0] == _grouped(whole, group):
+        return Row(row.line, {**row.cells, "value": digits})
+    return row
+
+
+def _grouped(whole: str, group: str) -> str:
+    return f"{int(whole):,}".replace(",", group)
 
 
 def _problem(row: Row, exc: DomainError, unit: str) -> RowProblem:
@@ -301,9 +345,12 @@ def import_figures(
             ("value", values.decimal),
         ):
             try:
-                check(column, area if column == "area" else cells.get(column, ""))
+                written = check(column, area if column == "area" else cells.get(column, ""))
             except InvalidValue as exc:
                 row_problems.append(_problem(row, exc, unit))
+            else:
+                if column == "period":
+                    cells["period"] = written  # 2022/23 is 2022-04/2023-03 from here on
         if cells.get("kind"):
             try:
                 values.kind("kind", cells["kind"])

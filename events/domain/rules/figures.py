@@ -60,10 +60,11 @@ def fold(events: Iterable[tuple[str, dict[str, Any]]]) -> Figure | None:
     return state
 
 
-def check_key(measure: Any, area: Any, period: Any) -> None:
+def check_key(measure: Any, area: Any, period: Any) -> str:
+    """Checks the key; returns the period in its written form (2022/23 is 2022-04/2023-03)."""
     values.slug("measure", measure)
     values.slug("area", area)
-    values.period("period", period)
+    return values.period("period", period)
 
 
 def record(
@@ -78,7 +79,7 @@ def record(
     note: str = "",
 ) -> FigureRecorded:
     """A new figure. After a withdrawal the same figure may be recorded again."""
-    check_key(measure_id, area, period)
+    period = check_key(measure_id, area, period)
     values.decimal("value", value)
     values.text("source", source)
     values.text("note", note)
@@ -104,7 +105,7 @@ def revise(
     note: str = "",
 ) -> FigureRevised:
     """A new value for a recorded figure: `revision` (planned, late data) or `correction` (an error)."""
-    check_key(measure_id, area, period)
+    period = check_key(measure_id, area, period)
     values.decimal("value", value)
     key = figure_key(measure_id, area, period)
     if current is None:
@@ -129,7 +130,7 @@ def revise(
 
 
 def withdraw(current: Figure | None, *, measure_id: str, area: str, period: str, reason: str | None) -> FigureWithdrawn:
-    check_key(measure_id, area, period)
+    period = check_key(measure_id, area, period)
     key = figure_key(measure_id, area, period)
     if current is None:
         raise UnknownFigure(key)

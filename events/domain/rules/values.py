@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from ..errors import InvalidValue, UnpublishableText
 from ..fields import NATIONAL_PRIORITIES, SLUG, Polarity, Priority, RevisionKind, Unit, period_problem, uncarried
-from ..periods import Period, PeriodError
+from ..periods import PeriodError, read_period
 
 _SLUG = re.compile(SLUG)
 _DECIMAL = re.compile(r"^-?(?:0|[1-9]\d*)(?:\.\d+)?$")
@@ -31,20 +31,28 @@ def slug(field: str, value: Any) -> str:
 
 
 def period(field: str, value: Any) -> str:
+    """The period in its one written form: 2022/23, 2022-11 and "rolling year to November 2022" are
+    read as the intervals they name (events.domain.periods); anything else must be written out."""
     if isinstance(value, str) and period_problem(value) is None:
         return value
     try:
-        written = str(Period.parse(value))
+        return str(read_period(value))
     except PeriodError as exc:
         message = str(exc)
         if "ends before it starts" in message:
             raise InvalidValue(field, "a period that ends on or after its start", value) from None
         if "not a real date range" in message:
             raise InvalidValue(field, "a period of real dates", value, message.rsplit(": ", 1)[1]) from None
+        if "not a financial year" in message or "is not a month" in message:
+            raise InvalidValue(field, "a period such as 2021-01/2021-12 (months) or 2022/23 (a financial year)", value, message) from None
         raise InvalidValue(
-            field, "a period such as 2021-01/2021-12 (months) or 2021-01-01/2021-12-31 (days)", value
+            field, "a period such as 2021-01/2021-12 (months) or 2021-01-01/2021-12-31 (days)", value,
+            "also accepted: 2022/23 (a financial year), 2022-11 or November 2022 (a month), rolling year to November 2022",
         ) from None
-    raise InvalidValue(field, f"the period written as {written}", value)
+
+
+def is_decimal(value: str) -> bool:
+    return bool(_DECIMAL.match(value))
 
 
 def decimal(field: str, value: Any) -> str:
