@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from events.domain.comparisons import change_of as compare
+from events.domain.comparisons import change_of
 from events.domain.editions import literal_numbers
 from events.domain.errors import (
     EditionAlreadyOpened,
@@ -213,16 +213,16 @@ def test_percent_changes_are_exact_and_round_half_away_from_zero(value, baseline
         context.prec = 100  # with a denominator below 10**6, a non-tie is at least 5e-7 away from half-way
         exact = Decimal(value - baseline) * 100 / Decimal(baseline)
         expected = int(exact.copy_abs().quantize(Decimal(1), rounding=ROUND_HALF_UP)) * (-1 if exact < 0 else 1)
-    assert compare(str(value), str(baseline)).change_percent == expected
+    assert change_of(str(value), str(baseline)).change_percent == expected
 
 
 def test_the_seeds_stated_percentages_reproduce():
-    assert compare("46", "52").change_percent == -12
-    assert compare("19018", "28675").change_percent == -34
-    assert compare("7509", "8945").change_percent == -16
-    assert compare("3", "8").change_percent == -63  # -62.5 rounds away from zero
-    assert compare("5", "8").change_percent == -38  # -37.5 rounds away from zero
-    assert compare("0", "0").change_percent is None
+    assert change_of("46", "52").change_percent == -12
+    assert change_of("19018", "28675").change_percent == -34
+    assert change_of("7509", "8945").change_percent == -16
+    assert change_of("3", "8").change_percent == -63  # -62.5 rounds away from zero
+    assert change_of("5", "8").change_percent == -38  # -37.5 rounds away from zero
+    assert change_of("0", "0").change_percent is None
 
 
 # -- literal numbers ------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from sqlalchemy import inspect, text
 
 from events import EventStore, Metadata, NewEvent
 from events.database import make_engine, upgrade
-from events.domain.comparisons import change_of as domain_compare
+from events.domain.comparisons import change_of
 from events.domain.periods import Period
 from events.projections import ProjectionError, Projections, fold_scorecard
 from events.projections import scorecard as scorecard_module
@@ -221,7 +221,7 @@ def naive_scorecards(events) -> list[list[tuple]]:
             latest, value, base = state
             change = percent = direction = assessment = None
             if value is not None and base is not None:
-                comparison = domain_compare(value, base)
+                comparison = change_of(value, base)
                 change, percent, direction = (
                     Decimal(value) - Decimal(base),
                     comparison.change_percent,

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from events.domain import comparisons
 from events.projections import Projections, ScorecardLine
-from events.projections.comparison import line_change as compare, mean
+from events.projections.comparison import line_change, mean
 
 from .projection_support import BASELINE, Y2021, amended, append, measure, recorded, retired, revised, withdrawn
 
@@ -332,7 +332,7 @@ def test_the_series_for_a_trend_line_is_every_figure_of_the_baselines_length_in_
     ],
 )
 def test_percentages_are_whole_and_rounded_half_away_from_zero(value, baseline, percent):
-    assert compare(value, baseline, "lower-is-better").change_percent == percent
+    assert line_change(value, baseline, "lower-is-better").change_percent == percent
 
 
 @given(
@@ -340,7 +340,7 @@ def test_percentages_are_whole_and_rounded_half_away_from_zero(value, baseline, 
     st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-(10**9), max_value=10**9),
 )
 def test_the_scorecard_and_the_narratives_bindings_agree_on_every_comparison(value, baseline):
-    ours = compare(str(value), str(baseline), "lower-is-better")
+    ours = line_change(str(value), str(baseline), "lower-is-better")
     theirs = comparisons.change_of(value, baseline)
     assert (Decimal(ours.change), ours.change_percent, ours.direction) == (
         theirs.change,
@@ -350,7 +350,7 @@ def test_the_scorecard_and_the_narratives_bindings_agree_on_every_comparison(val
 
 
 def test_the_change_is_exact_however_many_digits():
-    assert compare("1" + "0" * 40, "1", "lower-is-better").change == "9" * 40
+    assert line_change("1" + "0" * 40, "1", "lower-is-better").change == "9" * 40
 
 
 def test_a_mean_is_exact_and_rounded_half_away_from_zero():
