@@ -28,7 +28,7 @@ from .chain import GENESIS, GENESIS_HASH, Breach, ChainVerifier, Head, chained_f
 from .errors import EventStoreError, IdempotencyKeyReused, WrongExpectedVersion
 from .records import AppendManyResult, AppendResult, Metadata, NewEvent, RecordedEvent, format_time
 from .types import EventRegistry
-from .writers import HeldWriter, PooledWriter
+from .writers import HeldWriter
 
 COLUMNS = "position, stream, version, type, schema_version, data, metadata, recorded_at, prev_hash, hash"
 INSERT_SQL = f"INSERT INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -265,7 +265,7 @@ class EventStore:
         self.registry = registry
         self.clock = clock
         self.dialect = _dialect_for(engine)
-        self._held_writer = HeldWriter(engine) if self.dialect.name == "sqlite" else None
+        self._held_writer = HeldWriter(engine, pipelined=self.dialect.name == "postgresql")
         sql = self.dialect.sql
         self._sql_head = "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"
         self._sql_stream_version = sql("SELECT max(version) FROM events WHERE stream = ?")
@@ -441,7 +441,7 @@ class EventStore:
             # One stream: the shape `append` has always fingerprinted, so its keys still match.
             fingerprint = hashlib.sha256(canonical_bytes(described[0] if len(described) == 1 else described)).hexdigest()
 
-        with self._held_writer or PooledWriter(self.engine) as connection:
+        with self._held_writer as connection:
             try:
                 cursor = connection.cursor()
                 self.dialect.begin_append(cursor)

@@ -1,4 +1,4 @@
-"""The connection an append writes through: held open on SQLite, pooled and pipelined on PostgreSQL.
+"""The connection an append writes through: held open, one per store and process (pipelined on PostgreSQL).
 
 Both are context managers that hand out the driver's own connection (sqlite3, psycopg), outside
 any transaction; the append begins, commits or rolls back its own transaction inside.
@@ -7,12 +7,14 @@ any transaction; the append begins, commits or rolls back its own transaction in
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import weakref
 from contextlib import suppress
 from functools import partial
 from typing import Any
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine
 from sqlalchemy import event
 
@@ -22,17 +24,23 @@ _HELD_WRITERS: "weakref.WeakSet[HeldWriter]" = weakref.WeakSet()
 
 
 class HeldWriter:
-    """SQLite: one connection per store and process, kept open and lent to one append at a time.
+    """One connection per store and process, kept open and lent to one append at a time.
 
-    The database serialises appends anyway (BEGIN IMMEDIATE), and checking a connection out of
-    SQLAlchemy's pool and back in costs more than a one-event append's own work. The connection
-    is closed by `close()`, by `engine.dispose()`, or when the writer is garbage, whichever comes
-    first: after that the database file stands whole on its own (the WAL checkpointed). It is
-    never used, nor closed, in a process forked from the one that opened it.
+    The database serialises appends anyway (SQLite: BEGIN IMMEDIATE; PostgreSQL: the advisory
+    lock), and checking a connection out of SQLAlchemy's pool and back in, with PostgreSQL's ping
+    on checkout, costs more than a one-event append's own work. On PostgreSQL each append runs in
+    psycopg's pipeline mode, so the lock and the reads go in one round trip, the writes and the
+    commit in another. A connection left in a transaction, closed or broken (the server restarted)
+    is dropped after the append that found it so, and the next append opens another. The
+    connection is closed by `close()`, by `engine.dispose()`, or when the writer is garbage,
+    whichever comes first: after that an SQLite file stands whole on its own (the WAL
+    checkpointed). It is never used, nor closed, in a process forked from the one that opened it.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, pipelined: bool = False) -> None:
         self._engine = engine
+        self._pipelined = pipelined
+        self._pipeline: Any = None
         self._lock = threading.Lock()
         self._held: tuple[int, Any, weakref.finalize] | None = None  # (pid, connection, its closer)
         event.listen(engine, "engine_disposed", partial(_close_on_dispose, weakref.ref(self)))
@@ -47,15 +55,23 @@ class HeldWriter:
                 connection.detach()  # ours now: the pool neither counts nor recycles it
                 pid = os.getpid()
                 held = self._held = (pid, connection, weakref.finalize(self, _close_quietly, connection, pid))
-            return held[1].dbapi_connection
+            driver = held[1].dbapi_connection
+            if self._pipelined:
+                self._pipeline = driver.pipeline()
+                self._pipeline.__enter__()
+            return driver
         except BaseException:
             self._lock.release()
             raise
 
     def __exit__(self, *exc_info: Any) -> None:
         try:
+            if self._pipeline is not None:
+                pipeline, self._pipeline = self._pipeline, None
+                with suppress(Exception):  # a broken connection cannot close its pipeline: it is dropped below
+                    pipeline.__exit__(*exc_info)
             held = self._held
-            if held is not None and held[1].dbapi_connection.in_transaction:  # it could not even roll back
+            if held is not None and _unusable(held[1].dbapi_connection):
                 self._held = None
                 held[2]()
         finally:
@@ -69,30 +85,11 @@ class HeldWriter:
             held[2]()
 
 
-class PooledWriter:
-    """PostgreSQL: a pooled connection (pinged on checkout) per append, in psycopg's pipeline mode,
-    so the lock and the reads go in one round trip, the writes and the commit in another."""
-
-    __slots__ = ("_engine", "_connection", "_pipeline")
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def __enter__(self) -> Any:
-        connection = self._connection = self._engine.raw_connection()
-        try:
-            self._pipeline = connection.driver_connection.pipeline()
-            self._pipeline.__enter__()
-        except BaseException:
-            connection.close()
-            raise
-        return connection.driver_connection
-
-    def __exit__(self, *exc_info: Any) -> None:
-        try:
-            self._pipeline.__exit__(*exc_info)
-        finally:
-            self._connection.close()
+def _unusable(connection: Any) -> bool:
+    """Still in a transaction (it could not even roll back), closed, or broken."""
+    if isinstance(connection, sqlite3.Connection):
+        return connection.in_transaction
+    return connection.closed or connection.broken or connection.info.transaction_status != TransactionStatus.IDLE
 
 
 def _close_quietly(connection: Any, pid: int) -> None:
