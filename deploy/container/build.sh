@@ -3,6 +3,7 @@
 # version and the git revision. Any arguments go to the engine's build command (e.g. --ulimit, --pull=never).
 #   ENGINE      podman (default) or docker
 #   IMAGE       the tag, default localhost/policing-metrics:VERSION
+#   SOURCE      the org.opencontainers.image.source label, default the git remote `origin`
 #   BASE_IMAGE  default the Containerfile's (the official Python 3.11 slim image); see base-image.sh
 set -eu
 
@@ -11,11 +12,12 @@ root=$(cd "$here/../.." && pwd)
 engine=${ENGINE:-podman}
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$root/pyproject.toml")
 revision=$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)
+source=${SOURCE:-$(git -C "$root" remote get-url origin 2>/dev/null || echo unknown)}
 image=${IMAGE:-localhost/policing-metrics:$version}
 
 "$here/wheelhouse.sh"
 
-set -- --network none --build-arg "VERSION=$version" --build-arg "REVISION=$revision" --tag "$image" "$@"
+set -- --network none --build-arg "VERSION=$version" --build-arg "REVISION=$revision" --build-arg "SOURCE=$source" --tag "$image" "$@"
 if [ -n "${BASE_IMAGE:-}" ]; then
     set -- --build-arg "BASE_IMAGE=$BASE_IMAGE" "$@"
 fi
