@@ -214,3 +214,46 @@ def test_a_concurrent_change_without_if_match_is_a_409_not_a_412(client, owner, 
     response = client.post("/figures", json=figure(), headers=owner)
     assert response.status_code == 409
     assert response.json()["current_version"] == 1 and "read it again" in response.json()["detail"]
+
+
+def _unit_of_work(store):
+    from service.http.writes import UnitOfWork
+
+    request = Metadata(actor="token:t1:alice", source="api", correlation_id="req-1", extra={"request_sha256": "abc"})
+    return UnitOfWork(store, request, "http:t1:key-1", None)
+
+
+def test_a_handlers_own_metadata_and_idempotency_key_are_kept_beside_the_requests_correlation(store):
+    from .support import counted
+
+    work = _unit_of_work(store)
+    work.append("s", [counted()], 0, idempotency_key="handler:once", metadata=Metadata(actor="scheduler", causation_id="c9"))
+    (event,) = store.read_stream("s")
+    assert event.metadata == {
+        "actor": "scheduler",
+        "source": "api",
+        "correlation_id": "req-1",
+        "causation_id": "c9",
+        "idempotency_key": "handler:once",
+        "extra": {"request_sha256": "abc"},
+    }
+
+
+def test_an_append_without_its_own_metadata_or_key_records_the_requests(store):
+    from .support import counted
+
+    work = _unit_of_work(store)
+    work.append_many([("s", [counted()], 0)])
+    (event,) = store.read_stream("s")
+    assert (event.actor, event.metadata["idempotency_key"], event.metadata["correlation_id"]) == (
+        "token:t1:alice",
+        "http:t1:key-1",
+        "req-1",
+    )
+    assert len(work.written) == 1
+
+
+def test_the_unit_of_work_offers_reads_and_appends_not_the_whole_store(store):
+    work = _unit_of_work(store)
+    for name in ("engine", "verify", "close", "recall", "read_all"):
+        assert not hasattr(work, name), name

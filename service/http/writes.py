@@ -1,11 +1,13 @@
 """Writes over HTTP: Idempotency-Key and If-Match around the same command handlers the CLI uses.
 
-Handlers are handed a `RequestStore`: the real store seen through one request, which
-- records every event with the token's actor, the request id and the request's fingerprint;
-- appends with the request's idempotency key (scoped to the token), so the first answer's
-  events are found again on a retry, and a retry is answered from them without deciding anew;
-- holds the stream named by If-Match to the version the client saw: the handler appends at the
-  version it read, and the proxy refuses unless that is the If-Match version (412 otherwise).
+Handlers are handed a `UnitOfWork`: the reads they need from the store, and appends that
+- record every event with the token's actor, the request id and the request's fingerprint (a
+  handler's own metadata is kept: its fields win, the request's fill what it leaves unset);
+- use the request's idempotency key (scoped to the token), so the first answer's events are found
+  again on a retry, and a retry is answered from them without deciding anew (a handler's own key,
+  where it gives one, is kept instead: it is what makes that handler's append happen once);
+- hold the stream named by If-Match to the version the client saw: the handler appends at the
+  version it read, and the unit of work refuses unless that is the If-Match version (412 otherwise).
 """
 
 from __future__ import annotations
@@ -13,18 +15,19 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from typing import Any, Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Callable, Iterable, Sequence
 
 from fastapi import Request
 from pydantic import BaseModel
 
-from events import EventStore, Metadata, WrongExpectedVersion
+from events import EventRegistry, EventStore, Metadata, NewEvent, RecordedEvent, WrongExpectedVersion
+from events.chain import Head
 from events.records import AppendManyResult, AppendResult
 
 from ..handlers.tokens import Token
 from .problems import PROBLEM_BASE, Problem
-
-NEW_TYPES = {"MeasureDefined", "FigureRecorded", "EditionOpened", "ParagraphWritten", "ReleaseAnnounced"}
 
 
 class WriteOut(BaseModel):
@@ -42,36 +45,89 @@ class WriteOut(BaseModel):
     unchanged: int | None = None
 
 
-class RequestStore:
-    """The store as one HTTP request sees it (see the module's docstring)."""
+class UnitOfWork:
+    """One HTTP request's reads and appends (see the module's docstring)."""
 
-    def __init__(self, store: EventStore, metadata: Metadata, idempotency_key: str | None, if_match: tuple[str, int] | None):
+    def __init__(
+        self, store: EventStore, metadata: Metadata, idempotency_key: str | None, if_match: tuple[str, int] | None
+    ) -> None:
         self._store = store
-        self.metadata = metadata
+        self.metadata = metadata  # the request's: handlers pass it on with their appends
         self._key = idempotency_key
         self._if_match = if_match
         self.written: list[AppendManyResult | AppendResult] = []
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
+    # -- reads, as the store answers them --------------------------------------------------------
+
+    @property
+    def registry(self) -> EventRegistry:
+        return self._store.registry
+
+    def head(self) -> Head:
+        return self._store.head()
+
+    def stream_version(self, stream: str) -> int:
+        return self._store.stream_version(stream)
+
+    def read_stream(
+        self, stream: str, from_version: int = 1, *, as_of_position: int | None = None,
+        as_of_time: datetime | str | None = None,
+    ) -> list[RecordedEvent]:  # fmt: skip
+        return self._store.read_stream(stream, from_version, as_of_position=as_of_position, as_of_time=as_of_time)
+
+    def read_streams(
+        self, streams: Iterable[str], *, as_of_position: int | None = None, as_of_time: datetime | str | None = None
+    ) -> dict[str, list[RecordedEvent]]:
+        return self._store.read_streams(streams, as_of_position=as_of_position, as_of_time=as_of_time)
+
+    def read_prefix(
+        self, prefix: str, *, as_of_position: int | None = None, as_of_time: datetime | str | None = None
+    ) -> dict[str, list[RecordedEvent]]:
+        return self._store.read_prefix(prefix, as_of_position=as_of_position, as_of_time=as_of_time)
+
+    # -- appends, with the request's metadata, key and If-Match ------------------------------------
+
+    def append(
+        self,
+        stream: str,
+        events: Sequence[NewEvent],
+        expected_version: int | None,
+        idempotency_key: str | None = None,
+        metadata: Metadata | None = None,
+    ) -> AppendResult:
+        self._hold(stream, expected_version)
+        result = self._store.append(stream, events, expected_version, *self._recorded_with(idempotency_key, metadata))
+        self.written.append(result)
+        return result
+
+    def append_many(
+        self,
+        appends: Iterable[tuple[str, Sequence[NewEvent], int | None]],
+        idempotency_key: str | None = None,
+        metadata: Metadata | None = None,
+    ) -> AppendManyResult:
+        appends = list(appends)
+        for stream, _, expected_version in appends:
+            self._hold(stream, expected_version)
+        result = self._store.append_many(appends, *self._recorded_with(idempotency_key, metadata))
+        self.written.append(result)
+        return result
 
     def _hold(self, stream: str, expected_version: int | None) -> None:
         if self._if_match and stream == self._if_match[0] and expected_version != self._if_match[1]:
             raise WrongExpectedVersion(stream, self._if_match[1], expected_version if expected_version is not None else -1)
 
-    def append(self, stream, events, expected_version, idempotency_key=None, metadata=None) -> AppendResult:
-        self._hold(stream, expected_version)
-        result = self._store.append(stream, events, expected_version, self._key, self.metadata)
-        self.written.append(result)
-        return result
-
-    def append_many(self, appends, idempotency_key=None, metadata=None) -> AppendManyResult:
-        appends = list(appends)
-        for stream, _, expected_version in appends:
-            self._hold(stream, expected_version)
-        result = self._store.append_many(appends, self._key, self.metadata)
-        self.written.append(result)
-        return result
+    def _recorded_with(self, key: str | None, metadata: Metadata | None) -> tuple[str | None, Metadata]:
+        """The handler's key, else the request's; the handler's metadata over the request's."""
+        request = self.metadata
+        if metadata is None or metadata is request:
+            return key or self._key, request
+        merged = replace(
+            metadata,
+            correlation_id=metadata.correlation_id or request.correlation_id,
+            extra={**request.extra, **metadata.extra},
+        )
+        return key or self._key, merged
 
 
 def _if_match(request: Request, stream: str | None) -> tuple[str, int] | None:
@@ -126,7 +182,8 @@ def _summarise(store: EventStore, first: int, last: int, hash_: str, replayed: b
         first_position=first, last_position=last, hash=hash_, streams=versions, events=len(events), replayed=replayed
     )
     if rows is not None:
-        kinds = Counter("recorded" if event.type in NEW_TYPES else "changed" for event in events)
+        # An imported row records something new where its event opens its stream, else changes it.
+        kinds = Counter("recorded" if event.version == 1 else "changed" for event in events)
         out.rows, out.recorded, out.changed = rows, kinds["recorded"], kinds["changed"]
         out.unchanged = rows - out.recorded - out.changed
     return out
@@ -136,7 +193,7 @@ def perform(
     request: Request,
     token: Token,
     body: BaseModel | str | bytes | None,
-    action: Callable[[RequestStore], Any],
+    action: Callable[[UnitOfWork], Any],
     *,
     if_match_stream: str | None = None,
     rows: int | None = None,
@@ -168,9 +225,9 @@ def perform(
         extra=extra,
     )
     if_match = _if_match(request, if_match_stream)
-    proxy = RequestStore(store, metadata, key, if_match)
+    work = UnitOfWork(store, metadata, key, if_match)
     try:
-        result = action(proxy)
+        result = action(work)
     except WrongExpectedVersion as exc:
         if if_match is not None:
             raise  # 412: the version the client named is not current
@@ -182,10 +239,10 @@ def perform(
             type=PROBLEM_BASE + "concurrent-change",
             current_version=exc.actual,
         ) from None
-    if not proxy.written:
+    if not work.written:
         return None, result
-    first = proxy.written[0]
-    last = proxy.written[-1]
+    first = work.written[0]
+    last = work.written[-1]
     return _summarise(store, first.first_position, last.last_position, last.hash, False, rows), result
 
 
