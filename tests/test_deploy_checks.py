@@ -74,7 +74,15 @@ def test_the_haproxy_configuration_is_valid_without_a_warning_in_each_mode(mode)
     assert "Configuration file is valid" in result.stdout + result.stderr
 
 
-SCRIPTS = sorted(path for path in DEPLOY.rglob("*.sh")) + [ROOT / ".ci" / "run"]
+def is_shell_script(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    with path.open("rb") as file:
+        first = file.readline()
+    return first.startswith(b"#!") and any(shell in first for shell in (b"/sh", b"bash", b" sh"))
+
+
+SCRIPTS = sorted(path for path in [*DEPLOY.rglob("*"), ROOT / ".ci" / "run"] if is_shell_script(path))
 YAML_FILES = sorted(path for pattern in ("*.yaml", "*.yml") for path in DEPLOY.rglob(pattern))
 
 
