@@ -27,7 +27,7 @@ def test_under_faults_one_release_nothing_lost_no_failed_public_read_and_the_sit
     drill = subprocess.run(
         [str(ROOT / "deploy" / "drill" / "run"), "--json", str(summary_file)],
         env={**os.environ, "VENV": str(Path(sys.executable).parent.parent), "DRILL_DIR": str(tmp_path / "drill")},
-        capture_output=True, text=True, timeout=400,
+        capture_output=True, text=True, timeout=600,
     )
     assert drill.returncode == 0, drill.stdout + drill.stderr[-3000:]
     summary = json.loads(summary_file.read_text())
