@@ -31,6 +31,10 @@ class Settings(BaseSettings):
         "force",
         description="The area a figure or edition belongs to when none is given: the force's own area, e.g. west-midlands.",
     )
+    period_margin_days: int = Field(
+        0, ge=0, le=3660,
+        description="How many days after today a new figure's period may end: 0 means a figure is for a period already over.",
+    )
     actor: str = Field(default_factory=os_user, description="Who the CLI records as making a change; the OS user by default.")
     # Publishing (docs/publishing.md)
     site_url: str = Field(

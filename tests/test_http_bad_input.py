@@ -211,3 +211,9 @@ def test_the_cli_refuses_a_deeply_nested_figures_file_with_exit_1_and_no_traceba
 
     assert result.returncode == 1 and "nested at most 32 levels deep" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_figure_for_a_period_that_has_not_ended_is_a_422(client, owner, homicide):
+    response = client.post("/figures", json={"measure": "homicide", "period": "9999-01/9999-12", "value": "5"}, headers=owner)
+
+    assert problem(response, 422)["errors"][0]["field"] == "period"

@@ -36,7 +36,10 @@ def record(
     app = ready(ctx)
     area = area or app.settings.default_area
     with refusals():
-        result = record_figure(app.store, measure, area, period, value, metadata(app, actor), source=source, note=note)
+        result = record_figure(
+            app.store, measure, area, period, value, metadata(app, actor), source=source, note=note,
+            period_margin_days=app.settings.period_margin_days,
+        )
     typer.echo(f"figure {measure}/{area}/{period} recorded as {value} (position {result.last_position})")
 
 
@@ -103,6 +106,7 @@ def import_(
             rows,
             metadata(app, actor),
             default_area=area or app.settings.default_area,
+            period_margin_days=app.settings.period_margin_days,
             name=str(file),
             problems=problems,
             unit=unit,

@@ -7,6 +7,8 @@ for a measure retired at the same moment.
 
 from __future__ import annotations
 
+from datetime import date, timedelta, timezone
+
 from events import AppendResult, EventStore, Metadata, NewEvent
 from events.domain.errors import UnknownFigure
 from events.domain.figures import figure_stream
@@ -35,6 +37,15 @@ def _unknown_with_hint(store: EventStore, exc: UnknownFigure, measure: str, area
     return UnknownFigure(exc.key, _recorded_elsewhere(store, measure, area, period))
 
 
+# How far ahead of today a new figure's period may end (POLICING_METRICS_PERIOD_MARGIN_DAYS).
+PERIOD_MARGIN_DAYS = 0
+
+
+def latest_period_end(store: EventStore, margin_days: int) -> date:
+    """The last day a new figure's period may end on: today (UTC, by the store's clock) plus the margin."""
+    return store.clock().astimezone(timezone.utc).date() + timedelta(days=margin_days)
+
+
 def record_figure(
     store: EventStore,
     measure: str,
@@ -44,13 +55,15 @@ def record_figure(
     metadata: Metadata,
     source: str = "",
     note: str = "",
+    period_margin_days: int = PERIOD_MARGIN_DAYS,
 ) -> AppendResult:
     period = rules.check_key(measure, area, period)
     stream = figure_stream(measure, area, period)
     measure_state, measure_version = load(store, measure_stream(measure), measure_rules.fold)
     current, version = load(store, stream, rules.fold)
     event = rules.record(
-        measure_state, current, measure_id=measure, area=area, period=period, value=value, source=source, note=note
+        measure_state, current, measure_id=measure, area=area, period=period, value=value, source=source, note=note,
+        latest_end=latest_period_end(store, period_margin_days),
     )
     result = store.append_many(
         [(stream, [NewEvent.of(event, store.registry)], version), (measure_stream(measure), [], measure_version)],

@@ -24,6 +24,7 @@ from events.domain.rules import measures as measure_rules
 from events.domain.rules import values
 
 from .. import strict_json
+from . import figures as figure_handlers
 from .loading import load_figures, load_measures
 
 MEASURE_COLUMNS = ("id", "title", "priority", "unit", "polarity", "baseline_period", "source", "definition")
@@ -324,6 +325,7 @@ def import_figures(
     metadata: Metadata,
     *,
     default_area: str,
+    period_margin_days: int = figure_handlers.PERIOD_MARGIN_DAYS,
     name: str = "figures",
     problems: Iterable[RowProblem] = (),
     unit: str = "line",
@@ -379,6 +381,7 @@ def import_figures(
     appends: list[tuple[str, list[NewEvent], int | None]] = []
     used_measures: dict[str, int] = {}
     registry = store.registry
+    latest_end = figure_handlers.latest_period_end(store, period_margin_days)
     for row, key, cells in checked:
         measure_id, area, period = key
         measure, measure_version = measures[measure_id]
@@ -395,6 +398,7 @@ def import_figures(
                 note=cells.get("note", ""),
                 reason=cells.get("reason") or None,
                 kind=cells.get("kind") or None,
+                latest_end=latest_end,
             )
         except DomainError as exc:
             problems.append(_problem(row, exc, unit))

@@ -4,6 +4,7 @@ with a reason. A figure is only recorded for a defined measure that is not retir
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any, Iterable
 
 from ..errors import (
@@ -77,9 +78,13 @@ def record(
     value: str,
     source: str = "",
     note: str = "",
+    latest_end: date | None = None,
 ) -> FigureRecorded:
-    """A new figure. After a withdrawal the same figure may be recorded again."""
+    """A new figure. After a withdrawal the same figure may be recorded again. With `latest_end`,
+    its period (in its one written form, whatever notation it came in) must have ended by then."""
     period = check_key(measure_id, area, period)
+    if latest_end is not None:
+        values.plausible_period("period", period, latest_end)
     values.decimal("value", value)
     values.text("source", source)
     values.text("note", note)
@@ -152,11 +157,15 @@ def decide_import(
     note: str = "",
     reason: str | None = None,
     kind: str | None = None,
+    latest_end: date | None = None,
 ) -> FigureRecorded | FigureRevised | None:
     """A row of a figures file: a new figure, a revision (which needs a reason), or nothing when
     the value is already recorded, so a file imported twice changes nothing the second time."""
     if current is None:
-        return record(measure, None, measure_id=measure_id, area=area, period=period, value=value, source=source, note=note)
+        return record(
+            measure, None, measure_id=measure_id, area=area, period=period, value=value, source=source, note=note,
+            latest_end=latest_end,
+        )
     if current.withdrawn:
         raise FigureIsWithdrawn(
             current.key, current.withdrawn_reason, "an import does not bring it back; record it again deliberately"

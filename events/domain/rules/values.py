@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -53,6 +54,25 @@ def period(field: str, value: Any) -> str:
 
 def is_decimal(value: str) -> bool:
     return bool(_DECIMAL.match(value))
+
+
+# Police recorded crime goes back to the nineteenth century; a figure before 1900 is a typing error.
+EARLIEST_YEAR = 1900
+
+
+def plausible_period(field: str, value: str, latest_end: date) -> str:
+    """A figure counts a period that is over: it ends by `latest_end` (today, or a configured margin
+    ahead) and starts in 1900 or later. Checked on the period in its one written form, whatever
+    notation it was typed in."""
+    period = Period.parse(value)
+    if period.start.year < EARLIEST_YEAR:
+        raise InvalidValue(field, f"a period that starts in {EARLIEST_YEAR} or later", value)
+    if period.end > latest_end:
+        raise InvalidValue(
+            field, f"a period that has ended by {latest_end.isoformat()}", value,
+            f"it ends on {period.end.isoformat()}: a figure is for a period that is over",
+        )
+    return value
 
 
 def decimal(field: str, value: Any) -> str:

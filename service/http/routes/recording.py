@@ -259,7 +259,8 @@ def record(request: Request, token: DataOwner, body: FigureIn) -> JSONResponse:
         token,
         body,
         lambda store: record_figure(
-            store, body.measure, area, body.period, body.value, store.metadata, source=body.source, note=body.note
+            store, body.measure, area, body.period, body.value, store.metadata, source=body.source, note=body.note,
+            period_margin_days=request.app.state.app.settings.period_margin_days,
         ),
         status=201,
     )
@@ -343,6 +344,7 @@ async def import_figures(request: Request, token: DataOwner) -> JSONResponse:
             rows,
             store.metadata,
             default_area=request.app.state.app.settings.default_area,
+            period_margin_days=request.app.state.app.settings.period_margin_days,
             name="request body",
             problems=problems,
             unit=unit,
