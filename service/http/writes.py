@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from events import EventRegistry, EventStore, Metadata, NewEvent, RecordedEvent, WrongExpectedVersion
 from events.chain import Head
 from events.records import AppendManyResult, AppendResult
+from events.store import Clock
 
 from ..handlers.tokens import Token
 from .problems import PROBLEM_BASE, Problem
@@ -65,6 +66,10 @@ class UnitOfWork:
 
     def head(self) -> Head:
         return self._store.head()
+
+    @property
+    def clock(self) -> Clock:
+        return self._store.clock  # what "today" is for a rule that needs it (a figure's period must be over)
 
     def stream_version(self, stream: str) -> int:
         return self._store.stream_version(stream)

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from ..errors import InvalidValue, UnpublishableText
 from ..fields import NATIONAL_PRIORITIES, SLUG, Polarity, Priority, RevisionKind, Unit, period_problem, uncarried
-from ..periods import PeriodError, read_period
+from ..periods import Period, PeriodError, read_period
 
 _SLUG = re.compile(SLUG)
 _DECIMAL = re.compile(r"^-?(?:0|[1-9]\d*)(?:\.\d+)?$")
