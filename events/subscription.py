@@ -119,7 +119,9 @@ class CatchUpSubscription:
     # what they use (projections).
     raw = False
 
-    def catch_up(self, until: int | None = None, progress: Progress | None = None) -> int:
+    def catch_up(
+        self, until: int | None = None, progress: Progress | None = None, batch_size: int | None = None
+    ) -> int:
         """Process everything committed so far (or up to `until`); return the new checkpoint."""
         store = self.store
         while True:
@@ -127,7 +129,7 @@ class CatchUpSubscription:
             total = until if until is not None or progress is None else store.head().position
             overtaken = False
             for batch in store.read_batches(
-                position + 1, as_of_position=until, batch_size=self.batch_size, raw=self.raw
+                position + 1, as_of_position=until, batch_size=batch_size or self.batch_size, raw=self.raw
             ):
                 with store.engine.begin() as connection:
                     # Re-read, locked, in the write transaction: another process may have moved it on.

@@ -115,7 +115,10 @@ class ReleaseScheduler:
         sweep_interval: timedelta = timedelta(seconds=30),
         workers: int = 4,
         verify_interval: timedelta | None = None,
+        releases: Releases | None = None,
+        calendar: CalendarProjection | None = None,
     ) -> None:
+        """`releases` and `calendar` come from the composition root (built here when not given)."""
         self.store = store
         self.publish = publish
         self.clock = clock
@@ -123,8 +126,8 @@ class ReleaseScheduler:
         self.lease = lease
         self.sweep_interval = sweep_interval
         self.verify_interval = verify_interval
-        self.releases = Releases(store, clock)
-        self.projection = CalendarProjection(store)
+        self.releases = releases or Releases(store, clock)
+        self.projection = calendar or CalendarProjection(store)
         self.claims = ReleaseClaims(store.engine, clock, lease)
         self.log = structlog.get_logger("scheduler").bind(owner=self.owner)
         self._aps = BackgroundScheduler(

@@ -36,24 +36,31 @@ class Projections:
             ProjectionSubscription(store, self.history, batch_size),
             ProjectionSubscription(store, self.scorecard, batch_size),
         ]
+        # One catch-up at a time through this object: the scorecard keeps its model in memory
+        # between batches. (Other processes, and other objects, take turns at the checkpoint's lock.)
+        self._writing = threading.Lock()
 
     # -- keeping current --------------------------------------------------------------------
 
-    def catch_up(self, until: int | None = None, progress: RebuildProgress | None = None) -> int:
+    def catch_up(
+        self, until: int | None = None, progress: RebuildProgress | None = None, batch_size: int | None = None
+    ) -> int:
         """Bring every projection to the head (or to `until`); return the position reached."""
         target = self.store.head().position if until is None else until
-        for subscription in self.subscriptions:
-            subscription.catch_up(target, _named(progress, subscription.name))
+        with self._writing:
+            for subscription in self.subscriptions:
+                subscription.catch_up(target, _named(progress, subscription.name), batch_size)
         return target
 
     def run(self, stop: threading.Event, poll_interval: float = 0.5) -> None:
         """Catch up, then follow new events (LISTEN/NOTIFY on PostgreSQL, polling on SQLite) until `stop` is set."""
         follow(self.store, self.catch_up, stop, poll_interval)
 
-    def rebuild(self, progress: RebuildProgress | None = None) -> int:
+    def rebuild(self, progress: RebuildProgress | None = None, batch_size: int | None = None) -> int:
         """Clear every projection and fold the whole log again."""
-        for subscription in self.subscriptions:
-            subscription.rebuild(_named(progress, subscription.name))
+        with self._writing:
+            for subscription in self.subscriptions:
+                subscription.rebuild(_named(progress, subscription.name), batch_size)
         return self.checkpoint()
 
     def checkpoint(self) -> int:

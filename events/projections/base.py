@@ -131,16 +131,18 @@ class ProjectionSubscription(CatchUpSubscription):
     def apply(self, connection: Connection, rows: Sequence, checkpoint: int) -> None:
         self.projection.handle(connection, rows, checkpoint)
 
-    def catch_up(self, until: int | None = None, progress: Progress | None = None) -> int:
+    def catch_up(
+        self, until: int | None = None, progress: Progress | None = None, batch_size: int | None = None
+    ) -> int:
         with gc_paused():
-            position = super().catch_up(until, progress)
+            position = super().catch_up(until, progress, batch_size)
         with self.store.engine.begin() as connection:
             self.projection.finish(connection)
         return position
 
-    def rebuild(self, progress: Progress | None = None) -> int:
+    def rebuild(self, progress: Progress | None = None, batch_size: int | None = None) -> int:
         """Forget everything and fold the whole log again."""
         with self.store.engine.begin() as connection:
             self.projection.reset(connection)
             save_checkpoint(connection, self.name, 0, self.version)
-        return self.catch_up(progress=progress)
+        return self.catch_up(progress=progress, batch_size=batch_size)

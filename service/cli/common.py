@@ -12,7 +12,7 @@ import structlog
 import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from events import EventStoreError
+from events import EventStoreError, Metadata
 from events.domain.errors import DomainError
 
 from .. import __version__
@@ -137,6 +137,16 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print `message` as an error and return the exit to raise."""
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(code)
+
+
+def actor_of(app: App, actor: str | None) -> str:
+    """Who a command records as acting: --actor, else the configured actor (POLICING_METRICS_ACTOR,
+    the OS user by default; see service/config.py)."""
+    return actor or app.settings.actor
+
+
+def cli_metadata(app: App, actor: str | None) -> Metadata:
+    return Metadata(actor=actor_of(app, actor), source="cli")
 
 
 def ready(ctx: typer.Context) -> App:

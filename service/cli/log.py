@@ -129,10 +129,8 @@ def demo(
     from datetime import timedelta
 
     from events.domain.calendar import release_stream
-    from events.projections import Projections
 
     from ..handlers.examples import DEFAULT_EXAMPLE, load_example
-    from ..handlers.releases import Releases
 
     app = ready(ctx)
     store = app.store
@@ -140,7 +138,7 @@ def demo(
     report = load_example(store, DEFAULT_EXAMPLE, Metadata(actor="demo", source="cli"), app.settings.default_area)
     typer.echo(f"example statement loaded ({report.events} new events)" if report.events else "example statement already loaded")
     released = any(e.type == "EditionReleased" for e in store.read_stream(release_stream(edition)))
-    release = Releases(store, app.clock).release(edition)
+    release = app.releases.release(edition)
     if released:
         typer.echo(f"edition {edition} is already released: see {app.settings.publish_to}")
     elif publish_now:
@@ -150,7 +148,7 @@ def demo(
         typer.echo(result.summary())
     elif release is None or release.status == "cancelled":
         due = (app.clock() + timedelta(minutes=2)).replace(second=0, microsecond=0)
-        release = Releases(store, app.clock).announce(
+        release = app.releases.announce(
             edition,
             due,
             override_reason="the demo releases the example two minutes after it is loaded",
@@ -163,7 +161,7 @@ def demo(
     if verified.breach is not None:
         raise fail(f"chain broken at position {verified.breach.position}: {verified.breach.problem}")
     typer.echo(f"{verified.checked} events, chain verified; head {verified.head}")
-    projections = Projections(store)
+    projections = app.projections
     projections.catch_up()
     for line in projections.scorecard_lines():
         if line.change_percent is not None:

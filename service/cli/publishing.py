@@ -16,8 +16,8 @@ from publishers.check import check_against_log, check_lag, check_site, published
 from publishers.publish import PublishError
 from publishers.stores import StorageError, content_type_for, open_store
 
-from ..handlers.publishing import Publishing, site_url_of
-from .common import cli, fail, ready
+from ..handlers.publishing import site_url_of
+from .common import actor_of, cli, fail, ready
 
 site_cli = typer.Typer(help="The published site: serve a local folder, check a destination.", no_args_is_help=True)
 cli.add_typer(site_cli, name="site")
@@ -55,13 +55,11 @@ def publish(
     app = ready(ctx)
     destination = to or app.settings.publish_to
     store = _store(destination, endpoint_url, path_style, region)
-    publishing = app.publishing if site_url is None else Publishing(
-        app.store, site_url=site_url, software_version=app.publishing.software_version, clock=app.clock
-    )
+    publishing = app.publishing_to(site_url)
     try:
         report = publishing.publish(
             edition, revision, to=store, now=now, override_reason=override_reason,
-            actor=actor or app.settings.actor, source="cli",
+            actor=actor_of(app, actor), source="cli",
         )
     except (PublishError, DomainError) as exc:
         structlog.get_logger().error("publish.stopped", edition=edition, revision=revision, error=str(exc), key=getattr(exc, "key", None))
@@ -88,7 +86,7 @@ def check(
     try:
         problems = check_site(store, url)
         if against_log:
-            publishing = Publishing(app.store, site_url=url, software_version=app.publishing.software_version, clock=app.clock)
+            publishing = app.publishing_to(url)
             problems += check_lag(store, publishing.site(store), url)
             released = [
                 (e.data["edition"], e.data["revision"], e.data["manifest_hash"])

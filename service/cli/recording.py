@@ -13,7 +13,7 @@ from events.domain.errors import DomainError, NothingToChange
 
 from ..bootstrap import App
 from ..handlers.imports import ImportRefused
-from .common import fail
+from .common import cli_metadata, fail
 
 ACTOR_HELP = "Who is making the change, recorded with every event."
 
@@ -23,7 +23,7 @@ def actor_option() -> Optional[str]:
 
 
 def metadata(app: App, actor: str | None) -> Metadata:
-    return Metadata(actor=actor or app.settings.actor, source="cli")
+    return cli_metadata(app, actor)
 
 
 @contextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from datetime import timedelta
 from enum import Enum
@@ -13,14 +12,13 @@ import structlog
 import typer
 
 from events.domain.calendar import Release
-from events.projections.calendar import CalendarProjection
 from publishers.calendar import calendar_feed, calendar_ics, calendar_json, display_time
 
 from ..handlers.access import access_list
 from ..handlers.releases import ReleaseRefused, Releases
 from ..handlers.tokens import list_tokens
 from ..logging import configure_logging
-from .common import cli, fail, ready
+from .common import actor_of, cli, fail, ready
 
 pre_release_cli = typer.Typer(help="Pre-release access to embargoed editions: grants and each access, for auditors.", no_args_is_help=True)
 cli.add_typer(pre_release_cli, name="pre-release")
@@ -30,12 +28,11 @@ ACTOR = typer.Option(None, "--actor", envvar="POLICING_METRICS_ACTOR", help="Who
 
 
 def _handlers(ctx: typer.Context) -> Releases:
-    app = ready(ctx)
-    return Releases(app.store, app.clock)
+    return ready(ctx).releases
 
 
-def _actor(actor: Optional[str]) -> str:
-    return actor or getpass.getuser()
+def _actor(ctx: typer.Context, actor: Optional[str]) -> str:
+    return actor_of(ctx.obj, actor)
 
 
 def _say(release: Release) -> str:
@@ -57,7 +54,7 @@ def schedule(
     """Announce an edition's release on the calendar."""
     try:
         release = _handlers(ctx).announce(
-            edition, at, title=title, provisional=provisional, override_reason=override_reason, actor=_actor(actor)
+            edition, at, title=title, provisional=provisional, override_reason=override_reason, actor=_actor(ctx, actor)
         )
     except ReleaseRefused as exc:
         raise fail(str(exc), 2)
@@ -73,7 +70,7 @@ def confirm(
 ) -> None:
     """Make a provisional release time firm."""
     try:
-        release = _handlers(ctx).confirm(edition, override_reason=override_reason, actor=_actor(actor))
+        release = _handlers(ctx).confirm(edition, override_reason=override_reason, actor=_actor(ctx, actor))
     except ReleaseRefused as exc:
         raise fail(str(exc), 2)
     typer.echo(f"confirmed {_say(release)}")
@@ -90,7 +87,7 @@ def reschedule(
 ) -> None:
     """Move a release to another time; the previous time and the reason stay on the calendar."""
     try:
-        release = _handlers(ctx).reschedule(edition, at, reason=reason, override_reason=override_reason, actor=_actor(actor))
+        release = _handlers(ctx).reschedule(edition, at, reason=reason, override_reason=override_reason, actor=_actor(ctx, actor))
     except ReleaseRefused as exc:
         raise fail(str(exc), 2)
     typer.echo(f"rescheduled {_say(release)}, previously {display_time(release.previous_release_at)}")
@@ -105,7 +102,7 @@ def cancel(
 ) -> None:
     """Cancel a release; it stays on the calendar as cancelled, with the reason."""
     try:
-        release = _handlers(ctx).cancel(edition, reason=reason, actor=_actor(actor))
+        release = _handlers(ctx).cancel(edition, reason=reason, actor=_actor(ctx, actor))
     except ReleaseRefused as exc:
         raise fail(str(exc), 2)
     typer.echo(f"cancelled {release.edition} (was {display_time(release.release_at)}): {release.cancellation_reason}")
@@ -127,7 +124,7 @@ def calendar_(
 ) -> None:
     """The release calendar: every release, its time, state and change history (never an edition's content)."""
     app = ready(ctx)
-    projection = CalendarProjection(app.store)
+    projection = app.calendar
     projection.catch_up()
     releases = projection.releases()
     if format is CalendarFormat.table:
@@ -176,7 +173,7 @@ def grant(
     if not person:
         raise fail("name the person (--person) or the token they read with (--token)", 2)
     try:
-        handlers.grant_access(edition, person, reason=reason, role=role, token_id=token, actor=_actor(actor))
+        handlers.grant_access(edition, person, reason=reason, role=role, token_id=token, actor=_actor(ctx, actor))
     except ReleaseRefused as exc:
         raise fail(str(exc), 2)
     typer.echo(f"granted pre-release access to {edition} for {person}" + (f" (token {token})" if token else ""))
@@ -192,7 +189,7 @@ def record(
 ) -> None:
     """Record one access to the embargoed edition (an access without a grant is recorded and flagged)."""
     try:
-        granted = _handlers(ctx).record_access(edition, person, what=what, actor=_actor(actor))
+        granted = _handlers(ctx).record_access(edition, person, what=what, actor=_actor(ctx, actor))
     except ReleaseRefused as exc:
         raise fail(str(exc), 2)
     if not granted:
@@ -227,15 +224,12 @@ def scheduler(
 ) -> None:
     """Publish each release at its time, in the foreground, until SIGTERM (JSON logs; run one or more)."""
     from ..metrics import serve_health_and_metrics
-    from ..scheduler import ReleaseScheduler, run_until_signalled  # APScheduler loads only for this command
+    from ..scheduler import run_until_signalled  # APScheduler loads only for this command
 
     app = ready(ctx)
     if app.settings.log_format == "auto":
         configure_logging(app.settings.log_level, "json")
-    runner = ReleaseScheduler(
-        app.store,
-        app.publish,
-        clock=app.clock,
+    runner = app.scheduler(
         lease=timedelta(seconds=lease_seconds),
         sweep_interval=timedelta(seconds=sweep_seconds),
         verify_interval=timedelta(hours=verify_hours) if verify_hours else None,

@@ -94,13 +94,13 @@ def _progress(label: str) -> Iterator[Any]:
 
 def current(app: App, batch_size: int = 1000) -> Projections:
     """The projections, caught up with the log (with progress when that is a long job)."""
-    projections = Projections(app.store, batch_size=batch_size)
+    projections = app.projections
     behind = app.store.head().position - projections.checkpoint()
     if behind >= LONG_RUN:
         with _progress("catching up") as progress:
-            projections.catch_up(progress=progress)
+            projections.catch_up(progress=progress, batch_size=batch_size)
     else:
-        projections.catch_up()
+        projections.catch_up(batch_size=batch_size)
     return projections
 
 
@@ -362,10 +362,9 @@ def diff(
 def rebuild(ctx: typer.Context) -> None:
     """Clear every projection and fold the whole log again (progress as it goes)."""
     app = ready(ctx)
-    projections = Projections(app.store, batch_size=REBUILD_BATCH)
     started = time.perf_counter()
     with _progress("rebuilding") as progress:
-        position = projections.rebuild(progress=progress)
+        position = app.projections.rebuild(progress=progress, batch_size=REBUILD_BATCH)
     seconds = time.perf_counter() - started
     structlog.get_logger().info("projections.rebuilt", position=position, seconds=round(seconds, 2))
     typer.echo(f"projections rebuilt to log position {position} in {seconds:.1f} s")

@@ -37,7 +37,6 @@ def serve(
     import uvicorn
 
     from ..http import create_app
-    from ..scheduler import ReleaseScheduler
 
     app = ready(ctx)
     settings = app.settings
@@ -47,10 +46,7 @@ def serve(
     log = structlog.get_logger()
     runner = None
     if scheduler:
-        runner = ReleaseScheduler(
-            app.store, app.publish, clock=app.clock, sweep_interval=timedelta(seconds=sweep_seconds),
-            verify_interval=timedelta(hours=24),
-        )
+        runner = app.scheduler(sweep_interval=timedelta(seconds=sweep_seconds), verify_interval=timedelta(hours=24))
 
         @api.on_event("startup")
         def _start_scheduler() -> None:

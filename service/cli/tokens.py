@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from typing import Optional
 
@@ -14,15 +13,15 @@ from events.domain.errors import DomainError
 from events.domain.rules.tokens import expiry
 
 from ..handlers.tokens import issue_token, list_tokens, revoke_token, rotate_token
-from .common import cli, fail, ready
+from .common import cli, cli_metadata, fail, ready
 
 EXPIRES_HELP = "When the token stops working: a lifetime (90d, 12h) or a time with its offset (2027-03-31T17:00:00Z)."
 tokens_cli = typer.Typer(help="API tokens for the HTTP service (shown once, stored only as hashes).", no_args_is_help=True)
 cli.add_typer(tokens_cli, name="tokens")
 
 
-def _actor(actor: Optional[str]) -> Metadata:
-    return Metadata(actor=actor or getpass.getuser(), source="cli")
+def _actor(ctx: typer.Context, actor: Optional[str]) -> Metadata:
+    return cli_metadata(ctx.obj, actor)
 
 
 @tokens_cli.command("create")
@@ -40,7 +39,7 @@ def create(
     try:
         expires_at = expiry(expires, app.clock()) if expires else None
         token, secret = issue_token(
-            app.store, name=name, role=role, measures=limited, metadata=_actor(actor), expires_at=expires_at
+            app.store, name=name, role=role, measures=limited, metadata=_actor(ctx, actor), expires_at=expires_at
         )
     except DomainError as exc:
         raise fail(str(exc), 2)
@@ -67,7 +66,7 @@ def rotate(
     try:
         now = app.clock()
         expires_at = expiry(expires, now) if expires else None
-        token, secret = rotate_token(app.store, token_id, _actor(actor), now=now, expires_at=expires_at)
+        token, secret = rotate_token(app.store, token_id, _actor(ctx, actor), now=now, expires_at=expires_at)
     except DomainError as exc:
         raise fail(str(exc), 2)
     typer.echo(f"revoked {token_id}; its replacement follows", err=True)
@@ -102,7 +101,7 @@ def revoke(
 ) -> None:
     """Revoke a token; requests with it get 401 from then on."""
     try:
-        token = revoke_token(ready(ctx).store, token_id, reason, _actor(actor))
+        token = revoke_token(ready(ctx).store, token_id, reason, _actor(ctx, actor))
     except DomainError as exc:
         raise fail(str(exc), 2)
     typer.echo(f"revoked {token.token_id} ({token.name}) at {token.revoked_at}")

@@ -8,7 +8,6 @@ is a plain `publishers.model.EditionDocument`: rendering it needs nothing else.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -26,15 +25,8 @@ from publishers.times import period_label, signed, value_text
 from .editions import load_edition, view_edition
 from .loading import load_figures, load_measures
 
-# Catching the projections up writes their tables; one catch-up at a time per process (the
-# scheduler publishes from several threads).
-_catch_up_lock = threading.Lock()
-
-
-def caught_up(store: EventStore) -> Projections:
-    projections = Projections(store)
-    with _catch_up_lock:
-        projections.catch_up()
+def caught_up(projections: Projections) -> Projections:
+    projections.catch_up()  # one at a time through one Projections (the scheduler publishes from several threads)
     return projections
 
 
@@ -78,7 +70,7 @@ def edition_document(
     software_version: str,
     projections: Projections | None = None,
 ) -> model.EditionDocument:
-    projections = projections or caught_up(store)
+    projections = caught_up(projections or Projections(store))
     current, _ = load_edition(store, edition)
     if current is None or not 1 <= revision <= len(current.approvals):
         raise ValueError(f"edition {edition!r} has no approved revision {revision}")

@@ -22,7 +22,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit
 
 import structlog
@@ -45,6 +45,9 @@ from publishers.stores import ObjectNotFound, ObjectStore, StorageError
 
 from .editions_published import RevisionTimes, edition_document
 from .releases import PublishOutcome, Releases, released_editions
+
+if TYPE_CHECKING:
+    from events.projections import Projections
 
 log = structlog.get_logger(__name__)
 
@@ -143,10 +146,21 @@ class _Plan:
 class Publishing:
     """Publishes editions from one store's log to object stores, as of one clock."""
 
-    def __init__(self, store: EventStore, *, site_url: str, software_version: str, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        site_url: str,
+        software_version: str,
+        clock: Clock = utc_now,
+        releases: Releases | None = None,
+        projections: Projections | None = None,
+    ) -> None:
+        """`releases` and `projections` come from the composition root (built here when not given)."""
         self.store = store
         self.clock = clock
-        self.releases = Releases(store, clock)
+        self.releases = releases or Releases(store, clock)
+        self.projections = projections
         self.site_url = site_url_of(site_url)
         self.authority = tag_authority(self.site_url)
         self.software_version = software_version
@@ -265,7 +279,9 @@ class Publishing:
         )
 
     def render(self, edition: str, revision: int, times: RevisionTimes) -> RenderedEdition:
-        document = edition_document(self.store, edition, revision, times, software_version=self.software_version)
+        document = edition_document(
+            self.store, edition, revision, times, software_version=self.software_version, projections=self.projections
+        )
         return render_edition(document)
 
     # the site

@@ -44,7 +44,7 @@ def create_app(app: App, *, max_body_bytes: int = MAX_BODY_BYTES, site: str | No
     api.state.store = app.store
     api.state.tokens = TokenDirectory(app.store, app.clock)
     api.state.failed_authentication = FailedAuthentication(app.settings.auth_failure_limit, app.settings.rate_limit_storage)
-    api.state.reads = ReadModels(app.store, lambda: app.published)
+    api.state.reads = ReadModels(app.store, lambda: app.published, app.projections)
     # At start-up, not at the first read: a projection whose stored format changed is rebuilt here.
     api.router.add_event_handler("startup", api.state.reads.current)
     api.router.add_event_handler("startup", gc.freeze)

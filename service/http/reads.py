@@ -32,10 +32,10 @@ REFRESH_CLAIM_SECONDS = 1.0
 class ReadModels:
     """The projections of one store, caught up on demand, and the released editions."""
 
-    def __init__(self, store: EventStore, published: Callable[[], ObjectStore]) -> None:
+    def __init__(self, store: EventStore, published: Callable[[], ObjectStore], projections: Projections) -> None:
         self.store = store
         self.published = published  # where released files were put: they are served from there, as published
-        self.projections = Projections(store)
+        self.projections = projections  # the composition root's
         self._catch_up_lock = threading.Lock()
         self._released: tuple[float, int, list[Released]] = (0.0, -1, [])
         self._refresh_lock = threading.Lock()
