@@ -30,6 +30,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from events import EventStore
 from events.domain.calendar import parse_zoned
+from events.domain.errors import ReleaseNotConfirmed
+from events.domain.rules import releases as release_rules
 from events.projections.calendar import CalendarProjection
 from events.store import Clock, utc_now
 
@@ -202,6 +204,13 @@ class ReleaseScheduler:
                 self.claims.finish(claim, "released", current.released_revision)
                 log.info("release.skipped", reason="already released", revision=current.released_revision)
                 return done("already-released", revision=current.released_revision)
+            try:
+                release_rules.check_confirmed(current, edition=edition)
+            except ReleaseNotConfirmed as refusal:
+                # Never confirmed by its time: nothing goes out; moved to a new time, it is a new claim.
+                self.claims.finish(claim, "not-confirmed")
+                log.warning("release.not_confirmed", problem=str(refusal))
+                return done("not-confirmed")
             if current.release_at != release_at:
                 # Rescheduled: the new time is its own claim, released when it comes.
                 self.claims.finish(claim, "moved")

@@ -92,8 +92,13 @@ def another_edition(store: EventStore, edition: str = "2022-05", title: str = "S
     editions.approve_edition(store, edition, ANALYST)
 
 
-def announce(store: EventStore, clock: FakeClock, edition: str, at: str) -> str:
-    return Releases(store, clock).announce(edition, at, provisional=True, actor="analyst").release_at
+def announce(store: EventStore, clock: FakeClock, edition: str, at: str, *, confirmed: bool = True) -> str:
+    """Put the edition on the calendar for `at`: provisionally, then confirmed (with less than four weeks' notice)."""
+    releases = Releases(store, clock)
+    release = releases.announce(edition, at, provisional=True, actor="analyst")
+    if confirmed:
+        release = releases.confirm(edition, override_reason="The Board meets the next day", actor="analyst")
+    return release.release_at
 
 
 # Homicide in the calendar years between the baseline and the latest figure: a series for the trend chart.
@@ -104,7 +109,6 @@ def published_example(store: EventStore, clock: FakeClock, publishing: Publishin
     """The example site as the public sees it: revision 1 released at its confirmed time, then a correction
     (revision 2, which also has a homicide series), and a second edition provisionally on the calendar."""
     announce(store, clock, EDITION, "2026-01-07T09:30")
-    Releases(store, clock).confirm(EDITION, override_reason="The Board meets on 8 January", actor="analyst")
     clock.now = clock.now.replace(day=7, hour=9, minute=30, second=4)
     publishing.publish(EDITION, to=to)
     for period, value in HOMICIDE_SERIES:
@@ -112,5 +116,5 @@ def published_example(store: EventStore, clock: FakeClock, publishing: Publishin
     correct_burglary(store, clock)
     publishing.publish(EDITION, to=to)
     another_edition(store, "2022-05")
-    announce(store, clock, "2022-05", "2026-03-05T09:30")
+    announce(store, clock, "2022-05", "2026-03-05T09:30", confirmed=False)
     publishing.refresh_site(to)  # the calendar now lists the coming release

@@ -34,6 +34,7 @@ from service.handlers.publishing import (
     Publishing,
     RevisionSuperseded,
 )
+from service.handlers.releases import ReleaseNotConfirmed, Releases
 from service.scheduler import ReleaseScheduler
 
 from .conftest import FakeClock
@@ -385,7 +386,7 @@ def test_at_its_announced_time_the_edition_goes_out_showing_that_time(publishing
 
 def test_nothing_unreleased_appears_in_the_index_feeds_latest_or_edition_folders(publishing, example_store, clock, tmp_path):
     another_edition(example_store, "2022-05")
-    announce(example_store, clock, "2022-05", "2026-03-05T09:30")
+    announce(example_store, clock, "2022-05", "2026-03-05T09:30", confirmed=False)
     site = LocalDirectory(tmp_path / "site")
 
     publishing.publish(EDITION, to=site)
@@ -420,6 +421,32 @@ def test_the_scheduler_publishes_a_due_release_through_the_wired_publisher(examp
     site = LocalDirectory(tmp_path / "site")
     assert f"{R1}" in listed(site) and len(released(app.store)) == 1
     assert_consistent(site, app.store)
+    app.close()
+
+
+def test_a_provisional_release_is_not_published_until_confirmed_by_the_scheduler_or_on_demand(example_database, tmp_path, clock):
+    path = tmp_path / "app.db"
+    shutil.copy(example_database, path)
+    settings = Settings(database_url=f"sqlite:///{path}", publish_to=f"file://{tmp_path / 'site'}", site_url=SITE_URL)
+    app = bootstrap(settings, clock=clock)
+    release_at = announce(app.store, clock, EDITION, "2026-01-07T09:30", confirmed=False)
+    clock.now = clock.now.replace(day=7, hour=9, minute=31)
+    scheduler = ReleaseScheduler(app.store, app.publish, clock=clock, owner="test")
+    site = LocalDirectory(tmp_path / "site")
+
+    assert scheduler.sweep() == [], "a sweep passes a provisional release by"
+    assert scheduler.attempt(EDITION, release_at).outcome == "not-confirmed", "and so does its timer"
+    with pytest.raises(ReleaseNotConfirmed, match="provisional release is not published until it is confirmed"):
+        app.publishing.publish(EDITION, to=site)
+    assert not any(key.startswith("editions/") for key in site.list()) and released(app.store) == []
+
+    # Postponed with its reason, then confirmed: at its new time the scheduler releases it.
+    Releases(app.store, clock).reschedule(EDITION, "2026-01-08T09:30", reason="the Board asked to see it first")
+    Releases(app.store, clock).confirm(EDITION, override_reason="the Board meets today", actor="analyst")
+    clock.now = clock.now.replace(day=8, hour=9, minute=30, second=2)
+    (attempt,) = scheduler.sweep()
+    assert (attempt.outcome, attempt.revision) == ("released", 1)
+    assert [e.data["release_at"] for e in released(app.store)] == ["2026-01-08T09:30:00+00:00"]
     app.close()
 
 

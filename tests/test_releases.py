@@ -5,7 +5,7 @@ The clock is a FakeClock at Monday 5 January 2026, 09:00 UTC (GMT).
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import date, timezone
 
 import pytest
 from typer.testing import CliRunner
@@ -13,9 +13,12 @@ from typer.testing import CliRunner
 from events import NewEvent
 from events.domain.calendar import release_stream
 from service.cli import cli
+from events.domain.rules.releases import bank_holiday, nation_of
+from service.handlers import editions
 from service.handlers.access import access_list
 from service.handlers.releases import (
     AmbiguousLocalTime,
+    BankHolidayRelease,
     EmbargoOver,
     InvalidReleaseTime,
     NonExistentLocalTime,
@@ -32,6 +35,7 @@ from service.handlers.releases import (
     release_time,
 )
 
+from .given import ANALYST
 from .release_support import FakePublisher, approve
 
 
@@ -105,6 +109,54 @@ def test_a_weekend_release_is_refused_unless_an_override_reason_is_recorded(rele
         releases.announce("2026-q1", "2026-03-07", title="t")
     release = releases.announce("2026-q1", "2026-03-07", title="t", override_reason="statutory deadline falls that day")
     assert release.override_reason == "statutory deadline falls that day"
+
+
+# -- bank holidays count like weekends (the `holidays` package's GB subdivisions ENG and WLS) ----------
+
+
+def test_a_release_on_an_england_and_wales_bank_holiday_is_refused_unless_an_override_reason_is_recorded(releases):
+    with pytest.raises(BankHolidayRelease, match="Mon 06 Apr 2026 09:30 BST for '2026-q1' is Easter Monday, a bank holiday in England"):
+        releases.announce("2026-q1", "2026-04-06", title="t", provisional=True)
+    release = releases.announce("2026-q1", "2026-04-06", title="t", provisional=True, override_reason="the Board meets that day")
+    assert release.override_reason == "the Board meets that day"
+
+
+def test_confirming_a_provisional_release_that_falls_on_a_bank_holiday_needs_its_own_override_reason(releases):
+    releases.announce("2026-q1", "2026-05-25", title="t", provisional=True, override_reason="the only date the data allows")
+    with pytest.raises(BankHolidayRelease, match="Spring Bank Holiday"):
+        releases.confirm("2026-q1")
+    assert releases.confirm("2026-q1", override_reason="the only date the data allows").status == "confirmed"
+
+
+def test_postponing_a_release_onto_a_bank_holiday_is_refused(releases):
+    releases.announce("2026-q1", "2026-03-05", title="t")
+    with pytest.raises(BankHolidayRelease, match="Late Summer Bank Holiday"):
+        releases.reschedule("2026-q1", "2026-08-31", reason="late data")
+    assert releases.reschedule("2026-q1", "2026-09-01", reason="late data").release_at == "2026-09-01T09:30:00+01:00"
+
+
+def test_a_substitute_day_for_a_weekend_bank_holiday_counts_too(releases):
+    # Boxing Day 2026 is a Saturday: Monday 28 December is the bank holiday in its place.
+    with pytest.raises(BankHolidayRelease, match=r"Boxing Day \(observed\)"):
+        releases.announce("2026-q4", "2026-12-28", title="t")
+
+
+def test_scotlands_and_northern_irelands_bank_holidays_are_working_days_for_a_force_in_england(releases):
+    for edition, day in (("a", "2026-08-03"), ("b", "2026-11-30"), ("c", "2026-03-17"), ("d", "2026-07-13")):
+        assert releases.announce(edition, day, title="t").status == "confirmed"
+
+
+def test_a_welsh_forces_releases_keep_the_bank_holidays_of_wales(store, releases):
+    assert [nation_of(area) for area in ("south-wales", "Dyfed-Powys", "W15000002", "west-midlands", "kent", None)] == [
+        "WLS", "WLS", "WLS", "ENG", "ENG", "ENG",
+    ]  # fmt: skip
+    assert bank_holiday(date(2026, 1, 1), "WLS") == "New Year's Day" and bank_holiday(date(2026, 1, 2), "WLS") is None
+    editions.open_edition(
+        store, "2026-q4", area="south-wales", title="South Wales, Q4 2026", authors=[{"name": "A", "job_title": "B"}],
+        lead_contact={"name": "A"}, metadata=ANALYST,
+    )  # fmt: skip
+    with pytest.raises(BankHolidayRelease, match="is Christmas Day, a bank holiday in Wales"):
+        releases.announce("2026-q4", "2026-12-25T09:30")
 
 
 def test_a_confirmed_release_needs_four_weeks_notice_unless_an_override_reason_is_recorded(releases):

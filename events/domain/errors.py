@@ -211,6 +211,14 @@ class WeekendRelease(ReleaseRefused):
     pass
 
 
+class BankHolidayRelease(ReleaseRefused):
+    """A release time on a bank holiday of the force's nation, which counts like a weekend."""
+
+
+class ReleaseNotConfirmed(ReleaseRefused):
+    """A provisional release waits for its confirmation: only a confirmed release is published at its time."""
+
+
 class TooLittleNotice(ReleaseRefused):
     pass
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 
 from ..domain.calendar import CALENDAR_EVENT_TYPES, Change, Release, apply, parse_zoned
+from ..domain.rules.releases import is_due
 from ..records import RecordedEvent, format_time
 from ..store import EventStore
 from ..subscription import CatchUpSubscription
@@ -254,9 +255,9 @@ class CalendarProjection:
         return [_row_to_release(row) for row in rows]
 
     def due(self, now: datetime) -> list[Release]:
-        """Open releases whose time has come (at or before `now`), the longest overdue first."""
-        bound = format_time(now)
-        return [r for r in self.open_releases() if format_time(r.due) <= bound]
+        """Confirmed releases whose time has come (at or before `now`), the longest overdue first:
+        a provisional one is not released until it is confirmed."""
+        return [r for r in self.open_releases() if is_due(r, now)]
 
     def access(self, edition: str | None = None) -> list[dict]:
         """Pre-release grants and accesses, in log order, for auditors."""

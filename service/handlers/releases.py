@@ -18,6 +18,7 @@ from events.domain.fields import carried
 from events.domain.editions import edition_stream
 from events.domain.errors import (  # noqa: F401 - the calendar's refusals, as callers know them
     AmbiguousLocalTime,
+    BankHolidayRelease,
     EmbargoInForce,
     EmbargoOver,
     InvalidReleaseTime,
@@ -27,6 +28,7 @@ from events.domain.errors import (  # noqa: F401 - the calendar's refusals, as c
     ReleaseClosed,
     ReleaseMoved,
     ReleaseNotAnnounced,
+    ReleaseNotConfirmed,
     ReleaseNotDue,
     ReleaseRefused,
     ReleaseTimeInPast,
@@ -118,7 +120,7 @@ class Releases:
             edition,
             lambda current: rules.announce(
                 current, edition=edition, at=at, now=self.clock(), title=title, provisional=provisional,
-                override_reason=override_reason,
+                override_reason=override_reason, nation=self._nation(edition),
             ),
             actor,
             source,
@@ -126,7 +128,12 @@ class Releases:
 
     def confirm(self, edition: str, *, override_reason: str | None = None, actor: str = "system", source: str = "cli") -> Release:
         return self._decide_and_append(
-            edition, lambda current: rules.confirm(current, edition=edition, now=self.clock(), override_reason=override_reason), actor, source
+            edition,
+            lambda current: rules.confirm(
+                current, edition=edition, now=self.clock(), override_reason=override_reason, nation=self._nation(edition)
+            ),
+            actor,
+            source,
         )
 
     def reschedule(
@@ -142,7 +149,8 @@ class Releases:
         return self._decide_and_append(
             edition,
             lambda current: rules.reschedule(
-                current, edition=edition, at=at, now=self.clock(), reason=reason, override_reason=override_reason
+                current, edition=edition, at=at, now=self.clock(), reason=reason, override_reason=override_reason,
+                nation=self._nation(edition),
             ),
             actor,
             source,
@@ -248,11 +256,18 @@ class Releases:
     # editions
 
     def _edition_title(self, edition: str) -> str:
-        title = ""
+        return self._edition_detail(edition, "title")
+
+    def _nation(self, edition: str) -> str:
+        """Whose bank holidays the release keeps: the edition's force area's nation (England unless opened for Wales)."""
+        return rules.nation_of(self._edition_detail(edition, "area"))
+
+    def _edition_detail(self, edition: str, name: str) -> str:
+        value = ""
         for event in self.store.read_stream(edition_stream(edition)):
-            if event.type in ("EditionOpened", "EditionDetailsAmended") and event.data.get("title"):
-                title = event.data["title"]
-        return title
+            if event.type in ("EditionOpened", "EditionDetailsAmended") and event.data.get(name):
+                value = event.data[name]
+        return value
 
 
 # -- what is released ---------------------------------------------------------------------------

@@ -176,6 +176,7 @@ def from_domain_error(request: Request, exc: Exception) -> Problem:
         domain.InvalidReleaseTime,
         domain.ReleaseTimeInPast,
         domain.WeekendRelease,
+        domain.BankHolidayRelease,
         domain.TooLittleNotice,
         domain.ReasonRequired,
         domain.TitleRequired,

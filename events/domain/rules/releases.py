@@ -1,9 +1,10 @@
 """The release calendar's rules (UK Code of Practice for Statistics): when a release may be
 announced, confirmed, moved, cancelled, published early or recorded as released.
 
-A release time is London time, 09:30 on a weekday by default, confirmed at least four weeks
-ahead and changed only with a reason; nothing is released before its time; a correction goes
-out at once. State is the calendar's `Release` folded from the stream `release-{edition}`
+A release time is London time, 09:30 on a weekday by default (a bank holiday of England and
+Wales, or of Wales for a Welsh force, counts like a weekend), confirmed at least four weeks
+ahead and changed only with a reason; a provisional release is confirmed before it is released;
+nothing is released before its time; a correction goes out at once. State is the calendar's `Release` folded from the stream `release-{edition}`
 (`events.domain.calendar`); each decision here is pure and returns the event to append.
 """
 
@@ -12,7 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from typing import Iterable, Sequence
+
+import holidays
 
 from ...records import format_time
 from ..calendar import (
@@ -33,6 +37,7 @@ from ..calendar import (
 )
 from ..errors import (
     AmbiguousLocalTime,
+    BankHolidayRelease,
     EmbargoInForce,
     EmbargoOver,
     InvalidReleaseTime,
@@ -42,6 +47,7 @@ from ..errors import (
     ReleaseClosed,
     ReleaseMoved,
     ReleaseNotAnnounced,
+    ReleaseNotConfirmed,
     ReleaseNotDue,
     ReleaseTimeInPast,
     ReleaseWasCancelled,
@@ -55,6 +61,12 @@ DEFAULT_RELEASE_TIME = time(9, 30)
 NOTICE = timedelta(weeks=4)  # Code of Practice T3.1: confirmed dates at least four weeks ahead
 ON_DEMAND_REASON = "published on demand with `policing-metrics publish`; no release had been announced"
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# The four Welsh police force areas (ONS codes W15000001-W15000004), by code and by name: their
+# bank holidays are Wales's (the `holidays` package's GB subdivision WLS); every other force's England's.
+WELSH_AREAS = frozenset({
+    "w15000001", "north-wales", "w15000002", "gwent", "w15000003", "south-wales", "w15000004", "dyfed-powys",
+})  # fmt: skip
+NATIONS = {"ENG": "England", "WLS": "Wales"}
 
 __all__ = ["fold", "granted_people", "Release"]  # the state these rules decide on, re-exported
 
@@ -125,8 +137,33 @@ def _reason_or_none(text: str | None) -> str | None:
     return text.strip() if text and text.strip() else None
 
 
-def check_time(edition: str, due: datetime, now: datetime, *, confirmed: bool, override_reason: str | None, notice: bool) -> None:
-    """A time may be announced, confirmed or moved to: in the future, a weekday, four weeks ahead if confirmed."""
+def nation_of(area: str | None) -> str:
+    """The `holidays` subdivision whose bank holidays a force area keeps: WLS for a Welsh force, else ENG."""
+    return "WLS" if (area or "").strip().lower() in WELSH_AREAS else "ENG"
+
+
+@lru_cache(maxsize=64)
+def _bank_holidays(nation: str, year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays("GB", subdiv=nation, years=year)
+
+
+def bank_holiday(day: date, nation: str = "ENG") -> str | None:
+    """The name of the bank holiday `day` is in `nation` (ENG or WLS), from the `holidays` package; None on a working day."""
+    return _bank_holidays(nation, day.year).get(day)
+
+
+def check_time(
+    edition: str,
+    due: datetime,
+    now: datetime,
+    *,
+    confirmed: bool,
+    override_reason: str | None,
+    notice: bool,
+    nation: str = "ENG",
+) -> None:
+    """A time may be announced, confirmed or moved to: in the future, a weekday that is not a bank holiday
+    of the force's nation, four weeks ahead if confirmed."""
     if due <= now:
         raise ReleaseTimeInPast(f"{_show(due)} for {edition!r} is not in the future (it is now {_show(now)}): choose a later time")
     override = _reason_or_none(override_reason) is not None
@@ -134,6 +171,13 @@ def check_time(edition: str, due: datetime, now: datetime, *, confirmed: bool, o
         raise WeekendRelease(
             f"{_show(due)} for {edition!r} is a {due:%A}: releases are on weekdays; choose a weekday "
             "or give --override-reason saying why this one cannot wait"
+        )
+    holiday = bank_holiday(due.astimezone(LONDON).date(), nation)
+    if holiday and not override:
+        raise BankHolidayRelease(
+            f"{_show(due)} for {edition!r} is {holiday}, a bank holiday in {NATIONS.get(nation, nation)}: releases are "
+            "on working days, and a bank holiday counts like a weekend; choose another day or give --override-reason "
+            "saying why this one cannot wait"
         )
     if notice and confirmed and due - now < NOTICE and not override:
         earliest = (now + NOTICE).astimezone(LONDON).date()
@@ -163,6 +207,21 @@ def _require(edition: str, release: Release | None, doing: str) -> Release:
     return release
 
 
+def check_confirmed(release: Release, *, edition: str) -> None:
+    """Only a confirmed release is published at its time: a provisional one is confirmed first (or moved)."""
+    if release.status == "provisional":
+        raise ReleaseNotConfirmed(
+            f"the release of {edition!r} for {_show(release.due)} is provisional, and a provisional release is not "
+            f"published until it is confirmed: confirm it before its time with `policing-metrics confirm {edition}`, "
+            f"or move it with `policing-metrics reschedule {edition} --at DATE --reason TEXT`"
+        )
+
+
+def is_due(release: Release, now: datetime) -> bool:
+    """Whether the scheduler should release it now: confirmed, and its time has come."""
+    return release.status == "confirmed" and release.due <= now
+
+
 # -- the calendar commands ----------------------------------------------------------------------
 
 
@@ -175,6 +234,7 @@ def announce(
     title: str,
     provisional: bool = False,
     override_reason: str | None = None,
+    nation: str = "ENG",
 ) -> ReleaseAnnounced:
     """Put a release on the calendar (again, after a cancellation). `title` is the calendar's, or the edition's."""
     due = release_time(at)
@@ -187,7 +247,7 @@ def announce(
     title = (title or "").strip()
     if not title:
         raise TitleRequired(f"edition {edition!r} has not been opened, so it has no title to show on the calendar: give --title")
-    check_time(edition, due, now, confirmed=not provisional, override_reason=override_reason, notice=True)
+    check_time(edition, due, now, confirmed=not provisional, override_reason=override_reason, notice=True, nation=nation)
     return ReleaseAnnounced(
         edition=edition,
         title=title,
@@ -197,12 +257,14 @@ def announce(
     )
 
 
-def confirm(current: Release | None, *, edition: str, now: datetime, override_reason: str | None = None) -> ReleaseConfirmed | None:
+def confirm(
+    current: Release | None, *, edition: str, now: datetime, override_reason: str | None = None, nation: str = "ENG"
+) -> ReleaseConfirmed | None:
     """Make a provisional time firm; None when it already is (confirming again changes nothing)."""
     release = _require(edition, current, "confirmed")
     if release.status == "confirmed":
         return None
-    check_time(edition, release.due, now, confirmed=True, override_reason=override_reason, notice=True)
+    check_time(edition, release.due, now, confirmed=True, override_reason=override_reason, notice=True, nation=nation)
     return ReleaseConfirmed(edition=edition, release_at=release.release_at, override_reason=_reason_or_none(override_reason))
 
 
@@ -214,6 +276,7 @@ def reschedule(
     now: datetime,
     reason: str | None,
     override_reason: str | None = None,
+    nation: str = "ENG",
 ) -> ReleaseRescheduled:
     if _reason_or_none(reason) is None:
         raise ReasonRequired(f"rescheduling {edition!r} needs --reason: the public is told why a release moved (Code of Practice)")
@@ -222,7 +285,9 @@ def reschedule(
     if zoned_text(due) == release.release_at:
         raise InvalidReleaseTime(f"the release of {edition!r} is already at {_show(due)}: give the new time")
     # A move is announced promptly with its reason; four weeks' notice is asked of the first confirmation only.
-    check_time(edition, due, now, confirmed=release.status == "confirmed", override_reason=override_reason, notice=False)
+    check_time(
+        edition, due, now, confirmed=release.status == "confirmed", override_reason=override_reason, notice=False, nation=nation
+    )
     return ReleaseRescheduled(
         edition=edition,
         release_at=zoned_text(due),
@@ -309,6 +374,7 @@ def publish_time(
                 f"`policing-metrics schedule {edition} --at DATE`, or publish it at once with --now --override-reason TEXT"
             )
         return minute, ReleaseAnnounced(edition=edition, title=carried(current.title), release_at=minute, state="confirmed", override_reason=reason)
+    check_confirmed(current, edition=edition)
     if current.due > now:
         if not (early and reason):
             raise EmbargoInForce(
@@ -357,6 +423,7 @@ def release(
             raise ReleaseClosed(f"a correction of {edition!r} cannot be released for {release_at}, before the release it corrects")
     else:
         current = _require(edition, current, "released")
+        check_confirmed(current, edition=edition)
         if current.release_at != release_at:
             raise ReleaseMoved(f"the release of {edition!r} is now at {current.release_at}, not {release_at}: it is released then")
     due = parse_zoned(release_at)
