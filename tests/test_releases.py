@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from events import NewEvent
 from events.domain.calendar import release_stream
-from service.cli import cli
 from events.domain.rules.releases import bank_holiday, nation_of
+from service.cli import cli
 from service.handlers import editions
 from service.handlers.access import access_list
 from service.handlers.releases import (
