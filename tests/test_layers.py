@@ -25,6 +25,7 @@ PURE = {
     "base64", "enum", "functools", "hashlib", "heapq", "hmac", "itertools", "json", "math", "operator", "re", "string",
     "typing", "unicodedata", "zoneinfo", "pydantic", "msgspec", "rfc8785", "_json",
     "email_validator", "phonenumbers",  # syntax and numbering plans only: no DNS lookup (check_deliverability=False)
+    "holidays",  # bank holidays computed from rules, like zoneinfo's data: it reads only its own package's files
     "importlib",  # events/__init__ loads the store lazily: the fresh-interpreter test below sees what loads
 }  # fmt: skip
 
