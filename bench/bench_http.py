@@ -50,7 +50,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from time import perf_counter
 
-from .report import PASSED, ROOT, bullets, git_commit, log, machine, markdown_table, quiet, record_results, wrapped
+from .report import PASSED, ROOT, bullets, conclude, git_commit, log, machine, markdown_table, quiet, wrapped
 
 README_HEADING = "## Benchmarks: HTTP"
 TARGET_RPS = 1000.0
@@ -881,17 +881,8 @@ def main(argv: list[str] | None = None) -> int:
     record["seconds"] = round(perf_counter() - started, 1)
     record["rows"] = [{k: v for k, v in r.items() if k not in ("runs",)} for r in rows]
     record["notes"] = notes(record)
-    text = section(record, rows)
-    print()
-    print(table(rows))
-    print()
-    log(f"done in {record['seconds']:.0f} s")
-    if args.write:
-        record_results("http", record, text, README_HEADING)
-    failed = [r["case"] for r in rows if r["passed"] is False]
-    if failed:
-        log("targets missed: " + "; ".join(failed))
-    return 0
+    missed = [r["case"] for r in rows if r["passed"] is False]
+    return conclude("http", record, table(rows), missed, section(record, rows), README_HEADING, write=args.write)
 
 
 if __name__ == "__main__":

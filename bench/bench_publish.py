@@ -25,6 +25,7 @@ from pathlib import Path
 from time import perf_counter
 
 from .report import PASSED, ROOT, git_commit, log, machine, markdown_table, quiet, record_results, wrapped
+
 MEASURES = 50
 PARAGRAPHS = 100
 SITE_EDITIONS = 1000

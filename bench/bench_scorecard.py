@@ -37,7 +37,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Any, Iterator
 
-from .report import ROOT, Row, git_commit, log, machine, ratio, record_results, table
+from .report import ROOT, Row, conclude, git_commit, log, machine, ratio, table
 
 APPEND_SIZE = 1000
 ES_PAGE = 1000
@@ -838,16 +838,8 @@ def main(argv: list[str] | None = None) -> int:
     record["seconds"] = round(perf_counter() - started, 1)
     record["machine"]["load_average_at_end"] = list(os.getloadavg())
     record["rows"] = rows
-    print()
-    print(_table(rows))
-    print()
-    log(f"done in {record['seconds']:.0f} s")
-    if args.write:
-        record_results("scorecard", record)
-    failed = [row.case for row in rows if row.passed is False]
-    if failed:
-        log("targets missed: " + "; ".join(failed))
-    return 0
+    missed = [row.case for row in rows if row.passed is False]
+    return conclude("scorecard", record, _table(rows), missed, write=args.write)
 
 
 def _table(rows: list[Row]) -> str:

@@ -23,7 +23,7 @@ from time import perf_counter
 from typing import Any, Callable
 
 from . import es_reference, memory, on_postgres, on_sqlite
-from .report import HEADING, Row, git_commit, log, machine, ratio, record_results, section, table, wait_for_quiet
+from .report import HEADING, Row, conclude, git_commit, log, machine, ratio, section, table, wait_for_quiet
 from .workload import batches, data_bytes, payload
 
 GROUPS = ("batched", "single", "read", "memory", "postgres")
@@ -453,17 +453,8 @@ def main(argv: list[str] | None = None) -> int:
     record["machine"]["load_average_at_end"] = list(os.getloadavg())
     record["seconds"] = round(time.perf_counter() - started, 1)
     record["rows"] = rows
-    text = section(record, rows)
-    print()
-    print(table(rows))
-    print()
-    log(f"done in {record['seconds']:.0f} s")
-    if args.write:
-        record_results("store", record, text, HEADING)
-    failed = [row.case for row in rows if row.passed is False]
-    if failed:
-        log("targets missed: " + "; ".join(failed))
-    return 0
+    missed = [row.case for row in rows if row.passed is False]
+    return conclude("store", record, table(rows), missed, section(record, rows), HEADING, write=args.write)
 
 
 if __name__ == "__main__":

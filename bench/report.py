@@ -70,6 +70,21 @@ def bullets(notes: Sequence[str], width: int = 98) -> list[str]:
     return lines
 
 
+def conclude(
+    name: str, record: dict, table_text: str, missed: Sequence[str], text: str | None = None,
+    heading: str | None = None, *, write: bool,
+) -> int:  # fmt: skip
+    """The end of a run: the table on stdout, the time taken, the results recorded (with `write`),
+    the targets missed named; the exit status (0: a missed target is a finding, not a failure)."""
+    print(f"\n{table_text}\n")
+    log(f"done in {record['seconds']:.0f} s")
+    if write:
+        record_results(name, record, text, heading)
+    if missed:
+        log("targets missed: " + "; ".join(missed))
+    return 0
+
+
 def record_results(name: str, record: dict, text: str | None = None, heading: str | None = None) -> None:
     """bench/results/NAME.json; with `text`, also NAME.md and the README section under `heading`."""
     write_json(RESULTS / f"{name}.json", record)
