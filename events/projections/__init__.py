@@ -17,11 +17,12 @@ from ..subscription import checkpoint_of, follow
 from .base import ProjectionError, ProjectionSubscription, gc_paused
 from .comparison import LineChange, line_change
 from .history import Diff, FigureChange, FigureDiff, HistoryProjection, Paragraph, ParagraphDiff, Triangle, Vintage
-from .model import ScorecardLine, fold_scorecard, order_key, period_info, same_length
+from .model import ScorecardLine, choose_latest, fold_scorecard, order_key, period_info, same_length, scorecard_line
 from .scorecard import ScorecardProjection
 
 Moment = int | str | datetime
 RebuildProgress = Callable[[str, int, int], None]  # (projection, position reached, head)
+Covered = Callable[[str, str, str], bool]  # (measure, area, period) -> may it be shown
 
 
 class Projections:
@@ -99,15 +100,33 @@ class Projections:
     # -- questions --------------------------------------------------------------------------
 
     def scorecard_lines(
-        self, at: Moment | None = None, area: str | None = None, measure: str | None = None
+        self,
+        at: Moment | None = None,
+        area: str | None = None,
+        measure: str | None = None,
+        covered: Covered | None = None,
     ) -> list[ScorecardLine]:
+        """The scorecard as of a moment. With `covered`, each line is chosen from only the figures it
+        admits (an edition's coverage): the latest covered figure, against a covered baseline."""
         position = self.position_of(at)
         # A read decodes thousands of short-lived lists: the cyclic collector would stop to
         # rescan everything long-lived for them every few reads (tens of ms), for no garbage.
         with gc_paused(), self.store.engine.connect() as connection:
-            return self.scorecard.lines_at(connection, position, area=area, measure=measure)
+            lines = self.scorecard.lines_at(connection, position, area=area, measure=measure)
+            if covered is None:
+                return lines
+            measures = self.scorecard.measure_history(connection).at(position)
+            chosen = []
+            for line in lines:
+                figures = self.history.figures_as_of(connection, line.measure, line.area, position)
+                admitted = {period: value for period, value in figures.items() if covered(line.measure, line.area, period)}
+                latest, _, value, baseline = choose_latest(measures[line.measure], admitted)
+                found = scorecard_line(measures[line.measure], line.area, latest, value, baseline, None, None)
+                if found is not None:
+                    chosen.append(found)
+            return chosen
 
-    def series(self, measure: str, area: str, at: Moment | None = None) -> list[tuple[str, str]]:
+    def series(self, measure: str, area: str, at: Moment | None = None, covered: Covered | None = None) -> list[tuple[str, str]]:
         """(period, value) of every figure with the baseline period's length, in period order: a trend line."""
         position = self.position_of(at)
         with self.store.engine.connect() as connection:
@@ -116,7 +135,11 @@ class Projections:
                 return []
             figures = self.history.figures_as_of(connection, measure, area, position)
         baseline = state.baseline_info
-        same = [(period, value) for period, value in figures.items() if same_length(period_info(period), baseline)]
+        same = [
+            (period, value)
+            for period, value in figures.items()
+            if same_length(period_info(period), baseline) and (covered is None or covered(measure, area, period))
+        ]
         return sorted(same, key=lambda item: order_key(item[0]))
 
     def history_of(

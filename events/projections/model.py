@@ -84,6 +84,20 @@ def rank_against(ranks: dict[str, int], baseline_period: str, period: str) -> in
     return rank
 
 
+def choose_latest(measure: "MeasureState", figures: dict[str, str]) -> tuple[str | None, int, str | None, str | None]:
+    """(latest period, its rank, its value, the baseline value) a line shows from its figures: the
+    latest period of the baseline's length, by end, then start (then text, on a tie)."""
+    latest, latest_rank, value = None, -1, None
+    baseline_period, ranks = measure.baseline_period, measure.ranks
+    for period, figure in figures.items():
+        if period == baseline_period:
+            continue
+        rank = rank_against(ranks, baseline_period, period)
+        if rank > latest_rank or (rank == latest_rank and rank >= 0 and period > latest):  # type: ignore[operator]
+            latest, latest_rank, value = period, rank, figure
+    return latest, latest_rank, value, figures.get(baseline_period)
+
+
 class MeasureState:
     __slots__ = (
         "measure",
@@ -234,15 +248,7 @@ class ScorecardModel:
         """Choose the line's latest and baseline figures afresh from all its figures."""
         latest, latest_rank, value, baseline = None, -1, None, None
         if measure is not None:
-            figures = self._figures(line, position - 1)
-            baseline_period, ranks = measure.baseline_period, measure.ranks
-            baseline = figures.get(baseline_period)
-            for period, figure in figures.items():
-                if period == baseline_period:
-                    continue
-                rank = rank_against(ranks, baseline_period, period)
-                if rank > latest_rank or (rank == latest_rank and rank >= 0 and period > latest):  # type: ignore[operator]
-                    latest, latest_rank, value = period, rank, figure
+            latest, latest_rank, value, baseline = choose_latest(measure, self._figures(line, position - 1))
         line.latest, line.latest_rank, line.value, line.baseline = latest, latest_rank, value, baseline
 
     def _recompute_measure(self, measure_id: str, position: int) -> None:

@@ -15,7 +15,8 @@ from events import AppendResult, EventStore, Metadata, NewEvent
 from events.domain.editions import DEFAULT_SECTIONS, EditionApproved, bindings, edition_stream
 from events.domain.errors import UnknownEdition
 from events.domain.rules import editions as rules
-from events.domain.rules.editions import Edition, Problem
+from events.domain.calendar import fold as fold_release, release_stream
+from events.domain.rules.editions import Coverage, Edition, Problem
 from events.domain.rules.figures import Figure
 from events.domain.rules.measures import Measure
 
@@ -151,9 +152,10 @@ class EditionView:
     position: int
     measures: dict[str, Measure | None]
     figures: dict[tuple[str, str, str], Figure | None]
+    coverage: Coverage
 
     def problems(self) -> list[Problem]:
-        return rules.check(self.state, self.measures, self.figures)
+        return rules.check(self.state, self.measures, self.figures) + rules.coverage_problems(self.state, self.measures, self.coverage)
 
     def rendered(self, text: str) -> str:
         return rules.render(text, self.state.area, self.measures, self.figures, self.state.style)
@@ -171,7 +173,28 @@ def view_edition(store: EventStore, edition: str, as_of_position: int | None = N
     }
     needed = rules.figures_needed(state, measures)
     figures = {key: figure for key, (figure, _) in load_figures(store, needed, position).items()}
-    return EditionView(state, version, position, measures, figures)
+    return EditionView(state, version, position, measures, figures, coverage_at(store, state, position))
+
+
+def coverage_at(store: EventStore, state: Edition, position: int) -> Coverage:
+    """What the edition covers as the log stood at `position`, against every other edition and release there."""
+    releases = store.read_prefix("release-")
+    others, own_release_at = [], None
+    for stream, events in store.read_prefix("edition-").items():
+        name = stream.removeprefix("edition-")
+        release = fold_release(e for e in releases.get(release_stream(name), []) if e.position <= position)
+        if name == state.edition:
+            own_release_at = release.release_at if release is not None and release.open else None
+            continue
+        other = rules.fold(((e.type, e.data) for e in events if e.position <= position))
+        if other is not None:
+            others.append(
+                rules.OtherRelease(
+                    name, other.area, rules.data_cutoff(other),
+                    release.status if release else None, release.release_at if release else None,
+                )
+            )  # fmt: skip
+    return rules.coverage(state, others, own_release_at)
 
 
 def check_edition(store: EventStore, edition: str) -> tuple[Edition, list[Problem]]:

@@ -113,7 +113,9 @@ def edition_document(
             )
         )
 
-    lines = projections.scorecard_lines(at=position, area=area)
+    # The scorecard, the trends and the figures list show what the edition covers, nothing else (see Coverage).
+    covered = view.coverage.shows
+    lines = projections.scorecard_lines(at=position, area=area, covered=covered)
     figure_keys = {key for key, figure in view.figures.items() if figure is not None and not figure.withdrawn}
     for line in lines:
         if line.period:
@@ -133,7 +135,7 @@ def edition_document(
 
     scorecard = []
     for line in lines:
-        series = tuple(projections.series(line.measure, line.area, at=position))
+        series = tuple(projections.series(line.measure, line.area, at=position, covered=covered))
         measure = measures.get(line.measure)
         latest = figures.get((line.measure, line.area, line.period)) if line.period else None
         scorecard.append(
@@ -188,12 +190,14 @@ def edition_document(
 
     notices: tuple[model.Notice, ...] = ()
     if times.earlier:
-        shown = {(f.measure, f.area) for f in published_figures} | {(line.measure, line.area) for line in scorecard}
+        shown = {(f.measure, f.area, f.period) for f in published_figures} | {
+            (line.measure, line.area, period) for line in scorecard for period, _ in line.series
+        }
         quoted = _quoted_in(paragraphs)
-        notices = tuple(
-            figure_notices(projections.diff(_frozen(current, times.earlier[-1].revision), position), shown, quoted, measures, figures)
-            + paragraph_notices(projections.diff(_frozen(current, times.earlier[-1].revision), position), edition)
-        )
+        diff = projections.diff(_frozen(current, times.earlier[-1].revision), position)
+        # A covered figure withdrawn since is news too, though this revision no longer shows it.
+        shown |= {(d.measure, d.area, d.period) for d in diff.figures if d.new_value is None and covered(d.measure, d.area, d.period)}
+        notices = tuple(figure_notices(diff, shown, quoted, measures, figures) + paragraph_notices(diff, edition))
 
     return model.EditionDocument(
         edition=edition,
@@ -286,12 +290,13 @@ def _paragraph_list(numbers: list[int]) -> str:
 
 
 def figure_notices(diff: Diff, shown, quoted, measures, figures) -> list[model.Notice]:
-    """One notice per recorded change to a figure the edition shows: what, why, how big, what it does."""
+    """One notice per recorded change to a figure the edition shows (`shown`: (measure, area, period)):
+    what, why, how big, what it does."""
     notices = []
     for figure_diff in diff.figures:
         key = (figure_diff.measure, figure_diff.area, figure_diff.period)
-        if (key[0], key[1]) not in shown:
-            continue
+        if key not in shown:
+            continue  # a figure this revision does not publish: not its news
         measure = measures.get(key[0])
         if measure is None:
             continue
@@ -314,7 +319,7 @@ def figure_notices(diff: Diff, shown, quoted, measures, figures) -> list[model.N
                 model.Notice(
                     kind=change.kind,
                     subject=subject,
-                    reason=change.reason or change.note or "newly recorded",
+                    reason=change.reason or "newly recorded",  # a note describes the figure; it is no reason
                     what=what,
                     scale=scale,
                     impact=_impact(figure_diff, measure, figures, diff, quoted),

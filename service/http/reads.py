@@ -2,7 +2,9 @@
 
 Public answers come only from released revisions: an edition revision is public once its
 `EditionReleased` event is in the log (the scheduler appends it at the announced moment, never
-before). Released revisions never change, so what is built from one is cached for good.
+before), and what it says about figures is what that revision's document published (the edition's
+coverage, `events.domain.rules.editions.Coverage`), never the log's latest. Released revisions never
+change, so what is built from one is cached for good.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from typing import Callable
 
 from events import EventStore
 from events.projections import Projections
-from events.projections.base import gc_paused
+from events.domain.rules.releases import ReleasedRevision
+from events.projections.model import JSON_KEYS, order_key
+from publishers import model
 
 from publishers.stores import ObjectNotFound, ObjectStore
 
+from ..handlers.editions_published import RevisionTimes, edition_document
 from ..handlers.releases import Released, released_editions
 
 # How long a list of releases is trusted before the log is asked again: a release shows up at
@@ -41,6 +46,7 @@ class ReadModels:
         self._refresh_lock = threading.Lock()
         self._refresh_claimed_at = 0.0  # see released_if_fresh
         self._encoded: dict[tuple, bytes] = {}
+        self._documents: dict[tuple[str, int], model.EditionDocument] = {}
         self._encode_lock = threading.Lock()
 
     def caught_up_to(self, position: int) -> Projections:
@@ -116,43 +122,64 @@ class ReadModels:
         body = self._encoded.get(("scorecard", latest.edition, latest.revision))
         return None if body is None else (latest, body)
 
+    def document(self, released: Released) -> model.EditionDocument:
+        """What a released revision published, built as publishing built it (and kept: it never changes).
+        Every public answer about figures comes from here, so none shows what no release published."""
+        key = (released.edition, released.revision)
+        if key not in self._documents:
+            with self._encode_lock:
+                if key not in self._documents:
+                    earlier = tuple(
+                        ReleasedRevision(r.revision, r.release_at, r.released_at, r.manifest_hash)
+                        for r in sorted(self.released(), key=lambda r: r.revision)
+                        if r.edition == released.edition and r.revision < released.revision
+                    )
+                    times = RevisionTimes(released.release_at, earlier[0].release_at if earlier else released.release_at, earlier)
+                    self._documents[key] = edition_document(
+                        self.store, released.edition, released.revision, times, software_version="",
+                        projections=self.caught_up_to(released.position),
+                    )  # fmt: skip
+        return self._documents[key]
+
     def scorecard_json(self, released: Released) -> bytes:
-        """The scorecard as the release froze it, encoded once."""
+        """The scorecard as the release published it, encoded once."""
         key = ("scorecard", released.edition, released.revision)
         if key in self._encoded:
             return self._encoded[key]
-        # One thread builds it; the others that asked meanwhile (a burst at a release, or at
-        # start-up) wait for that instead of each building the same thing.
+        document = self.document(released)
+        # One thread encodes it; the others that asked meanwhile (a burst at a release, or at
+        # start-up) wait for that instead of each encoding the same thing.
         with self._encode_lock:
             if key not in self._encoded:
-                projections = self.caught_up_to(released.position)
-                lines = projections.scorecard_lines(released.position, area=released.area)
                 body = {
                     "edition": released.edition,
                     "revision": released.revision,
                     "area": released.area,
                     "released_at": released.released_at,
                     "position": released.position,
-                    "scorecard": [line.as_json() for line in lines],
+                    "scorecard": [{name: getattr(line, name) for name in JSON_KEYS} for line in document.scorecard],
                 }
                 self._encoded[key] = json.dumps(body, ensure_ascii=False).encode()
         return self._encoded[key]
 
     def released_history(self, measure: str, area: str) -> list[dict]:
-        """The values each released revision showed for one measure in one area, oldest release first."""
+        """The values each released revision published for one measure in one area (its figures and
+        its trend), oldest release first."""
         vintages = []
         for released in reversed(self.released()):
             if released.area != area:
                 continue
-            projections = self.caught_up_to(released.position)
-            with gc_paused(), self.store.engine.connect() as connection:
-                values = projections.history.figures_as_of(connection, measure, area, released.position)
+            document = self.document(released)
+            values = {f.period: f.value for f in document.figures if (f.measure, f.area) == (measure, area)}
+            for line in document.scorecard:
+                if (line.measure, line.area) == (measure, area):
+                    values.update(line.series)
             vintages.append(
                 {
                     "edition": released.edition,
                     "revision": released.revision,
                     "released_at": released.released_at,
-                    "values": values,
+                    "values": dict(sorted(values.items(), key=lambda item: order_key(item[0]))),
                 }
             )
         return vintages

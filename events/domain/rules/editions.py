@@ -8,6 +8,7 @@ Approval names a log position: the edition is what the log said there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
@@ -437,20 +438,24 @@ def confirm_literal(
 
 def figures_needed(state: Edition, measures: Mapping[str, Measure | None]) -> set[tuple[str, str, str]]:
     """(measure, area, period) of every figure the edition's placeholders read, baselines included."""
+    return {key for _, binding in state.bindings() for key in binding_reads(binding, state.area, measures)}
+
+
+def binding_reads(binding: Binding, area: str, measures: Mapping[str, Measure | None]) -> set[tuple[str, str, str]]:
+    """(measure, area, period) of every figure one placeholder reads."""
     needed = set()
-    for _, binding in state.bindings():
-        area = binding.area or state.area
-        measure = measures.get(binding.measure)
-        if binding.kind != "baseline" and binding.period:
-            needed.add((binding.measure, area, binding.period))
-        if measure is None:
-            continue
-        if binding.kind == "baseline":
-            needed.add((binding.measure, area, measure.baseline_period))
-        elif binding.period and (binding.kind in CHANGE_KINDS or binding.against != BASELINE):
-            against = _against(binding, measure)
-            if against is not None:
-                needed.add((binding.measure, area, against.period))
+    area = binding.area or area
+    measure = measures.get(binding.measure)
+    if binding.kind != "baseline" and binding.period:
+        needed.add((binding.measure, area, binding.period))
+    if measure is None:
+        return needed
+    if binding.kind == "baseline":
+        needed.add((binding.measure, area, measure.baseline_period))
+    elif binding.period and (binding.kind in CHANGE_KINDS or binding.against != BASELINE):
+        against = _against(binding, measure)
+        if against is not None:
+            needed.add((binding.measure, area, against.period))
     return needed
 
 
@@ -620,3 +625,88 @@ def approve(
             "reason", reason, f"a reason for approving revision {revision}, which supersedes revision {revision - 1}"
         )
     return EditionApproved(edition=edition, revision=revision, position=position, head_hash=head_hash, reason=reason or "")
+
+
+# -- what an edition covers ----------------------------------------------------------------------
+
+
+def data_cutoff(state: Edition) -> date | None:
+    """The edition's data cut-off: the latest end of the reference periods its placeholders name.
+    The edition covers its area's figures for periods ending on or before it (None: it names none)."""
+    ends = [Period.parse(binding.period).end for _, binding in state.bindings() if binding.kind != "baseline" and binding.period]
+    return max(ends, default=None)
+
+
+@dataclass(frozen=True)
+class OtherRelease:
+    """Another edition as the calendar and its placeholders stood at a position."""
+
+    edition: str
+    area: str
+    cutoff: date | None
+    status: str | None  # the release's status (provisional, confirmed, cancelled, released), None if never announced
+    release_at: str | None
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What an edition may show: its area's figures for periods ending by its cut-off, except those
+    an earlier release still on the calendar publishes first (`held`), unless a released edition
+    already covers them (`public_to`). A figure of another area shows only where a placeholder binds it."""
+
+    edition: str
+    area: str
+    cutoff: date | None
+    public_to: date | None = None
+    held: tuple[tuple[str, date], ...] = ()  # (edition, cut-off) of earlier releases still on the calendar
+
+    def held_for(self, area: str, period: str) -> str | None:
+        """The earlier release a figure waits for, or None."""
+        end = Period.parse(period).end
+        if area != self.area or (self.public_to is not None and end <= self.public_to):
+            return None
+        return next((edition for edition, cutoff in self.held if end <= cutoff), None)
+
+    def shows(self, measure: str, area: str, period: str) -> bool:
+        if self.cutoff is None or Period.parse(period).end > self.cutoff:
+            return False
+        return self.held_for(area, period) is None
+
+
+def coverage(state: Edition, others: Iterable[OtherRelease], own_release_at: str | None) -> Coverage:
+    """The edition's coverage at a position, given every other edition there. An edition of the same
+    area on the calendar (announced, not released or cancelled) with an earlier cut-off, or the same
+    cut-off and an earlier time, publishes the periods it covers first."""
+    cutoff = data_cutoff(state)
+    same_area = [other for other in others if other.area == state.area and other.edition != state.edition and other.cutoff]
+    released = [other.cutoff for other in same_area if other.status == "released"]
+    held = []
+    if cutoff is not None:
+        for other in same_area:
+            if other.status not in ("provisional", "confirmed"):
+                continue
+            earlier_time = own_release_at is None or (
+                other.release_at is not None and datetime.fromisoformat(other.release_at) < datetime.fromisoformat(own_release_at)
+            )
+            if other.cutoff < cutoff or (other.cutoff == cutoff and earlier_time):
+                held.append((other.edition, other.cutoff))
+    return Coverage(state.edition, state.area, cutoff, max(released, default=None), tuple(sorted(held, key=lambda h: h[1])))
+
+
+def coverage_problems(state: Edition, measures: Mapping[str, Measure | None], covered: Coverage) -> list[Problem]:
+    """Placeholders that read a figure another release still on the calendar publishes first."""
+    found = []
+    for number, binding in state.bindings():
+        for measure, area, period in sorted(binding_reads(binding, state.area, measures)):
+            holder = covered.held_for(area, period)
+            if holder is not None:
+                found.append(
+                    Problem(
+                        f"paragraph {number}",
+                        f"{binding.text}: {figure_key(measure, area, period)} is first published by edition "
+                        f"{holder}, still on the release calendar: quote it after that release, or bind another period",
+                        "binding",
+                        number,
+                    )
+                )
+    return found
