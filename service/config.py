@@ -5,6 +5,8 @@ docs/configuration.md lists every setting; keep the two in step.
 
 from __future__ import annotations
 
+from typing import Optional
+
 import getpass
 
 from pydantic import Field
@@ -27,9 +29,10 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("info", description="debug, info, warning or error.")
     log_format: str = Field("auto", description="json, console, or auto (console on a terminal, JSON otherwise).")
-    default_area: str = Field(
-        "force",
-        description="The area a figure or edition belongs to when none is given: the force's own area, e.g. west-midlands.",
+    default_area: Optional[str] = Field(
+        None,
+        description="The area a figure or edition belongs to when none is given: the force's own area, e.g. west-midlands "
+        "(or its name or ONS code); unset, a command or file that names no area is refused.",
     )
     period_margin_days: int = Field(
         0, ge=0, le=3660,

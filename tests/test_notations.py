@@ -90,3 +90,55 @@ def test_a_declared_separator_never_makes_a_mistyped_number_good(store, tmp_path
         imports.import_figures(store, rows, ANALYST, default_area=AREA, problems=problems, unit=unit)
     assert [p.line for p in error.value.problems] == [2, 3]
     assert store.head().position == 1  # the measure only
+
+
+# -- forces by name and code ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "named, area",
+    [
+        ("kent", "kent"),
+        ("Kent", "kent"),
+        ("Kent Police", "kent"),
+        ("E23000032", "kent"),
+        ("e23000032", "kent"),
+        ("Devon and Cornwall Police", "devon-and-cornwall"),
+        ("Devon & Cornwall", "devon-and-cornwall"),
+        ("City of London Police", "city-of-london"),
+        ("Dyfed-Powys Police", "dyfed-powys"),
+        ("W15000004", "dyfed-powys"),
+        ("coventry", "coventry"),  # a sub-area, by its own id
+    ],
+)
+def test_a_force_is_named_by_its_id_ons_code_or_name(named, area):
+    assert values.area("area", named) == area
+
+
+@pytest.mark.parametrize("named", ["E23000099", "W15000005", "Kentish Town Police", "", None])
+def test_an_unknown_force_or_no_area_at_all_is_refused(named):
+    with pytest.raises(InvalidValue, match="area: expected"):
+        values.area("area", named)
+
+
+def test_the_reference_data_is_the_43_territorial_force_areas_with_its_source_and_date():
+    from importlib import resources
+
+    from events.domain.areas import force_areas
+
+    areas = force_areas()
+    assert len(areas) == 43 and len({a.code for a in areas}) == 43 and len({a.area for a in areas}) == 43
+    assert sum(a.code.startswith("E23") for a in areas) == 39 and sum(a.code.startswith("W15") for a in areas) == 4
+    document = json.loads(resources.files("events.domain").joinpath("data", "police-force-areas.json").read_text())
+    assert "geoportal.statistics.gov.uk" in document["source"] and document["date"]
+
+
+def test_a_figure_recorded_for_kent_police_is_kents_and_one_with_no_area_is_refused(store, tmp_path):
+    a_measure(store, "burglary")
+    record_figure(store, "burglary", "Kent Police", "2022/23", "18059", ANALYST)
+    assert store.read_stream("figure-burglary/kent/2022-04/2023-03")
+    rows, problems = imports.parse_rows(
+        "measure,period,value,source,note\nburglary,2022/23,1,PRC,\n", "csv", imports.FIGURE_COLUMNS, imports.FIGURE_OPTIONAL
+    )
+    with pytest.raises(imports.ImportRefused, match="line 2, column area: expected the area the figure is for"):
+        imports.import_figures(store, rows, ANALYST, default_area=None)

@@ -22,10 +22,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from events.projections import FigureChange, ProjectionError, Projections, ScorecardLine
+from events.domain.rules import values
 from events.projections.model import JSON_KEYS
 
 from ..bootstrap import App
 from .common import cli, fail, ready
+from .recording import refusals
 
 projections_cli = typer.Typer(help="The read models folded from the log (scorecard, history).", no_args_is_help=True)
 cli.add_typer(projections_cli, name="projections")
@@ -179,6 +181,8 @@ def scorecard(
     """
     app = ready(ctx)
     moment = _moment(as_of, position)
+    with refusals():
+        area = None if area is None else values.area("--area", area)  # Kent Police, E23000032: kent
     with _answers():
         projections = current(app)
         at = projections.position_of(moment)

@@ -24,6 +24,16 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 DEFAULT_EXAMPLE = EXAMPLES / "wmp-2022-02"
 
 
+def example_directory(name: Path | str | None) -> Path:
+    """An example by its name (a folder of examples/) or any directory; the seed when None."""
+    if name is None:
+        return DEFAULT_EXAMPLE
+    path = Path(name)
+    if not path.is_dir() and (EXAMPLES / path.name).is_dir() and path.name == str(name):
+        return EXAMPLES / path.name
+    return path
+
+
 @dataclass
 class EditionReport:
     edition: str

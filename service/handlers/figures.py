@@ -57,7 +57,7 @@ def record_figure(
     note: str = "",
     period_margin_days: int = PERIOD_MARGIN_DAYS,
 ) -> AppendResult:
-    period = rules.check_key(measure, area, period)
+    area, period = rules.check_key(measure, area, period)
     stream = figure_stream(measure, area, period)
     measure_state, measure_version = load(store, measure_stream(measure), measure_rules.fold)
     current, version = load(store, stream, rules.fold)
@@ -84,7 +84,7 @@ def revise_figure(
     source: str = "",
     note: str = "",
 ) -> AppendResult:
-    period = rules.check_key(measure, area, period)
+    area, period = rules.check_key(measure, area, period)
     stream = figure_stream(measure, area, period)
     current, version = load(store, stream, rules.fold)
     try:
@@ -99,7 +99,7 @@ def revise_figure(
 def withdraw_figure(
     store: EventStore, measure: str, area: str, period: str, reason: str | None, metadata: Metadata
 ) -> AppendResult:
-    period = rules.check_key(measure, area, period)
+    area, period = rules.check_key(measure, area, period)
     stream = figure_stream(measure, area, period)
     current, version = load(store, stream, rules.fold)
     try:

@@ -324,7 +324,7 @@ def import_figures(
     rows: list[Row],
     metadata: Metadata,
     *,
-    default_area: str,
+    default_area: str | None,
     period_margin_days: int = figure_handlers.PERIOD_MARGIN_DAYS,
     name: str = "figures",
     problems: Iterable[RowProblem] = (),
@@ -340,9 +340,16 @@ def import_figures(
         cells = row.cells
         area = cells.get("area") or default_area
         row_problems = []
+        if area is None:
+            row_problems.append(
+                RowProblem(row.line, "area", "expected the area the figure is for: the row and the file name none, and no "
+                           "default area is set (POLICING_METRICS_DEFAULT_AREA, --area)", unit)
+            )  # fmt: skip
+            problems.extend(row_problems)
+            continue
         for column, check in (
             ("measure", values.slug),
-            ("area", values.slug),
+            ("area", values.area),
             ("period", values.period),
             ("value", values.decimal),
         ):
@@ -353,6 +360,8 @@ def import_figures(
             else:
                 if column == "period":
                     cells["period"] = written  # 2022/23 is 2022-04/2023-03 from here on
+                elif column == "area":
+                    area = written  # Kent Police is kent
         if cells.get("kind"):
             try:
                 values.kind("kind", cells["kind"])

@@ -208,7 +208,7 @@ def open_edition(
     sections: list[tuple[str, str]],
 ) -> EditionOpened:
     values.slug("edition", edition)
-    values.slug("area", area)
+    area = values.area("area", area)
     values.text("title", title, required=True)
     if current is not None:
         raise EditionAlreadyOpened(edition)

@@ -61,11 +61,11 @@ def fold(events: Iterable[tuple[str, dict[str, Any]]]) -> Figure | None:
     return state
 
 
-def check_key(measure: Any, area: Any, period: Any) -> str:
-    """Checks the key; returns the period in its written form (2022/23 is 2022-04/2023-03)."""
+def check_key(measure: Any, area: Any, period: Any) -> tuple[str, str]:
+    """Checks the key; returns the area's id (Kent Police is kent) and the period in its written
+    form (2022/23 is 2022-04/2023-03)."""
     values.slug("measure", measure)
-    values.slug("area", area)
-    return values.period("period", period)
+    return values.area("area", area), values.period("period", period)
 
 
 def record(
@@ -82,7 +82,7 @@ def record(
 ) -> FigureRecorded:
     """A new figure. After a withdrawal the same figure may be recorded again. With `latest_end`,
     its period (in its one written form, whatever notation it came in) must have ended by then."""
-    period = check_key(measure_id, area, period)
+    area, period = check_key(measure_id, area, period)
     if latest_end is not None:
         values.plausible_period("period", period, latest_end)
     values.decimal("value", value)
@@ -110,7 +110,7 @@ def revise(
     note: str = "",
 ) -> FigureRevised:
     """A new value for a recorded figure: `revision` (planned, late data) or `correction` (an error)."""
-    period = check_key(measure_id, area, period)
+    area, period = check_key(measure_id, area, period)
     values.decimal("value", value)
     key = figure_key(measure_id, area, period)
     if current is None:
@@ -135,7 +135,7 @@ def revise(
 
 
 def withdraw(current: Figure | None, *, measure_id: str, area: str, period: str, reason: str | None) -> FigureWithdrawn:
-    period = check_key(measure_id, area, period)
+    area, period = check_key(measure_id, area, period)
     key = figure_key(measure_id, area, period)
     if current is None:
         raise UnknownFigure(key)

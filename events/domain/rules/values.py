@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 from ..errors import InvalidValue, UnpublishableText
 from ..fields import NATIONAL_PRIORITIES, SLUG, Polarity, Priority, RevisionKind, Unit, period_problem, uncarried
+from ..areas import GSS_CODE, force_area
 from ..periods import Period, PeriodError, read_period
 
 _SLUG = re.compile(SLUG)
@@ -29,6 +30,27 @@ def slug(field: str, value: Any) -> str:
     if not isinstance(value, str) or not _SLUG.match(value) or len(value) > 80:
         raise InvalidValue(field, "an id of lower-case letters, digits and single hyphens, such as knife-crime", value)
     return value
+
+
+def area(field: str, value: Any) -> str:
+    """An area's id. A force may be named by its ONS code (E23000032) or its name ("Kent", "Kent
+    Police"); a sub-area by its own id (coventry). An unknown code or name is refused."""
+    if value is None or value == "":
+        raise InvalidValue(field, "the area: a force's id, ONS code or name, or a sub-area's id", value, "none was named and no default area is set")
+    force = force_area(value) if isinstance(value, str) else None
+    if force is not None:
+        return force.area
+    if isinstance(value, str) and GSS_CODE.match(value.strip()):
+        raise InvalidValue(
+            field, "the ONS code of one of the 43 police force areas (E23000001-E23000039, W15000001-W15000004)", value
+        )
+    if isinstance(value, str) and _SLUG.match(value) and len(value) <= 80:
+        return value
+    raise InvalidValue(
+        field,
+        "a police force area's id (kent), ONS code (E23000032) or name (Kent Police), or a sub-area's id (coventry)",
+        value,
+    )
 
 
 def period(field: str, value: Any) -> str:
