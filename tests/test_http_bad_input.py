@@ -7,13 +7,11 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from events import Metadata
 from service.bootstrap import App
 from service.config import Settings
-from service.handlers.tokens import issue_token
 from service.http import create_app
 
-from .test_http_recording import HOMICIDE
+from .test_http_recording import HOMICIDE, admin, as_role, homicide, owner  # noqa: F401  (fixtures)
 
 EDITION = {
     "edition": "2022-02",
@@ -37,32 +35,8 @@ def client(application):
 
 
 @pytest.fixture
-def as_role(store):
-    def make(role: str) -> dict[str, str]:
-        secret = issue_token(store, name=f"{role} desk", role=role, measures=None, metadata=Metadata(actor="admin"))[1]
-        return {"Authorization": f"Bearer {secret}"}
-
-    return make
-
-
-@pytest.fixture
-def admin(as_role):
-    return as_role("admin")
-
-
-@pytest.fixture
-def owner(as_role):
-    return as_role("data-owner")
-
-
-@pytest.fixture
 def editor(as_role):
     return as_role("editor")
-
-
-@pytest.fixture
-def homicide(client, admin):
-    assert client.post("/measures", json=HOMICIDE, headers=admin).status_code == 201
 
 
 def post_raw(client, path: str, text: str, headers: dict, method: str = "POST"):
