@@ -147,9 +147,8 @@ def test_scotlands_and_northern_irelands_bank_holidays_are_working_days_for_a_fo
 
 
 def test_a_welsh_forces_releases_keep_the_bank_holidays_of_wales(store, releases):
-    assert [nation_of(area) for area in ("south-wales", "Dyfed-Powys", "W15000002", "west-midlands", "kent", None)] == [
-        "WLS", "WLS", "WLS", "ENG", "ENG", "ENG",
-    ]  # fmt: skip
+    areas = ("south-wales", "Gwent Police", "W15000004", "west-midlands", "E23000032", "a-local-policing-unit", None)
+    assert [nation_of(area) for area in areas] == ["WLS", "WLS", "WLS", "ENG", "ENG", "ENG", "ENG"]
     assert bank_holiday(date(2026, 1, 1), "WLS") == "New Year's Day" and bank_holiday(date(2026, 1, 2), "WLS") is None
     editions.open_edition(
         store, "2026-q4", area="south-wales", title="South Wales, Q4 2026", authors=[{"name": "A", "job_title": "B"}],

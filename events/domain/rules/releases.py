@@ -19,6 +19,7 @@ from typing import Iterable, Sequence
 import holidays
 
 from ...records import format_time
+from ..areas import force_area
 from ..calendar import (
     LONDON,
     ON_TIME_TOLERANCE_SECONDS,
@@ -61,11 +62,6 @@ DEFAULT_RELEASE_TIME = time(9, 30)
 NOTICE = timedelta(weeks=4)  # Code of Practice T3.1: confirmed dates at least four weeks ahead
 ON_DEMAND_REASON = "published on demand with `policing-metrics publish`; no release had been announced"
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# The four Welsh police force areas (ONS codes W15000001-W15000004), by code and by name: their
-# bank holidays are Wales's (the `holidays` package's GB subdivision WLS); every other force's England's.
-WELSH_AREAS = frozenset({
-    "w15000001", "north-wales", "w15000002", "gwent", "w15000003", "south-wales", "w15000004", "dyfed-powys",
-})  # fmt: skip
 NATIONS = {"ENG": "England", "WLS": "Wales"}
 
 __all__ = ["fold", "granted_people", "Release"]  # the state these rules decide on, re-exported
@@ -138,8 +134,10 @@ def _reason_or_none(text: str | None) -> str | None:
 
 
 def nation_of(area: str | None) -> str:
-    """The `holidays` subdivision whose bank holidays a force area keeps: WLS for a Welsh force, else ENG."""
-    return "WLS" if (area or "").strip().lower() in WELSH_AREAS else "ENG"
+    """The `holidays` subdivision whose bank holidays a force area keeps: WLS for a Welsh force (ONS code
+    W15...), else ENG (England and Wales share their bank holidays today; Wales may add its own)."""
+    force = force_area(area or "")
+    return "WLS" if force is not None and force.code.startswith("W") else "ENG"
 
 
 @lru_cache(maxsize=64)
