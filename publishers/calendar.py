@@ -23,6 +23,7 @@ from events.records import parse_time
 from .model import publishable
 from .render import SITE_TITLE, environment
 from .stores import content_type_for
+from .times import display_time
 
 ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json"
@@ -30,12 +31,6 @@ ATOM_CONTENT_TYPE = "application/atom+xml"
 STATUS = {"provisional": "TENTATIVE", "confirmed": "CONFIRMED", "released": "CONFIRMED", "cancelled": "CANCELLED"}
 # The log's first moment stands in for "last changed" on an empty calendar, so its bytes are stable too.
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def display_time(release_at: str) -> str:
-    """'Thursday 5 February 2026 09:30 GMT': the zone's abbreviation says whether it is BST or GMT."""
-    moment = parse_zoned(release_at)
-    return f"{moment:%A} {moment.day} {moment:%B %Y %H:%M} {moment.tzname()}"
 
 
 def release_uid(edition: str, domain: str) -> str:

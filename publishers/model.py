@@ -102,7 +102,7 @@ class BoundValue:
 
 
 @dataclass(frozen=True)
-class Paragraph:
+class EditionParagraph:
     number: int
     section: str
     heading: str  # rendered: placeholders filled in
@@ -160,7 +160,7 @@ class ComparedWith:
 
 
 @dataclass(frozen=True)
-class ScorecardLine:
+class EditionLine:
     """One measure's latest figure in the edition's area against its baseline, with the trend behind it."""
 
     measure: str
@@ -227,8 +227,8 @@ class EditionDocument:
     lead_contact: Contact
     sections: tuple[Section, ...]
     applicability: tuple[Applicability, ...]
-    paragraphs: tuple[Paragraph, ...]
-    scorecard: tuple[ScorecardLine, ...]
+    paragraphs: tuple[EditionParagraph, ...]
+    scorecard: tuple[EditionLine, ...]
     figures: tuple[Figure, ...]
     frozen_position: int
     head_hash: str

@@ -23,7 +23,7 @@ from events.domain.comparisons import NumberStyle
 from events.domain.editions import BINDING, FOOTNOTE_MARK
 
 from .charts import trend_svg
-from .model import EditionDocument, Figure, Paragraph, ScorecardLine, edition_directory, priority_title, publishable
+from .model import EditionDocument, Figure, EditionLine, EditionParagraph, edition_directory, priority_title, publishable
 from .stores import content_type_for
 from .times import display_time, iso_london, period_label, signed, signed_percent, styled_percent, value_text
 
@@ -107,7 +107,7 @@ def linked(text: str) -> Markup:
     return Markup("").join(out)
 
 
-def paragraph_html(paragraph: Paragraph) -> Markup:
+def paragraph_html(paragraph: EditionParagraph) -> Markup:
     """The paragraph's text, escaped, with bound values marked up and footnote marks linked."""
     bound = {value.placeholder: value.text for value in paragraph.bound}
     out, last = [], 0
@@ -130,7 +130,7 @@ def paragraph_html(paragraph: Paragraph) -> Markup:
     return Markup("").join(out)
 
 
-def _line_view(line: ScorecardLine, style: NumberStyle) -> dict[str, Any]:
+def _line_view(line: EditionLine, style: NumberStyle) -> dict[str, Any]:
     percent = styled_percent(line.value, line.baseline_value, line.unit, style) if line.change is not None else None
     return {
         "measure": line.measure,
@@ -258,7 +258,7 @@ def figure_json(figure: Figure) -> dict[str, Any]:
     }
 
 
-def scorecard_json(line: ScorecardLine) -> dict[str, Any]:
+def scorecard_json(line: EditionLine) -> dict[str, Any]:
     return {
         "measure": line.measure,
         "title": line.title,

@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 from events import NewEvent
 from events.domain.calendar import LONDON, fold, release_stream
 from events.projections.calendar import CalendarProjection, calendar_changes, calendar_releases, project
-from publishers.calendar import calendar_feed, calendar_html, calendar_ics, calendar_json, display_time
+from publishers.calendar import calendar_feed, calendar_html, calendar_ics, calendar_json
+from publishers.times import display_time
 from service.cli import cli
 from service.handlers.releases import Releases
 

@@ -14,7 +14,7 @@ from .errors import InvalidValue, UnpublishableText
 from .periods import Period, PeriodError
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-_DECIMAL = re.compile(r"^-?(?:0|[1-9]\d*)(?:\.\d+)?$")
+DECIMAL_TEXT = re.compile(r"^-?(?:0|[1-9]\d*)(?:\.\d+)?$")
 
 Priority = Literal[
     "homicide",
@@ -52,7 +52,7 @@ def _period(value: str) -> str:
 
 
 def _decimal(value: str) -> str:
-    if not _DECIMAL.match(value):
+    if not DECIMAL_TEXT.match(value):
         raise ValueError(f"expected an exact decimal such as 46 or 12.5 (no thousands separators), found {value!r}")
     try:
         exact = Decimal(value)

@@ -16,7 +16,7 @@ from ..store import EventStore
 from ..subscription import checkpoint_of, follow
 from .base import ProjectionError, ProjectionSubscription, gc_paused
 from .comparison import LineChange, line_change
-from .history import Diff, FigureChange, FigureDiff, HistoryProjection, Paragraph, ParagraphDiff, Triangle, Vintage
+from .history import Diff, FigureChange, FigureDiff, HistoryProjection, ParagraphAsOf, ParagraphDiff, Triangle, Vintage
 from .model import ScorecardLine, choose_latest, fold_scorecard, order_key, period_info, same_length, scorecard_line
 from .scorecard import ScorecardProjection
 
@@ -157,7 +157,7 @@ class Projections:
                 columns = "editions" if self.history.approvals(connection, area, position) else "times"
             return self.history.triangle(connection, measure, area, columns, position)
 
-    def paragraphs(self, edition: str, at: Moment | None = None) -> list[Paragraph]:
+    def paragraphs(self, edition: str, at: Moment | None = None) -> list[ParagraphAsOf]:
         position = self.position_of(at)
         with self.store.engine.connect() as connection:
             return self.history.paragraphs(connection, edition, position)
@@ -205,7 +205,7 @@ __all__ = [
     "HistoryProjection",
     "LineChange",
     "Moment",
-    "Paragraph",
+    "ParagraphAsOf",
     "ParagraphDiff",
     "ProjectionError",
     "Projections",

@@ -118,7 +118,7 @@ class ParagraphChange:
 
 
 @dataclass(frozen=True)
-class Paragraph:
+class ParagraphAsOf:
     edition: str
     number: int
     section: str | None
@@ -518,7 +518,7 @@ class HistoryProjection(Projection):
 
     # -- reading: paragraphs ----------------------------------------------------------------
 
-    def paragraphs(self, connection: Connection, edition: str, at: int | None = None) -> list[Paragraph]:
+    def paragraphs(self, connection: Connection, edition: str, at: int | None = None) -> list[ParagraphAsOf]:
         """The edition's paragraphs as of `at`, in number order."""
         rows = connection.exec_driver_sql(
             driver_sql(
@@ -528,15 +528,15 @@ class HistoryProjection(Projection):
             ),
             (edition, at if at is not None else 1 << 62),
         )
-        state: dict[int, Paragraph | None] = {}
+        state: dict[int, ParagraphAsOf | None] = {}
         for number, kind, section, heading, text in rows:
             before = state.get(number)
             if kind == "removed":
                 state[number] = None
             elif kind == "written":
-                state[number] = Paragraph(edition, number, section, heading, text)
+                state[number] = ParagraphAsOf(edition, number, section, heading, text)
             else:
-                state[number] = Paragraph(
+                state[number] = ParagraphAsOf(
                     edition,
                     number,
                     before.section if before else None,
@@ -630,7 +630,7 @@ __all__ = [
     "FigureChange",
     "FigureDiff",
     "HistoryProjection",
-    "Paragraph",
+    "ParagraphAsOf",
     "ParagraphChange",
     "ParagraphDiff",
     "Triangle",

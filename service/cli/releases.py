@@ -12,7 +12,8 @@ import structlog
 import typer
 
 from events.domain.calendar import Release
-from publishers.calendar import calendar_feed, calendar_ics, calendar_json, display_time
+from publishers.calendar import calendar_feed, calendar_ics, calendar_json
+from publishers.times import display_time
 
 from ..handlers.access import access_list
 from ..handlers.releases import ReleaseRefused, Releases

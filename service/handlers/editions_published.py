@@ -100,7 +100,7 @@ def edition_document(
                 )
             )
         paragraphs.append(
-            model.Paragraph(
+            model.EditionParagraph(
                 number=paragraph.number,
                 section=paragraph.section,
                 heading=view.rendered(paragraph.heading) if paragraph.heading else "",
@@ -139,7 +139,7 @@ def edition_document(
         measure = measures.get(line.measure)
         latest = figures.get((line.measure, line.area, line.period)) if line.period else None
         scorecard.append(
-            model.ScorecardLine(
+            model.EditionLine(
                 measure=line.measure,
                 title=line.title,
                 priority=line.priority,
@@ -273,7 +273,7 @@ def _comparison(value: str, baseline, period: str, measure) -> tuple:
     return (baseline.value, result.change, result.change_percent, result.direction, result.assessment)
 
 
-def _quoted_in(paragraphs: list[model.Paragraph]) -> dict[tuple[str, str, str | None], list[int]]:
+def _quoted_in(paragraphs: list[model.EditionParagraph]) -> dict[tuple[str, str, str | None], list[int]]:
     quoted: dict[tuple[str, str, str | None], list[int]] = {}
     for paragraph in paragraphs:
         for bound in paragraph.bound:

@@ -8,12 +8,11 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from ..errors import InvalidValue, UnpublishableText
-from ..fields import NATIONAL_PRIORITIES, SLUG, Polarity, Priority, RevisionKind, Unit, period_problem, uncarried
 from ..areas import GSS_CODE, force_area
+from ..fields import DECIMAL_TEXT, NATIONAL_PRIORITIES, SLUG, Polarity, Priority, RevisionKind, Unit, period_problem, uncarried
 from ..periods import Period, PeriodError, read_period
 
 _SLUG = re.compile(SLUG)
-_DECIMAL = re.compile(r"^-?(?:0|[1-9]\d*)(?:\.\d+)?$")
 _LOOKS_GROUPED = re.compile(r"^-?\d{1,3}(?:[, ]\s*\d{3})+(?:\.\d+)?$")
 
 PRIORITIES: tuple[str, ...] = Priority.__args__
@@ -75,7 +74,7 @@ def period(field: str, value: Any) -> str:
 
 
 def is_decimal(value: str) -> bool:
-    return bool(_DECIMAL.match(value))
+    return bool(DECIMAL_TEXT.match(value))
 
 
 # Police recorded crime goes back to the nineteenth century; a figure before 1900 is a typing error.
@@ -98,7 +97,7 @@ def plausible_period(field: str, value: str, latest_end: date) -> str:
 
 
 def decimal(field: str, value: Any) -> str:
-    if isinstance(value, str) and _DECIMAL.match(value):
+    if isinstance(value, str) and DECIMAL_TEXT.match(value):
         return value
     hint = ""
     if isinstance(value, str) and _LOOKS_GROUPED.match(value.strip()):
