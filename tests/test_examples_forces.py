@@ -54,3 +54,21 @@ def test_the_west_mercia_statement_binds_its_percentage_for_one_month_and_reads_
 @pytest.mark.parametrize("name", ["lancashire-2015-06", "west-mercia-2021-10", "wmp-2022-02"])
 def test_an_example_is_found_by_its_name(name):
     assert (example_directory(name) / "edition.json").is_file()
+
+
+def test_examples_load_takes_an_examples_name_and_shows_it_as_printed(database_url):
+    from typer.testing import CliRunner
+
+    from service.cli import cli
+
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(cli, ["--database-url", database_url, *args], catch_exceptions=False)
+
+    assert run("db", "upgrade").exit_code == 0
+    loaded = run("examples", "load", "lancashire-2015-06")
+    assert loaded.exit_code == 0 and "edition 2015-06: opened" in loaded.output and "approved revision 1" in loaded.output
+    shown = run("edition", "show", "2015-06")
+    assert "4. Cumbria: 23,915 in the earlier period, 25,285 in the later period, a change of 1,370 (5.7% increase)." in shown.output
+    assert run("examples", "load", "lancashire-2015-06").output.strip().endswith("nothing to do: the example is already loaded")
