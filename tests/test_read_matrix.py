@@ -234,3 +234,48 @@ def test_the_cli_grants_a_token_pre_release_access_and_lists_the_reads_of_the_ap
     assert all(json.loads(line)["edition"] == EDITION for line in one)
     unknown = runner.invoke(cli, ["--database-url", url, "pre-release", "grant", EDITION, "--token", "ffffffffffffffff", "--reason", "r"])
     assert unknown.exit_code == 2 and "no active token with id 'ffffffffffffffff'" in unknown.output
+
+
+def test_docs_http_md_states_the_same_read_matrix():
+    import re
+    from pathlib import Path
+
+    text = Path(__file__).parent.parent.joinpath("docs/http.md").read_text()
+    section = text.split("### Who may read what", 1)[1].split("\n#", 1)[0]
+    columns = {
+        "no token": ["none"],
+        "data owner (its measure)": ["owner", "owner-of-homicide"],
+        "data owner (another measure)": ["owner-of-robbery"],
+        "editor": ["editor"],
+        "admin": ["admin"],
+        "auditor": ["auditor"],
+        "granted": ["granted"],
+    }
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in section.splitlines() if line.startswith("|")]
+    header, body = rows[0], rows[2:]
+    documented: dict[tuple[str, str, str], str] = {}
+    paths: list[str] = []
+    for cells in body:
+        if cells[0]:
+            paths = re.findall(r"`(?:GET )?([^`]+)`", cells[0])
+        for name, value in zip(header[2:], cells[2:]):
+            for role in columns[name]:
+                for path in paths:
+                    for state in (("unreleased", "released") if cells[1] == "any" else (cells[1],)):
+                        documented[(path, state, role)] = value.replace("\\*", "*").split(" ")[0]
+
+    def row_for(path: str) -> str:
+        bare = path.split("?")[0]
+        found = [p for p in {p for p, _, _ in documented} if re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", p), bare)]
+        assert len(found) == 1, (path, found)
+        return found[0]
+
+    for path, states in READS.items():
+        for state, cells in states.items():
+            for role in ROLES:
+                expected = 401 if role == "none" else cells[role]
+                assert documented[(row_for(path), state, role)] == str(expected), (path, state, role)
+    for path, states in PUBLIC.items():
+        for state, status in states.items():
+            for role in ROLES:
+                assert documented[(row_for(path), state, role)] == str(status), (path, state, role)
