@@ -208,3 +208,13 @@ def test_guessing_the_secret_of_one_token_is_limited_whatever_the_client_address
         assert client.get("/audit/head", headers={"Authorization": f"Bearer {good}"}).status_code == 429
         other, other_good = issue_token(store, name="desk", role="auditor", measures=None, metadata=ADMIN)
         assert client.get("/audit/head", headers={"Authorization": f"Bearer {other_good}"}).status_code == 200
+
+
+def test_a_failed_authentication_is_logged_with_the_client_and_token_id_never_the_secret(api):
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logs:
+        api.get("/audit/head", headers={"Authorization": "Bearer pm_00000000000000aa_not-the-secret"})
+    (failed,) = [entry for entry in logs if entry["event"] == "auth.failed"]
+    assert (failed["token_id"], failed["why"], failed["client"]) == ("00000000000000aa", "token-not-recognised", "testclient")
+    assert "not-the-secret" not in repr(logs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -42,8 +43,8 @@ def requires(permission: str) -> Callable[..., Token]:
         try:
             token = request.app.state.tokens.authenticate(credentials.credentials)
         except TokenRefused as exc:
-            throttle.failed(request, claimed)
             kind = "token-expired" if isinstance(exc, TokenExpired) else "token-not-recognised"
+            throttle.failed(request, claimed, kind)
             raise Problem(401, "Unauthorized", str(exc), type=PROBLEM_BASE + kind, headers=_CHALLENGE)
         if token.role not in roles:
             raise Problem(
@@ -70,4 +71,5 @@ def install(api: FastAPI) -> None:
 
     @api.exception_handler(ReadRefused)
     async def _refused(request: Request, exc: ReadRefused):
+        structlog.get_logger("http.auth").warning("access.refused", path=request.url.path, actor=getattr(request.state, "actor", None))
         return problem_response(request, Problem(403, "Forbidden", str(exc), type=PROBLEM_BASE + "read-refused"))

@@ -13,12 +13,15 @@ from __future__ import annotations
 import math
 import time
 
+import structlog
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from starlette.requests import Request
 
 from .problems import Problem
+
+log = structlog.get_logger("http.auth")
 
 
 def client_address(request: Request) -> str:
@@ -47,6 +50,7 @@ class FailedAuthentication:
             if not self.limiter.test(self.item, "auth-failure", kind, key):
                 reset = self.limiter.get_window_stats(self.item, "auth-failure", kind, key).reset_time
                 wait = max(1, math.ceil(reset - time.time()))
+                log.warning("auth.throttled", limited=kind, key=key, retry_after=wait)
                 raise Problem(
                     429,
                     "Too many requests",
@@ -55,6 +59,7 @@ class FailedAuthentication:
                     headers={"Retry-After": str(wait)},
                 )
 
-    def failed(self, request: Request, token_id: str | None) -> None:
+    def failed(self, request: Request, token_id: str | None, why: str) -> None:
+        log.warning("auth.failed", client=client_address(request), token_id=token_id, why=why)
         for kind, key in self._keys(request, token_id):
             self.limiter.hit(self.item, "auth-failure", kind, key)
