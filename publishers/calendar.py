@@ -59,10 +59,13 @@ def _sentence(release: Release, change: Change) -> str:
     if change.kind == "announced":
         text = f"Release announced for {display_time(change.release_at)}."
         if change.reason:
-            text += f" Announced against the usual practice (four weeks' notice, a weekday) because: {change.reason}"
+            text += f" Announced against the usual practice (four weeks' notice, a working day) because: {change.reason}"
         return text
     if change.kind == "confirmed":
-        return f"Release confirmed for {display_time(change.release_at)}."
+        text = f"Release confirmed for {display_time(change.release_at)}."
+        if change.reason:
+            text += f" Confirmed against the usual practice (four weeks' notice, a working day) because: {change.reason}"
+        return text
     if change.kind == "rescheduled":
         return (
             f"Release moved from {display_time(change.previous_release_at)} to {display_time(change.release_at)}. "

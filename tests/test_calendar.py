@@ -7,6 +7,7 @@ stable bytes, and nothing about an edition's content before its release.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import datetime, timezone
@@ -144,6 +145,16 @@ def test_before_release_the_calendar_says_only_title_and_time_and_after_it_where
     released = json.loads(calendar_json(calendar.releases()))["releases"][0]["released"]
     assert (released["revision"], released["late_by_seconds"], released["path"]) == (1, None, "editions/2026-q1/r1/")
     assert b'<a href="editions/2026-q1/r1/">Q1 2026 statement</a>' in calendar_html(calendar.releases())
+
+
+def test_a_confirmation_against_the_usual_practice_says_why_on_the_calendar_page_and_feed(store, clock, calendar):
+    releases = Releases(store, clock)
+    releases.announce("2026-q4", "2026-01-08", title="Q4 statement", provisional=True)
+    releases.confirm("2026-q4", override_reason="the Board meets that week")
+    calendar.catch_up()
+    said = "Confirmed against the usual practice (four weeks' notice, a working day) because: the Board meets that week"
+    assert said in html.unescape(calendar_html(calendar.releases()).decode())
+    assert said in feedparser.parse(calendar_feed(calendar.releases(), **FEED)).entries[0].summary
 
 
 def test_the_calendar_page_lists_coming_releases_soonest_first_then_past_ones_each_with_its_reasons(calendar):
