@@ -142,3 +142,30 @@ def test_a_correction_publishes_what_it_corrects_and_not_a_figure_recorded_for_a
     assert leaks(texts, "77777", "77,777", "for the Q1 2027 edition") == []
     r2 = texts[f"/public/editions/{EDITION}/r2/edition.json"]
     assert "7519" in r2 and "robbery corrected: 10 offences missed" in r2
+
+
+def test_approving_a_correction_shows_exactly_which_published_numbers_it_changes(example_database, tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from service.cli import cli
+
+    path = tmp_path / "cli.db"
+    shutil.copy(example_database, path)
+    base = ["--database-url", f"sqlite:///{path}"]
+
+    def run(*args):
+        result = CliRunner().invoke(cli, [*base, *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("publish", EDITION, "--to", f"file://{tmp_path / 'site'}", "--now", "--override-reason", "the Board meets today")
+    run("figures", "record", "burglary", "2022-01/2022-12", "77777", "--area", AREA, "--note", "for the Q1 2027 edition")
+    run("figures", "revise", "robbery", "2021-01/2021-12", "7519", "--area", AREA, "--kind", "correction", "--reason", "10 offences missed")
+
+    shown = run("edition", "approve", EDITION, "--reason", "robbery corrected")
+
+    assert "against released revision 1, publishing it changes 1:" in shown
+    assert "7,509 became 7,519 (correction: 10 offences missed)" in shown
+    assert "77,777" not in shown and "Q1 2027" not in shown

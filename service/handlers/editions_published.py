@@ -254,6 +254,17 @@ def compared_with(line, series: tuple[tuple[str, str], ...]) -> tuple[model.Comp
     return tuple(found)
 
 
+def changes_since_release(
+    store: EventStore, edition: str, revision: int, released: tuple[ReleasedRevision, ...], *, projections: Projections | None = None
+) -> tuple[model.Notice, ...]:
+    """What publishing `revision` would change in the published numbers and text against the last
+    released revision (`released`, oldest first): exactly the notices its publication will carry."""
+    if not released:
+        return ()
+    times = RevisionTimes(released[-1].release_at, released[0].release_at, released)
+    return edition_document(store, edition, revision, times, software_version="", projections=projections).notices
+
+
 def _frozen(state: Edition, revision: int) -> int:
     return approval_of(state, revision).position
 
