@@ -20,14 +20,19 @@ HOSTILE = {
     "robbery": {"title": "-2+3+cmd|' /C calc'!A0", "source": "+SUM(1,2)"},
     "homicide": {"title": "\tHomicide", "source": "\rrecorded crime"},
 }
+# Each measure's latest figure within the edition's data cut-off (December 2021).
+LATEST_PERIOD = {"burglary": "2020-10/2021-09", "robbery": "2021-01/2021-12", "homicide": "2021-01/2021-12"}
 
 
 @pytest.fixture
 def scorecard(example_store):
     for measure, changes in HOSTILE.items():
         measures.amend_measure(example_store, measure, "spreadsheet test", {"title": changes["title"]}, ANALYST)
-        # The scorecard's source is its latest figure's: a figure for a later period with a hostile source.
-        figures.record_figure(example_store, measure, "west-midlands", "2022-01/2022-12", "100", ANALYST, source=changes["source"])
+        # The scorecard's source is its latest covered figure's: that figure revised with a hostile source.
+        figures.revise_figure(
+            example_store, measure, "west-midlands", LATEST_PERIOD[measure], "100", "correction", "spreadsheet test", ANALYST,
+            source=changes["source"],
+        )
     _, approval = editions.approve_edition(example_store, EDITION, ANALYST, reason="titles amended")
     document = edition_document(example_store, EDITION, approval.revision, RevisionTimes(RELEASE_AT, RELEASE_AT, ()), software_version=VERSION)
     rendered = render_edition(document)
