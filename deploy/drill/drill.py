@@ -159,7 +159,7 @@ def writer(base: str, token: str, load: Load, number: int) -> None:
         for index in range(MAX_WRITES):
             if load.stop.is_set():
                 return
-            year, month = 2030 + index // 12, index % 12 + 1
+            year, month = 1950 + index // 12, index % 12 + 1  # periods that have ended, before any of the example's
             body = {"measure": measure, "area": AREA, "period": f"{year}-{month:02d}/{year}-{month:02d}", "value": str(index)}
             key = uuid.uuid4().hex
             for attempt in range(10):  # the same key every time: a retry can never record twice
