@@ -21,6 +21,7 @@ from events import EventStore
 from events.database import make_engine
 from events.domain import registry
 from events.domain.calendar import release_stream
+from events.domain.errors import ReleaseNotConfirmed
 from publishers.check import check_site
 from publishers.publish import PublishFailed, RevisionConflict
 from publishers.stores import S3, LocalDirectory, ObjectStore, StorageUnavailable
@@ -34,7 +35,7 @@ from service.handlers.publishing import (
     Publishing,
     RevisionSuperseded,
 )
-from service.handlers.releases import ReleaseNotConfirmed, Releases
+from service.handlers.releases import Releases
 from service.scheduler import ReleaseScheduler
 
 from .conftest import FakeClock

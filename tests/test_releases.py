@@ -16,7 +16,7 @@ from events.domain.rules.releases import bank_holiday, nation_of
 from service.cli import cli
 from service.handlers import editions
 from service.handlers.access import access_list
-from service.handlers.releases import (
+from events.domain.errors import (
     AmbiguousLocalTime,
     BankHolidayRelease,
     EmbargoOver,
@@ -27,13 +27,12 @@ from service.handlers.releases import (
     ReleaseClosed,
     ReleaseNotAnnounced,
     ReleaseNotDue,
-    Releases,
     ReleaseTimeInPast,
     TitleRequired,
     TooLittleNotice,
     WeekendRelease,
-    release_time,
 )
+from service.handlers.releases import Releases, release_time
 
 from .given import ANALYST
 from .release_support import FakePublisher, approve

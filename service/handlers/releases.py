@@ -16,27 +16,7 @@ from events.domain import registry
 from events.domain.calendar import Release, release_stream
 from events.domain.fields import carried
 from events.domain.editions import edition_stream
-from events.domain.errors import (  # noqa: F401 - the calendar's refusals, as callers know them
-    AmbiguousLocalTime,
-    BankHolidayRelease,
-    EmbargoInForce,
-    EmbargoOver,
-    InvalidReleaseTime,
-    NonExistentLocalTime,
-    ReasonRequired,
-    ReleaseAlreadyAnnounced,
-    ReleaseClosed,
-    ReleaseMoved,
-    ReleaseNotAnnounced,
-    ReleaseNotConfirmed,
-    ReleaseNotDue,
-    ReleaseRefused,
-    ReleaseTimeInPast,
-    ReleaseWasCancelled,
-    TitleRequired,
-    TooLittleNotice,
-    WeekendRelease,
-)
+from events.domain.errors import ReleaseRefused
 from events.domain.rules import editions as edition_rules
 from events.domain.rules import releases as rules
 from events.domain.rules.editions import Edition
