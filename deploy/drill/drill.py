@@ -152,6 +152,14 @@ def reader(base: str, load: Load, due: datetime) -> None:
                 load.early.append(f"{path} answered 200 at {datetime.now(timezone.utc).isoformat()}, before {due.isoformat()}")
 
 
+def drill_period(index: int) -> str:
+    """A distinct period for each write that has long ended (a new figure's must): months of the 20th century,
+    one month long for the first 1,200 writes, two for the next 1,200, and so on."""
+    start = index % 1200
+    end = start + index // 1200
+    return f"{1900 + start // 12}-{start % 12 + 1:02d}/{1900 + end // 12}-{end % 12 + 1:02d}"
+
+
 def writer(base: str, token: str, load: Load, number: int) -> None:
     measure = ("homicide", "burglary")[number % 2]
     headers = {"Authorization": f"Bearer {token}"}
@@ -159,8 +167,7 @@ def writer(base: str, token: str, load: Load, number: int) -> None:
         for index in range(MAX_WRITES):
             if load.stop.is_set():
                 return
-            year, month = 1950 + index // 12, index % 12 + 1  # periods that have ended, before any of the example's
-            body = {"measure": measure, "area": AREA, "period": f"{year}-{month:02d}/{year}-{month:02d}", "value": str(index)}
+            body = {"measure": measure, "area": AREA, "period": drill_period(index), "value": str(index)}
             key = uuid.uuid4().hex
             for attempt in range(10):  # the same key every time: a retry can never record twice
                 load.write_attempts += 1
