@@ -71,7 +71,7 @@ APPEND_DURATION = Histogram(
 )
 RELEASES_PUBLISHED = Counter(f"{PREFIX}_releases_published_total", "Releases this scheduler published and recorded.")
 RELEASE_LATE = Histogram(
-    f"{PREFIX}_release_late_seconds", "How long after its announced time each release was recorded.", buckets=LATE_BUCKETS
+    f"{PREFIX}_release_late_seconds", "Seconds from each release's announced time to its recording by this scheduler (every release).", buckets=LATE_BUCKETS
 )
 RELEASE_ATTEMPTS = Counter(
     f"{PREFIX}_release_attempts_total", "Release attempts by outcome (released, failed, claimed-elsewhere, ...).", ["outcome"]
@@ -212,8 +212,7 @@ def observe_attempt(attempt: Any) -> None:
     RELEASE_ATTEMPTS.labels(attempt.outcome).inc()
     if attempt.outcome == "released":
         RELEASES_PUBLISHED.inc()
-        if attempt.late_by_seconds is not None:
-            RELEASE_LATE.observe(attempt.late_by_seconds)
+        RELEASE_LATE.observe(attempt.late_by_seconds)
 
 
 def observe_verify(report: Any) -> None:

@@ -147,7 +147,9 @@ def test_a_release_counts_as_published_with_its_lateness_and_its_claim_is_held_o
     store = application.store
     at = announce_for(store, "2026-q1", "2026-01-07", announced_at=clock())
     approve(store, "2026-q1")
-    published, late = sample("policing_metrics_releases_published_total"), sample("policing_metrics_release_late_seconds_count")
+    published = sample("policing_metrics_releases_published_total")
+    late = {name: sample(f"policing_metrics_release_late_seconds_{name}") for name in ("count", "sum")}
+    buckets = {le: sample("policing_metrics_release_late_seconds_bucket", le=le) for le in ("0.0", "1.0", "5.0")}
     held = []
     publisher = FakePublisher()
 
@@ -161,7 +163,13 @@ def test_a_release_counts_as_published_with_its_lateness_and_its_claim_is_held_o
     [attempt] = ReleaseScheduler(store, metrics.observe_publish(publish), clock=clock, owner="a").sweep()
     assert attempt.outcome == "released"
     assert sample("policing_metrics_releases_published_total") == published + 1
-    assert sample("policing_metrics_release_late_seconds_count") == late + (attempt.late_by_seconds is not None)
+    # Two seconds late (by the fake clock, not the wall's): counted as such, though the calendar calls it on time.
+    assert attempt.late_by_seconds == 2.0
+    assert sample("policing_metrics_release_late_seconds_count") == late["count"] + 1
+    assert sample("policing_metrics_release_late_seconds_sum") == late["sum"] + 2.0
+    assert {le: sample("policing_metrics_release_late_seconds_bucket", le=le) - was for le, was in buckets.items()} == {
+        "0.0": 0, "1.0": 0, "5.0": 1
+    }
     assert held == [1.0] and sample("policing_metrics_release_claims_held") == 0
     assert sample("policing_metrics_scheduler_last_sweep_timestamp_seconds") >= before
     assert sample("policing_metrics_publish_duration_seconds_count", result="published") >= 1
