@@ -73,6 +73,8 @@ def _sentence(release: Release, change: Change) -> str:
         )
     if change.kind == "cancelled":
         return f"Release for {display_time(change.release_at)} cancelled. Reason: {change.reason}"
+    if change.kind == "corrected":
+        return f"A corrected revision was released on {display_time(change.release_at)}; every earlier revision stays published."
     text = f"Released for {display_time(change.release_at)}."
     if release.late_by_seconds:
         text += f" Published late, by {_duration(release.late_by_seconds)}."
@@ -223,7 +225,7 @@ def calendar_feed(
         entry.published(_changed(change))
         entry.content(_sentence(release, change), type="text")
         entry.category(term=change.kind, label=change.kind)
-        if change.kind == "released" and release.released_revision is not None:
+        if change.kind in ("released", "corrected") and release.released_revision is not None:
             entry.link(href=site_url.rstrip("/") + "/" + edition_path(release.edition, release.released_revision), rel="alternate")
         else:
             entry.link(href=site_url, rel="alternate")
@@ -302,6 +304,7 @@ def _headline(change: Change) -> str:
         "rescheduled": f"release moved to {when}",
         "cancelled": "release cancelled",
         "released": f"released ({when})",
+        "corrected": f"corrected revision released ({when})",
     }[change.kind]
 
 

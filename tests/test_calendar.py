@@ -214,3 +214,27 @@ def test_an_empty_calendar_still_renders_valid_documents():
     assert json.loads(calendar_json([]))["releases"] == []
     assert not feedparser.parse(calendar_feed([], **FEED)).bozo
     assert calendar_feed([], **FEED) == calendar_feed([], **FEED)
+
+
+def test_a_correction_is_its_own_change_and_leaves_the_first_release_as_it_was(store, clock, calendar):
+    approve(store, "2026-q1")
+    clock.now = datetime(2026, 4, 2, 8, 45, 0, tzinfo=timezone.utc)  # 15 minutes late
+    releases = Releases(store, clock)
+    releases.record_release("2026-q1", 1, "2026-04-02T09:30:00+01:00", FakePublisher()("2026-q1", 1))
+    approve(store, "2026-q1", revision=2)
+    clock.now = datetime(2026, 4, 9, 10, 0, 0, tzinfo=timezone.utc)
+    releases.record_release("2026-q1", 2, "2026-04-09T11:00:00+01:00", FakePublisher()("2026-q1", 2))
+    calendar.catch_up()
+    q1 = next(r for r in calendar.releases() if r.edition == "2026-q1")
+    assert [c.kind for c in q1.changes] == ["announced", "rescheduled", "released", "corrected"]
+    assert (q1.released_revision, q1.late_by_seconds, q1.released_at[:16]) == (2, 900, "2026-04-02T08:45")
+    assert q1 == fold(store.read_stream(release_stream("2026-q1")))  # the projection and the stream agree
+    page = html.unescape(calendar_html(calendar.releases()).decode())
+    assert "Released for Thursday 2 April 2026 09:30 BST. Published late, by 15 minutes." in page
+    assert "A corrected revision was released on Thursday 9 April 2026 11:00 BST" in page
+    assert page.count("Released for") == 1
+    entries = feedparser.parse(calendar_feed(calendar.releases(), **FEED)).entries
+    assert entries[0].title == "Q1 2026 statement: corrected revision released (Thursday 9 April 2026 11:00 BST)"
+    assert entries[0].tags[0].term == "corrected"
+    changes = json.loads(calendar_json(calendar.releases()))["releases"][0]["changes"]
+    assert [c["kind"] for c in changes][-2:] == ["released", "corrected"]

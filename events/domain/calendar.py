@@ -189,7 +189,8 @@ def release_stream(edition: str) -> str:
 class Change:
     """One line of a release's change history, as the public calendar shows it."""
 
-    kind: Literal["announced", "confirmed", "rescheduled", "cancelled", "released"]
+    # "corrected": a later revision of an edition already released (its release_at is when the correction went out).
+    kind: Literal["announced", "confirmed", "rescheduled", "cancelled", "released", "corrected"]
     release_at: str
     previous_release_at: str | None
     reason: str | None
@@ -282,13 +283,15 @@ def apply(release: Release | None, event_type: str, data: dict[str, Any], *, pos
             position=position,
         )
     if event_type == "EditionReleased":
-        change = Change("released", data["release_at"], None, None, recorded_at, position)
+        correction = release.status == "released"
+        change = Change("corrected" if correction else "released", data["release_at"], None, None, recorded_at, position)
         return replace(
             release,
             status="released",
             released_revision=data["revision"],
-            released_at=data["released_at"],
-            late_by_seconds=data.get("late_by_seconds"),
+            # When the edition first went out, and how late: a correction changes neither.
+            released_at=release.released_at if correction else data["released_at"],
+            late_by_seconds=release.late_by_seconds if correction else data.get("late_by_seconds"),
             manifest_hash=data["manifest_hash"],
             keys=tuple(data["keys"]),
             changes=release.changes + (change,),

@@ -34,7 +34,9 @@ from ..store import EventStore
 from ..subscription import CatchUpSubscription
 
 SUBSCRIPTION = "calendar"
-VERSION = 1  # of what the tables below hold: bump it when that changes, and the calendar is rebuilt
+# Of what the tables below hold: bump it when that changes, and the calendar is rebuilt.
+# 2: a correction's release is its own change kind, `corrected`, and leaves the first release's time and lateness.
+VERSION = 2
 _ACCESS_TYPES = ("PreReleaseAccessGranted", "PreReleaseAccessRecorded")
 
 metadata = MetaData()
