@@ -38,6 +38,22 @@ class MeasureAmended(DomainEvent):
     definition: Optional[Text] = None
 
 
+@registry.event("MeasureSetForArea")
+class MeasureSetForArea(DomainEvent):
+    """What a measure is in one area where forces differ: its baseline period (one force's is the
+    12 months to March 2020, another's the year ending December 2019), the priority it is filed
+    under (robbery under serious violence or under neighbourhood crime), its source and definition.
+    Only the fields given change; the rest stay the area's own or, never set, the measure's."""
+
+    measure: Slug
+    area: Slug
+    baseline_period: Optional[PeriodText] = None
+    priority: Optional[Priority] = None
+    source: Optional[Text] = None
+    definition: Optional[Text] = None
+    reason: Optional[Text] = None  # needed when it changes what the area had set
+
+
 @registry.event("MeasureRetired")
 class MeasureRetired(DomainEvent):
     measure: Slug

@@ -120,7 +120,7 @@ class Projections:
             for line in lines:
                 figures = self.history.figures_as_of(connection, line.measure, line.area, position)
                 admitted = {period: value for period, value in figures.items() if covered(line.measure, line.area, period)}
-                latest, _, value, baseline = choose_latest(measures[line.measure], admitted)
+                latest, _, value, baseline = choose_latest(measures[line.measure].for_area(line.area), admitted)
                 found = scorecard_line(measures[line.measure], line.area, latest, value, baseline, None, None)
                 if found is not None:
                     chosen.append(found)
@@ -133,6 +133,7 @@ class Projections:
             state = self.scorecard.measure_history(connection).at(position).get(measure)
             if state is None:
                 return []
+            state = state.for_area(area)
             figures = self.history.figures_as_of(connection, measure, area, position)
         baseline = state.baseline_info
         same = [

@@ -21,7 +21,8 @@ from ..records import RecordedEvent
 from ..store import COLUMNS
 from .comparison import line_change
 
-MEASURE_TYPES = frozenset({"MeasureDefined", "MeasureAmended", "MeasureRetired"})
+MEASURE_TYPES = frozenset({"MeasureDefined", "MeasureAmended", "MeasureSetForArea", "MeasureRetired"})
+AREA_DETAILS = ("baseline_period", "priority")  # what the scorecard reads of a measure's settings in an area
 FIGURE_TYPES = frozenset({"FigureRecorded", "FigureRevised", "FigureWithdrawn"})
 SCORECARD_TYPES = MEASURE_TYPES | FIGURE_TYPES
 
@@ -109,6 +110,8 @@ class MeasureState:
         "baseline_info",
         "ranks",
         "retired",
+        "areas",
+        "_in_area",
     )
 
     def __init__(
@@ -120,6 +123,7 @@ class MeasureState:
         polarity: str,
         baseline_period: str,
         retired: bool = False,
+        areas: dict[str, dict[str, str]] | None = None,
     ):
         self.measure = measure
         self.title = title
@@ -130,9 +134,28 @@ class MeasureState:
         self.baseline_info = period_info(baseline_period)
         self.ranks = ranks_for(baseline_period)
         self.retired = retired
+        # area -> its own baseline_period and priority (MeasureSetForArea); most measures have none
+        self.areas: dict[str, dict[str, str]] = areas or {}
+        self._in_area: dict[str, MeasureState] = {}
 
     def row(self) -> tuple:
         return (self.measure, self.title, self.priority, self.unit, self.polarity, self.baseline_period, self.retired)
+
+    def areas_text(self) -> str:
+        return json.dumps(self.areas, sort_keys=True, separators=(",", ":")) if self.areas else "{}"
+
+    def for_area(self, area: str) -> "MeasureState":
+        """The measure as it is in `area`: its own baseline period and priority where it set them."""
+        own = self.areas.get(area)
+        if not own:
+            return self
+        state = self._in_area.get(area)
+        if state is None:
+            state = self._in_area[area] = MeasureState(
+                self.measure, self.title, own.get("priority", self.priority), self.unit, self.polarity,
+                own.get("baseline_period", self.baseline_period), self.retired,
+            )  # fmt: skip
+        return state
 
 
 class Line:
@@ -164,7 +187,7 @@ class Line:
 
 # (position, line_id, period, value, baseline_value)
 Version = tuple
-# (position, measure, title, priority, unit, polarity, baseline_period, retired, recorded_at, actor)
+# (position, measure, title, priority, unit, polarity, baseline_period, retired, recorded_at, actor, areas)
 MeasureVersion = tuple
 FiguresLoader = Callable[[str, str, int], dict[str, str]]
 
@@ -185,7 +208,7 @@ assert _COLUMNS == (
 _SET, _WITHDRAW, _MEASURE = 1, 2, 3
 _KINDS = {
     "FigureRecorded": _SET, "FigureRevised": _SET, "FigureWithdrawn": _WITHDRAW,
-    "MeasureDefined": _MEASURE, "MeasureAmended": _MEASURE, "MeasureRetired": _MEASURE,
+    "MeasureDefined": _MEASURE, "MeasureAmended": _MEASURE, "MeasureSetForArea": _MEASURE, "MeasureRetired": _MEASURE,
 }  # fmt: skip
 
 
@@ -248,12 +271,14 @@ class ScorecardModel:
         """Choose the line's latest and baseline figures afresh from all its figures."""
         latest, latest_rank, value, baseline = None, -1, None, None
         if measure is not None:
-            latest, latest_rank, value, baseline = choose_latest(measure, self._figures(line, position - 1))
+            latest, latest_rank, value, baseline = choose_latest(measure.for_area(line.area), self._figures(line, position - 1))
         line.latest, line.latest_rank, line.value, line.baseline = latest, latest_rank, value, baseline
 
-    def _recompute_measure(self, measure_id: str, position: int) -> None:
+    def _recompute_measure(self, measure_id: str, position: int, area: str | None = None) -> None:
         measure = self.measures.get(measure_id)
         for line in self.measure_lines.get(measure_id, ()):
+            if area is not None and line.area != area:
+                continue
             before = line.shown()
             self._recompute(line, measure, position)
             if line.shown() != before:
@@ -293,6 +318,8 @@ class ScorecardModel:
             measure = measures.get(measure_id)
             if measure is None:
                 continue
+            if measure.areas:
+                measure = measure.for_area(area)
             if period == line.latest:
                 if line.value != value:
                     line.value = value
@@ -315,6 +342,8 @@ class ScorecardModel:
         if line is None:
             return  # nothing recorded there: nothing to withdraw
         measure = self.measures.get(measure_id)
+        if measure is not None:
+            measure = measure.for_area(area)
         if measure is not None and period == line.latest:
             figures = self._figures(line, position - 1)
             figures.pop(period, None)
@@ -349,12 +378,26 @@ class ScorecardModel:
                 measure.baseline_period = baseline_period
                 measure.baseline_info = period_info(baseline_period)
                 measure.ranks = ranks_for(baseline_period)
+            measure._in_area.clear()
+        elif type_ == "MeasureSetForArea":
+            area = data["area"]
+            before = measure.for_area(area).baseline_period
+            own = {**measure.areas.get(area, {}), **{n: data[n] for n in AREA_DETAILS if data.get(n) is not None}}
+            if own == measure.areas.get(area, {}):
+                return  # a source or definition: nothing the scorecard shows
+            measure.areas = {**measure.areas, area: own}
+            measure._in_area.clear()
+            self.measure_versions.append((position, *measure.row(), recorded_at, actor, measure.areas_text()))
+            if measure.for_area(area).baseline_period != before:
+                self._recompute_measure(measure_id, position, area)
+            return
         elif type_ == "MeasureRetired" and not measure.retired:
             measure.retired = True
+            measure._in_area.clear()
             rebased = False
         else:
             return
-        self.measure_versions.append((position, *measure.row(), recorded_at, actor))
+        self.measure_versions.append((position, *measure.row(), recorded_at, actor, measure.areas_text()))
         if rebased:
             self._recompute_measure(measure_id, position)
 
@@ -413,6 +456,7 @@ def scorecard_line(
     revised_at: str | None, revised_by: str | None,
 ) -> ScorecardLine | None:  # fmt: skip
     """What a line shows, or None when the measure is retired or the line has no figures to show."""
+    measure = measure.for_area(area)
     if measure.retired or (period is None and baseline is None):
         return None
     if value is not None and baseline is not None:

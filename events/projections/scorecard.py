@@ -34,6 +34,7 @@ MEASURE_COLUMNS = (
     "retired",
     "recorded_at",
     "actor",
+    "areas",
 )
 # A snapshot once the versions since the last one reach SNAPSHOT_FACTOR x the lines (and at least SNAPSHOT_MIN).
 SNAPSHOT_FACTOR = 4
@@ -112,10 +113,10 @@ class MeasureHistory:
 
     def __init__(self, rows) -> None:
         self.versions: dict[str, tuple[list[int], list[MeasureState]]] = {}
-        for position, measure, title, priority, unit, polarity, baseline_period, retired in rows:
+        for position, measure, title, priority, unit, polarity, baseline_period, retired, areas in rows:
             positions, states = self.versions.setdefault(measure, ([], []))
             positions.append(position)
-            states.append(MeasureState(measure, title, priority, unit, polarity, baseline_period, bool(retired)))
+            states.append(MeasureState(measure, title, priority, unit, polarity, baseline_period, bool(retired), _decode(areas)))
 
     def at(self, position: int) -> dict[str, MeasureState]:
         measures = {}
@@ -131,12 +132,12 @@ def measures_at(connection: Connection, position: int) -> dict[str, MeasureState
     rows = connection.exec_driver_sql(
         driver_sql(
             connection,
-            f"SELECT {', '.join(MEASURE_COLUMNS[1:8])} FROM {measure_versions.name} WHERE position <= ? ORDER BY position",
+            f"SELECT {', '.join(MEASURE_COLUMNS[1:8])}, areas FROM {measure_versions.name} WHERE position <= ? ORDER BY position",
         ),
         (position,),
     )
-    for measure, title, priority, unit, polarity, baseline_period, retired in rows:
-        measures[measure] = MeasureState(measure, title, priority, unit, polarity, baseline_period, bool(retired))
+    for measure, title, priority, unit, polarity, baseline_period, retired, areas in rows:
+        measures[measure] = MeasureState(measure, title, priority, unit, polarity, baseline_period, bool(retired), _decode(areas))
     return measures
 
 
@@ -147,7 +148,7 @@ def line_keys(connection: Connection) -> dict[int, tuple[str, str]]:
 
 class ScorecardProjection(Projection):
     name = "scorecard"
-    version = 2  # 2: line versions name their position (when and who are read from the log)
+    version = 3  # 2: line versions name their position (when and who are read from the log); 3: measures' areas
     tables = SCORECARD_TABLES
 
     def __init__(self, store: EventStore, history: HistoryProjection | None = None) -> None:
@@ -290,7 +291,7 @@ class ScorecardProjection(Projection):
         cached = self._measures
         if cached is None or cached[0] != key:
             rows = connection.exec_driver_sql(
-                f"SELECT {', '.join(MEASURE_COLUMNS[:8])} FROM {measure_versions.name} ORDER BY position"
+                f"SELECT {', '.join(MEASURE_COLUMNS[:8])}, areas FROM {measure_versions.name} ORDER BY position"
             ).fetchall()
             cached = self._measures = (key, MeasureHistory(rows))
         return cached[1]

@@ -70,6 +70,8 @@ measure_versions = Table(
     Column("retired", Boolean, nullable=False),
     Column("recorded_at", Text, nullable=False),
     Column("actor", Text, nullable=False),
+    # JSON {area: {baseline_period, priority}}: what the measure is in areas that set their own (0005)
+    Column("areas", Text, nullable=False, server_default="{}"),
 )
 
 # -- history -----------------------------------------------------------------------------------

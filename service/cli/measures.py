@@ -8,11 +8,12 @@ from typing import Optional
 
 import typer
 
+from events.domain.rules import values
 from events.domain.rules.values import POLARITIES, PRIORITIES, UNITS
 
 from ..handlers import imports
 from ..handlers.loading import all_measures
-from ..handlers.measures import amend_measure, define_measure, retire_measure
+from ..handlers.measures import amend_measure, define_measure, define_measure_in_area, retire_measure, set_measure_for_area
 from .common import cli, fail, ready
 from .recording import actor_option, metadata, refusals
 
@@ -31,13 +32,19 @@ def define(
     baseline_period: str = typer.Option("2018-07/2019-06", "--baseline-period", help="The national baseline by default."),
     source: str = typer.Option("", "--source"),
     definition: str = typer.Option("", "--definition"),
+    area: Optional[str] = typer.Option(
+        None, "--area", help="Set the baseline period, priority, source and definition as this area's own at once."
+    ),
     actor: Optional[str] = actor_option(),
 ) -> None:
     """Define a new measure."""
     app = ready(ctx)
     details = dict(title=title, priority=priority, unit=unit, polarity=polarity, baseline_period=baseline_period, source=source, definition=definition)
     with refusals():
-        result = define_measure(app.store, measure, details, metadata(app, actor))
+        if area is not None:
+            result = define_measure_in_area(app.store, measure, area, details, metadata(app, actor))
+        else:
+            result = define_measure(app.store, measure, details, metadata(app, actor))
     typer.echo(f"measure {measure} defined (position {result.last_position})")
 
 
@@ -53,14 +60,22 @@ def amend(
     baseline_period: Optional[str] = typer.Option(None, "--baseline-period"),
     source: Optional[str] = typer.Option(None, "--source"),
     definition: Optional[str] = typer.Option(None, "--definition"),
+    area: Optional[str] = typer.Option(
+        None, "--area", help="Change only this area's baseline period, priority, source or definition (no reason the first time)."
+    ),
     actor: Optional[str] = actor_option(),
 ) -> None:
     """Change a measure's details; only the options given change."""
     app = ready(ctx)
     changes = dict(title=title, priority=priority, unit=unit, polarity=polarity, baseline_period=baseline_period, source=source, definition=definition)
+    given = {k: v for k, v in changes.items() if v is not None}
     with refusals():
-        result = amend_measure(app.store, measure, reason, {k: v for k, v in changes.items() if v is not None}, metadata(app, actor))
-    typer.echo(f"measure {measure} amended (position {result.last_position})")
+        if area is not None:
+            area = values.area("--area", area)  # Kent Police is kent
+            result = set_measure_for_area(app.store, measure, area, reason, given, metadata(app, actor))
+        else:
+            result = amend_measure(app.store, measure, reason, given, metadata(app, actor))
+    typer.echo(f"measure {measure} {'set for area ' + area if area is not None else 'amended'} (position {result.last_position})")
 
 
 @measures_cli.command("retire")
@@ -112,7 +127,7 @@ def list_(
         raise fail(f"--format: expected table or json, found {format!r}", 2)
     measures = [m for m in all_measures(app.store) if include_retired or not m.retired]
     if format == "json":
-        typer.echo(json.dumps([{"id": m.measure, **m.details(), "retired": m.retired} for m in measures], indent=2, ensure_ascii=False))
+        typer.echo(json.dumps([{"id": m.measure, **m.details(), "retired": m.retired, "areas": dict(m.areas)} for m in measures], indent=2, ensure_ascii=False))
         return
     if not measures:
         typer.echo("no measures defined")
@@ -121,3 +136,6 @@ def list_(
     for m in measures:
         flag = "  (retired)" if m.retired else ""
         typer.echo(f"{m.measure:<{width}}  {m.priority:<19}  {m.unit:<13}  {m.polarity:<16}  {m.baseline_period}  {m.title}{flag}")
+        for area, own in sorted(m.areas.items()):
+            settings = ", ".join(f"{name} {value}" for name, value in own.items() if name in ("baseline_period", "priority"))
+            typer.echo(f"{'':<{width}}  in {area}: {settings}")

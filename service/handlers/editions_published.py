@@ -88,7 +88,7 @@ def edition_document(
             measure = view.measures.get(binding.measure)
             period = binding.period
             if binding.kind == "baseline" and measure is not None:
-                period = measure.baseline_period
+                period = measure.for_area(binding.area or area).baseline_period
             bound.append(
                 model.BoundValue(
                     placeholder=binding.text,
@@ -125,7 +125,7 @@ def edition_document(
     measure_names = sorted({key[0] for key in figure_keys} | {line.measure for line in lines})
     measures = {name: measure for name, (measure, _) in load_measures(store, measure_names, position).items()}
     baseline_keys = {
-        (m, a, measures[m].baseline_period) for m, a, _ in figure_keys if measures.get(m) is not None
+        (m, a, measures[m].for_area(a).baseline_period) for m, a, _ in figure_keys if measures.get(m) is not None
     }
     figures = {
         key: figure
@@ -137,6 +137,7 @@ def edition_document(
     for line in lines:
         series = tuple(projections.series(line.measure, line.area, at=position, covered=covered))
         measure = measures.get(line.measure)
+        measure = measure.for_area(line.area) if measure else None
         latest = figures.get((line.measure, line.area, line.period)) if line.period else None
         scorecard.append(
             model.EditionLine(
@@ -166,6 +167,7 @@ def edition_document(
         figure, measure = figures.get(key), measures.get(key[0])
         if figure is None or measure is None:
             continue
+        measure = measure.for_area(key[1])  # the area's own baseline, priority and source
         comparison = _comparison(figure.value, figures.get((key[0], key[1], measure.baseline_period)), key[2], measure)
         published_figures.append(
             model.Figure(
@@ -351,6 +353,7 @@ def _relative(difference: Decimal, old: Decimal) -> str:
 def _impact(figure_diff, measure, figures, diff: Diff, quoted) -> str:
     """What the change does to the statement: its comparison with the baseline, and where it is quoted."""
     measure_id, area, period = figure_diff.measure, figure_diff.area, figure_diff.period
+    measure = measure.for_area(area)
     parts = []
     if period == measure.baseline_period:
         parts.append(f"this is the baseline for {measure.title.lower()}: every comparison with it changes")

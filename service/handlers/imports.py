@@ -18,7 +18,7 @@ from typing import Any, Iterable
 from events import EventStore, Metadata, NewEvent
 from events.domain.errors import DomainError, InvalidValue, MeasureIsRetired, UnknownMeasure
 from events.domain.figures import figure_stream
-from events.domain.measures import measure_stream
+from events.domain.measures import MeasureAmended, MeasureSetForArea, measure_stream
 from events.domain.rules import figures as figure_rules
 from events.domain.rules import measures as measure_rules
 from events.domain.rules import values
@@ -28,7 +28,7 @@ from . import figures as figure_handlers
 from .loading import load_figures, load_measures
 
 MEASURE_COLUMNS = ("id", "title", "priority", "unit", "polarity", "baseline_period", "source", "definition")
-MEASURE_OPTIONAL = ("source", "definition", "reason")
+MEASURE_OPTIONAL = ("source", "definition", "reason", "area")
 FIGURE_COLUMNS = ("measure", "period", "value", "source", "note")
 FIGURE_OPTIONAL = ("source", "note", "area", "reason", "kind")
 FORMATS = ("csv", "json")
@@ -276,7 +276,7 @@ def import_measures(
     """Define new measures, amend changed ones (a `reason` column is then needed), skip identical ones."""
     problems = list(problems)
     checked: list[tuple[Row, str, dict[str, str]]] = []
-    seen: dict[str, int] = {}
+    seen: dict[tuple[str, str], int] = {}
     for row in rows:
         cells = row.cells
         measure = cells.get("id", "")
@@ -287,33 +287,53 @@ def import_measures(
         except InvalidValue as exc:
             row_problems.append(_problem(row, exc, unit))
         row_problems.extend(_problem(row, exc, unit) for exc in measure_rules.problems(details))
-        if measure in seen:
-            row_problems.append(RowProblem(row.line, "id", f"expected each measure once, found {measure!r} again (first on {unit} {seen[measure]})", unit))
-        seen.setdefault(measure, row.line)
+        if cells.get("area"):
+            try:
+                cells["area"] = values.area("area", cells["area"])  # Kent Police is kent
+            except InvalidValue as exc:
+                row_problems.append(_problem(row, exc, unit))
+        key = (measure, cells.get("area", ""))
+        if key in seen:
+            again = f"{measure!r} in area {key[1]}" if key[1] else repr(measure)
+            row_problems.append(RowProblem(row.line, "id", f"expected each measure once{' per area' if key[1] else ''}, found {again} again (first on {unit} {seen[key]})", unit))
+        seen.setdefault(key, row.line)
         problems.extend(row_problems)
         if not row_problems:
             checked.append((row, measure, details))
 
     current = load_measures(store, [measure for _, measure, _ in checked])
     report = ImportReport(rows=len(rows), dry_run=dry_run)
-    appends = []
+    pending: dict[str, list[NewEvent]] = {}  # one measure's rows for several areas go in one append
     for row, measure, details in checked:
         state, version = current[measure]
+        area = row.cells.get("area")
         try:
-            event = measure_rules.decide_import(state, measure, details, row.cells.get("reason"))
+            if area:
+                events = measure_rules.decide_import_in_area(state, measure, area, details, row.cells.get("reason"))
+            else:
+                event = measure_rules.decide_import(state, measure, details, row.cells.get("reason"))
+                events = [] if event is None else [event]
         except DomainError as exc:
             problems.append(_problem(row, exc, unit))
             continue
-        if event is None:
+        if not events:
             report.unchanged += 1
             continue
         if state is None:
             report.recorded += 1
         else:
             report.changed += 1
-            report.details.append(f"{measure}: amended {', '.join(k for k in measure_rules.DETAILS if getattr(event, k) is not None)}")
-        appends.append((measure_stream(measure), [NewEvent.of(event, store.registry)], version))
+        for event in events:
+            if isinstance(event, MeasureAmended):
+                report.details.append(f"{measure}: amended {', '.join(k for k in measure_rules.DETAILS if getattr(event, k) is not None)}")
+            elif isinstance(event, MeasureSetForArea) and state is not None:
+                report.details.append(f"{measure}: set {', '.join(k for k in measure_rules.AREA_DETAILS if getattr(event, k) is not None)} for area {event.area}")
+        # The next row for this measure (another area) decides against the state these events leave.
+        current[measure] = (measure_rules.decided(state, events), version)
+        pending.setdefault(measure, []).extend(NewEvent.of(event, store.registry) for event in events)
+    appends = [(measure_stream(measure), new, current[measure][1]) for measure, new in pending.items()]
     return _finish(store, name, problems, appends, report, metadata)
+
 
 
 # -- figures -------------------------------------------------------------------------------------

@@ -446,6 +446,8 @@ def binding_reads(binding: Binding, area: str, measures: Mapping[str, Measure | 
     needed = set()
     area = binding.area or area
     measure = measures.get(binding.measure)
+    if measure is not None:
+        measure = measure.for_area(area)  # one force's baseline is not another's
     if binding.kind != "baseline" and binding.period:
         needed.add((binding.measure, area, binding.period))
     if measure is None:
@@ -483,8 +485,8 @@ def resolve(
     grammar = binding_problems(binding, measures)
     if grammar:
         return Resolved(None, grammar[0])
-    measure = measures[binding.measure]
     area = binding.area or area
+    measure = measures[binding.measure].for_area(area)  # type: ignore[union-attr]
 
     def figure(period: str, what: str) -> tuple[Decimal | None, str | None]:
         found = figures.get((binding.measure, area, period))

@@ -24,7 +24,7 @@ from ...handlers import editions as edition_handlers
 from ...handlers import imports
 from ...handlers.figures import record_figure, revise_figure, withdraw_figure
 from ...handlers.loading import all_measures, load_figures
-from ...handlers.measures import amend_measure, define_measure, retire_measure
+from ...handlers.measures import amend_measure, define_measure, define_measure_in_area, retire_measure, set_measure_for_area
 from ...handlers.tokens import Token
 from ..auth import check_measure, requires
 from ..bodies import StrictJSONRoute
@@ -102,6 +102,19 @@ class MeasureIn(_In):
     baseline_period: str = Field("2018-07/2019-06", examples=["2018-07/2019-06"])
     source: str = Field("", max_length=2000)
     definition: str = Field("", max_length=20000)
+    area: Optional[str] = Field(
+        None, max_length=200, examples=["kent"],
+        description="Defines the measure and sets its baseline period, priority, source and definition for this area "
+        "at once, so a later amendment of the measure never moves them.",
+    )  # fmt: skip
+
+
+class MeasureInAreaIn(_In):
+    reason: Optional[str] = Field(None, max_length=2000, description="Needed to change what the area had set.")
+    baseline_period: Optional[str] = Field(None, examples=["2019-04/2020-03"])
+    priority: Optional[str] = Field(None, examples=["neighbourhood-crime"])
+    source: Optional[str] = Field(None, max_length=2000)
+    definition: Optional[str] = Field(None, max_length=20000)
 
 
 class MeasureChangesIn(_In):
@@ -127,9 +140,29 @@ def list_measures(request: Request, token: Reader) -> list[dict]:
 
 @router.post("/measures", tags=["measures"], status_code=201, responses=WRITE_RESPONSES, summary="Define a measure")
 def define(request: Request, token: Admin, body: MeasureIn) -> JSONResponse:
-    details = body.model_dump(exclude={"measure"})
-    out, _ = perform(request, token, body, lambda store: define_measure(store, body.measure, details, store.metadata))
+    details = body.model_dump(exclude={"measure", "area"})
+    if body.area is not None:
+        out, _ = perform(
+            request, token, body, lambda store: define_measure_in_area(store, body.measure, body.area, details, store.metadata)
+        )
+    else:
+        out, _ = perform(request, token, body, lambda store: define_measure(store, body.measure, details, store.metadata))
     return _answer(out, 201)
+
+
+@router.patch(
+    "/measures/{measure}/areas/{area}", tags=["measures"], responses=WRITE_RESPONSES,
+    summary="Set a measure's baseline period, priority, source or definition in one area",
+)  # fmt: skip
+def set_in_area(request: Request, token: Admin, measure: Slug, area: str, body: MeasureInAreaIn) -> JSONResponse:
+    changes = body.model_dump(exclude={"reason"}, exclude_none=True)
+    return _write(
+        request,
+        token,
+        body,
+        lambda store: set_measure_for_area(store, measure, area, body.reason, changes, store.metadata),
+        stream=measure_stream(measure),
+    )
 
 
 @router.patch("/measures/{measure}", tags=["measures"], responses=WRITE_RESPONSES, summary="Amend a measure with a reason")
