@@ -6,6 +6,7 @@ docs/hash-chain.md states the same algorithm for auditors; keep the two in step.
 from __future__ import annotations
 
 import hashlib
+from itertools import repeat
 from typing import Iterable, NamedTuple
 
 from .canonical import canonical_string
@@ -62,6 +63,64 @@ def chained_format(**fields) -> bytes:
     """`envelope_format` behind a slot for the previous hash's 32 bytes: the whole input of
     SHA-256, awaiting (previous digest, data, position, version), in one %-operation."""
     return b"%b" + envelope_format(**fields)
+
+
+def chain_rows(
+    prev_hex: str,
+    first_position: int,
+    stream: str,
+    first_version: int,
+    types: list[str],
+    schema_versions: list[int],
+    texts: list[str],
+    meta_text: str,
+    recorded_at: str,
+    encoded: list[bytes] | None = None,
+) -> tuple[list[tuple], str]:
+    """The rows of events appended to one stream after `prev_hex`, hashed; and the last hash.
+
+    Every event of one type in one append shares an envelope format (chain.chained_format).
+    `encoded` holds the UTF-8 bytes of `texts` where the caller has them already.
+    """
+    if len(texts) == 1:  # one event: its envelope, without the batch machinery
+        envelope = envelope_format(
+            metadata=meta_text, recorded_at=recorded_at, schema_version=schema_versions[0], stream=stream, type=types[0]
+        ) % (texts[0].encode() if encoded is None else encoded[0], first_position, first_version)
+        digest = event_hash(prev_hex, envelope)
+        row = (first_position, stream, first_version, types[0], schema_versions[0], texts[0], meta_text, recorded_at,
+               prev_hex, digest)
+        return [row], digest
+    formats = {
+        kind: chained_format(
+            metadata=meta_text, recorded_at=recorded_at, schema_version=kind[1], stream=stream, type=kind[0]
+        )
+        for kind in set(zip(types, schema_versions))
+    }
+    count = len(texts)
+    positions = range(first_position, first_position + count)
+    versions = range(first_version, first_version + count)
+    if encoded is None:
+        encoded = [text.encode() for text in texts]
+    sha256 = hashlib.sha256
+    digest = bytes.fromhex(prev_hex)
+    digests = []
+    add = digests.append
+    if len(formats) == 1:  # one type: all but the digest, data, position and version is fixed
+        (format,) = formats.values()
+        for data, position, version in zip(encoded, positions, versions):
+            digest = sha256(format % (digest, data, position, version)).digest()
+            add(digest)
+    else:
+        for data, position, kind, version in zip(encoded, positions, zip(types, schema_versions), versions):
+            digest = sha256(formats[kind] % (digest, data, position, version)).digest()
+            add(digest)
+    hashes = list(map(bytes.hex, digests))
+    prev_hashes = [prev_hex, *hashes[:-1]]
+    rows = list(
+        zip(positions, repeat(stream), versions, types, schema_versions, texts, repeat(meta_text), repeat(recorded_at),
+            prev_hashes, hashes)
+    )
+    return rows, hashes[-1]
 
 
 class ChainRow(NamedTuple):

@@ -1,42 +1,35 @@
-"""The append-only, hash-chained event store on SQLite or PostgreSQL.
+"""The append-only, hash-chained event store, written against events.dialect (the engines:
+events/sqlite.py, events/postgres.py).
 
-Appends are serialised (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory
-lock), so positions are gapless and commit order is position order: a reader that has seen
-position N can never later find an event below N that committed late.
+Appends are serialised (the dialect's begin_append: SQLite BEGIN IMMEDIATE, PostgreSQL a
+transaction-scoped advisory lock), so positions are gapless and commit order is position order:
+a reader that has seen position N can never later find an event below N that committed late.
 The hot paths (append, read, verify) use the driver's cursor directly; everything else goes
-through SQLAlchemy.
+through SQLAlchemy. Events are checked and made canonical by events.prepare, hashed by
+events.chain, decoded by events.decoding.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import sqlite3
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from itertools import chain, repeat
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
-from pydantic_core import SchemaValidator, core_schema
 from sqlalchemy import Engine
 
-from .canonical import CanonicalizationError, canonical_bytes, canonical_lines, canonical_text
-from .chain import GENESIS, GENESIS_HASH, Breach, ChainVerifier, Head, chained_format, envelope_format, event_hash
+from .canonical import canonical_bytes, canonical_text
+from .chain import GENESIS, GENESIS_HASH, Breach, ChainVerifier, Head, chain_rows
+from .decoding import decode, decoding
+from .dialect import COLUMNS, Listener
+from .engines import dialect_for
 from .errors import EventStoreError, IdempotencyKeyReused, WrongExpectedVersion
+from .prepare import prepare
 from .records import AppendManyResult, AppendResult, Metadata, NewEvent, RecordedEvent, format_time
 from .types import EventRegistry
 from .writers import HeldWriter
 
-COLUMNS = "position, stream, version, type, schema_version, data, metadata, recorded_at, prev_hash, hash"
-INSERT_SQL = f"INSERT INTO events ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-# Listeners and the lock are per schema, so deployments (or test runs) sharing one PostgreSQL
-# database in different schemas neither wake nor wait for each other. 63 bytes: PostgreSQL's limit.
-CHANNEL_SQL = "left('pm_events:' || current_schema(), 63)"
-# Any constant will do: it names the lock every appender takes.
-APPEND_LOCK_KEY = 0x706D6576  # "pmev"
 MAX_STREAM_LENGTH = 200
 
 
@@ -49,6 +42,8 @@ def storable(name: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
 # Streams per `IN (...)` query: well inside SQLite's and PostgreSQL's limits on parameters.
 IN_CHUNK = 500
 
@@ -58,125 +53,47 @@ Clock = Callable[[], datetime]
 _DEFAULT_METADATA_TEXT = canonical_text(Metadata().as_dict(None))
 
 
-try:
-    from _json import make_scanner as _make_scanner
-except ImportError:  # pragma: no cover - CPython always has the C accelerator
-    _make_scanner = None
-
-if _make_scanner is not None:
-    _scan_json = _make_scanner(json.JSONDecoder())
-
-    def _loads(text: str) -> Any:
-        """json.loads, minus its Python wrappers (a third of the read path's time).
-
-        Stored data is canonical JSON text: the C scanner reads it whole. Anything else
-        (whitespace, trailing data, bytes, invalid text) goes to json.loads, which decides.
-        """
-        try:
-            value, end = _scan_json(text, 0)
-        except (StopIteration, TypeError):
-            end = -1
-        return value if end == len(text) else json.loads(text)
-
-else:  # pragma: no cover
-    _loads = json.loads
-
-
-# Validators per event schema, of one event's data and of a list of them (a batch of one type
-# is validated in one call).
-_VALIDATORS: dict[type, tuple[Callable[[Any], Any], Callable[[list], Any]]] = {}
-
-
-def _validators(model: type[BaseModel]) -> tuple[Callable[[Any], Any], Callable[[list], Any]]:
-    """Validators of one event's data and of a list of them, raising exactly where `model`'s own
-    validator (and TypeAdapter(list[model])) would.
-
-    A plain model (no model validators, no post-init, no custom __init__, no definitions)
-    is its fields' schema wrapped in "build an instance": validating the fields alone, with
-    the model's config, checks the same and skips building the instances nobody keeps.
-    """
-    found = _VALIDATORS.get(model)
-    if found is None:
-        schema = model.__pydantic_core_schema__
-        plain = (
-            schema.get("type") == "model"
-            and schema.get("schema", {}).get("type") == "model-fields"
-            and not schema.get("custom_init")
-            and not schema.get("root_model")
-            and schema.get("post_init") is None
-        )
-        if plain:
-            fields, config = schema["schema"], schema.get("config")
-            found = (
-                SchemaValidator(fields, config).validate_python,
-                SchemaValidator(core_schema.list_schema(fields), config).validate_python,
-            )
-        else:
-            found = (model.__pydantic_validator__.validate_python, TypeAdapter(list[model]).validate_python)
-        _VALIDATORS[model] = found
-    return found
-
-
-def _chain_rows(
-    prev_hex: str,
-    first_position: int,
-    stream: str,
-    first_version: int,
-    types: list[str],
-    schema_versions: list[int],
-    texts: list[str],
-    meta_text: str,
-    recorded_at: str,
-    encoded: list[bytes] | None = None,
-) -> tuple[list[tuple], str]:
-    """The rows of events appended to one stream after `prev_hex`, hashed; and the last hash.
-
-    Every event of one type in one append shares an envelope format (chain.chained_format).
-    `encoded` holds the UTF-8 bytes of `texts` where the caller has them already.
-    """
-    if len(texts) == 1:  # one event: its envelope, without the batch machinery
-        envelope = envelope_format(
-            metadata=meta_text, recorded_at=recorded_at, schema_version=schema_versions[0], stream=stream, type=types[0]
-        ) % (texts[0].encode() if encoded is None else encoded[0], first_position, first_version)
-        digest = event_hash(prev_hex, envelope)
-        row = (first_position, stream, first_version, types[0], schema_versions[0], texts[0], meta_text, recorded_at,
-               prev_hex, digest)
-        return [row], digest
-    formats = {
-        kind: chained_format(
-            metadata=meta_text, recorded_at=recorded_at, schema_version=kind[1], stream=stream, type=kind[0]
-        )
-        for kind in set(zip(types, schema_versions))
-    }
-    count = len(texts)
-    positions = range(first_position, first_position + count)
-    versions = range(first_version, first_version + count)
-    if encoded is None:
-        encoded = [text.encode() for text in texts]
-    sha256 = hashlib.sha256
-    digest = bytes.fromhex(prev_hex)
-    digests = []
-    add = digests.append
-    if len(formats) == 1:  # one type: all but the digest, data, position and version is fixed
-        (format,) = formats.values()
-        for data, position, version in zip(encoded, positions, versions):
-            digest = sha256(format % (digest, data, position, version)).digest()
-            add(digest)
-    else:
-        for data, position, kind, version in zip(encoded, positions, zip(types, schema_versions), versions):
-            digest = sha256(formats[kind] % (digest, data, position, version)).digest()
-            add(digest)
-    hashes = list(map(bytes.hex, digests))
-    prev_hashes = [prev_hex, *hashes[:-1]]
-    rows = list(
-        zip(positions, repeat(stream), versions, types, schema_versions, texts, repeat(meta_text), repeat(recorded_at),
-            prev_hashes, hashes)
-    )
-    return rows, hashes[-1]
-
-
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _checked_entries(appends: Iterable[tuple[str, Sequence[NewEvent], int | None]]) -> list:
+    """The entries of an append as a list, refused unless each names a storable stream once with
+    a version (or None) to expect, and at least one of them has an event."""
+    entries = list(appends)
+    seen: set[str] = set()
+    total = 0
+    for stream, events, expected_version in entries:
+        if not isinstance(stream, str) or not stream or len(stream) > MAX_STREAM_LENGTH or not storable(stream):
+            raise EventStoreError(
+                f"a stream name is 1 to {MAX_STREAM_LENGTH} characters of text (no NUL), found {stream!r}"
+            )
+        if stream in seen:
+            raise EventStoreError(f"stream {stream!r} appears twice in one append: give each stream one entry")
+        seen.add(stream)
+        if expected_version is not None and (not isinstance(expected_version, int) or expected_version < 0):
+            raise EventStoreError(f"expected_version is a version (0 or more) or None, found {expected_version!r}")
+        total += len(events)
+    if not total:
+        raise EventStoreError("an append needs at least one event")
+    return entries
+
+
+def _slices(entries: list) -> list[slice]:
+    """Each entry's slice of the append's events, taken all together in order."""
+    slices = []
+    offset = 0
+    for _, events, _ in entries:
+        slices.append(slice(offset, offset + len(events)))
+        offset += len(events)
+    return slices
+
+
+def _fingerprint(entries: list, slices: list[slice], types: list[str], texts: list[str]) -> str:
+    """What an idempotency key stands for: each stream with its events' types and canonical data."""
+    described = [[stream, [list(pair) for pair in zip(types[part], texts[part])]] for (stream, _, _), part in zip(entries, slices)]
+    # One stream: the shape `append` has always fingerprinted, so its keys still match.
+    return hashlib.sha256(canonical_bytes(described[0] if len(described) == 1 else described)).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -191,72 +108,6 @@ class VerifyReport:
         return self.breach is None
 
 
-class _Dialect:
-    name: str
-    param: str
-
-    def begin_append(self, cursor) -> None:
-        raise NotImplementedError
-
-    def notify(self, cursor, position: int) -> None:
-        pass
-
-    def sql(self, text: str) -> str:
-        return text.replace("?", self.param)
-
-    def insert(self, cursor, rows: list[tuple]) -> None:
-        cursor.executemany(self.sql(INSERT_SQL), rows)
-
-
-class _SQLite(_Dialect):
-    name = "sqlite"
-    param = "?"
-    # Rows per multi-row INSERT: one statement step inserts them all, a good deal cheaper than
-    # as many steps of executemany. 10 parameters a row, within SQLite's limit of 32,766
-    # parameters (999 before 3.32).
-    ROWS_PER_INSERT = 500 if sqlite3.sqlite_version_info >= (3, 32) else 99
-
-    def __init__(self) -> None:
-        row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        self._sql_insert_chunk = f"INSERT INTO events ({COLUMNS}) VALUES " + ", ".join([row] * self.ROWS_PER_INSERT)
-
-    def begin_append(self, cursor) -> None:
-        cursor.execute("BEGIN IMMEDIATE")
-
-    def insert(self, cursor, rows: list[tuple]) -> None:
-        if len(rows) == 1:
-            cursor.execute(INSERT_SQL, rows[0])
-            return
-        size = self.ROWS_PER_INSERT
-        whole = len(rows) - len(rows) % size
-        for start in range(0, whole, size):
-            cursor.execute(self._sql_insert_chunk, list(chain.from_iterable(rows[start : start + size])))
-        if whole < len(rows):
-            cursor.executemany(INSERT_SQL, rows[whole:])
-
-
-class _Postgres(_Dialect):
-    name = "postgresql"
-    param = "%s"
-
-    def begin_append(self, cursor) -> None:
-        # psycopg has already opened a transaction; the lock is released at its end.
-        cursor.execute("SELECT pg_advisory_xact_lock(%s::int, hashtext(current_schema()))", (APPEND_LOCK_KEY,))
-
-    def notify(self, cursor, position: int) -> None:
-        # Delivered on commit only, so listeners never wake for an event they cannot see.
-        cursor.execute(f"SELECT pg_notify({CHANNEL_SQL}, %s)", (str(position),))
-
-
-def _dialect_for(engine: Engine) -> _Dialect:
-    name = engine.dialect.name
-    if name == "sqlite":
-        return _SQLite()
-    if name == "postgresql":
-        return _Postgres()
-    raise EventStoreError(f"unsupported database {name!r}")
-
-
 class EventStore:
     """Append events to streams; read them back by stream, by position, or as of a past moment."""
 
@@ -264,8 +115,8 @@ class EventStore:
         self.engine = engine
         self.registry = registry
         self.clock = clock
-        self.dialect = _dialect_for(engine)
-        self._held_writer = HeldWriter(engine, pipelined=self.dialect.name == "postgresql")
+        self.dialect = dialect_for(engine)
+        self._held_writer = HeldWriter(engine, pipelined=self.dialect.pipelined)
         sql = self.dialect.sql
         self._sql_head = "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"
         self._sql_stream_version = sql("SELECT max(version) FROM events WHERE stream = ?")
@@ -308,8 +159,7 @@ class EventStore:
                 yield cursor
             finally:
                 cursor.close()
-            if self.dialect.name == "postgresql":
-                connection.rollback()  # end psycopg's implicit read transaction
+            self.dialect.end_read(connection)
         finally:
             connection.close()
 
@@ -339,61 +189,6 @@ class EventStore:
             result.first_position, result.last_position, result.stream_versions[stream], result.hash, result.replayed
         )
 
-    def _prepare(self, events: Sequence[NewEvent]) -> tuple[list[str], list[int], list[str], list[bytes] | None]:
-        """(types, schema versions, canonical data as text and, for a batch, as UTF-8 bytes) of
-        events about to be appended.
-
-        Refuses an unknown type or invalid data naming the first offending event, exactly as
-        checking them one by one (validate, then canonicalise) would: the batch paths below
-        only ever stand in for that loop when it would have found nothing.
-        """
-        if len(events) == 1:  # the commonest append, without the batch machinery
-            (event,) = events
-            return [event.type], [self._validated_one(event)], [canonical_text(event.data)], None
-        types = [event.type for event in events]
-        datas = [event.data for event in events]
-        try:
-            encoded = canonical_lines(datas)
-        except CanonicalizationError:
-            encoded = None
-        schema_versions = None if encoded is None else self._validated_batch(types, datas)
-        if schema_versions is not None:
-            return types, schema_versions, [line.decode() for line in encoded], encoded
-        validate = self.registry.validate
-        schema_versions = []
-        texts = []
-        for index, (name, data) in enumerate(zip(types, datas)):
-            schema_versions.append(validate(name, data, index).version)
-            texts.append(canonical_text(data))
-        return types, schema_versions, texts, None
-
-    def _validated_one(self, event: NewEvent) -> int:
-        """The schema version of one valid event; refuses it as the registry's validate would."""
-        registry = self.registry
-        if type(registry).validate is EventRegistry.validate:
-            event_type = registry.get(event.type)
-            try:
-                _validators(event_type.model)[0](event.data)
-                return event_type.version
-            except ValidationError:
-                pass  # the registry's validate says what is wrong
-        return registry.validate(event.type, event.data, 0).version
-
-    def _validated_batch(self, types: list[str], datas: list) -> list[int] | None:
-        """Schema versions of a batch of one type, validated in one call; None to go one by one."""
-        registry = self.registry
-        if len(types) < 2 or type(registry).validate is not EventRegistry.validate:
-            return None
-        name = types[0]
-        if not isinstance(name, str) or types.count(name) != len(types):
-            return None
-        event_type = registry.get(name)
-        try:
-            _validators(event_type.model)[1](datas)
-        except ValidationError:
-            return None  # the one-by-one pass names the first invalid event
-        return [event_type.version] * len(datas)
-
     def append_many(
         self,
         appends: Sequence[tuple[str, Sequence[NewEvent], int | None]],
@@ -408,38 +203,14 @@ class EventStore:
         Positions follow the entries' order. A retry with the same `idempotency_key` and the
         same events returns the original positions and writes nothing.
         """
-        entries = list(appends)
-        seen: set[str] = set()
-        total = 0
-        for stream, events, expected_version in entries:
-            if not isinstance(stream, str) or not stream or len(stream) > MAX_STREAM_LENGTH or not storable(stream):
-                raise EventStoreError(
-                    f"a stream name is 1 to {MAX_STREAM_LENGTH} characters of text (no NUL), found {stream!r}"
-                )
-            if stream in seen:
-                raise EventStoreError(f"stream {stream!r} appears twice in one append: give each stream one entry")
-            seen.add(stream)
-            if expected_version is not None and (not isinstance(expected_version, int) or expected_version < 0):
-                raise EventStoreError(f"expected_version is a version (0 or more) or None, found {expected_version!r}")
-            total += len(events)
-        if not total:
-            raise EventStoreError("an append needs at least one event")
-        types, schema_versions, texts, encoded = self._prepare([event for _, events, _ in entries for event in events])
+        entries = _checked_entries(appends)
+        types, schema_versions, texts, encoded = prepare(self.registry, [event for _, events, _ in entries for event in events])
         if metadata is None and idempotency_key is None:
             meta_text = _DEFAULT_METADATA_TEXT
         else:
             meta_text = canonical_text((metadata or Metadata()).as_dict(idempotency_key))
-        # Each entry's slice of the prepared events.
-        slices = []
-        offset = 0
-        for _, events, _ in entries:
-            slices.append(slice(offset, offset + len(events)))
-            offset += len(events)
-        fingerprint = None
-        if idempotency_key is not None:
-            described = [[stream, [list(pair) for pair in zip(types[part], texts[part])]] for (stream, _, _), part in zip(entries, slices)]
-            # One stream: the shape `append` has always fingerprinted, so its keys still match.
-            fingerprint = hashlib.sha256(canonical_bytes(described[0] if len(described) == 1 else described)).hexdigest()
+        slices = _slices(entries)
+        fingerprint = None if idempotency_key is None else _fingerprint(entries, slices, types, texts)
 
         with self._held_writer as connection:
             try:
@@ -452,35 +223,16 @@ class EventStore:
                         connection.rollback()
                         if seen_key[0] != fingerprint:
                             raise IdempotencyKeyReused(idempotency_key, seen_key[1])
-                        cursor.execute(self._sql_hash_at, (seen_key[3],))
-                        digest_hex = cursor.fetchone()[0]
-                        cursor.execute(self._sql_versions_between, (seen_key[2], seen_key[3]))
-                        versions = dict(cursor.fetchall())
+                        replayed = self._replayed(cursor, seen_key)
                         connection.rollback()
-                        return AppendManyResult(seen_key[2], seen_key[3], digest_hex, versions, replayed=True)
-                if len(entries) == 1:
-                    # The common case, one stream: its version and the head in one round trip.
-                    cursor.execute(self._sql_version_and_head, (entries[0][0],))
-                    found = cursor.fetchone()
-                    if found is None:  # an empty log
-                        current, head = {}, None
-                    else:
-                        current = {entries[0][0]: found[0]} if found[0] else {}
-                        head = found[1:]
-                else:
-                    current = self._current_versions(cursor, [stream for stream, _, _ in entries])
-                    cursor.execute(self._sql_head)
-                    head = cursor.fetchone()
+                        return replayed
+                current, head = self._versions_and_head(cursor, entries)
                 for stream, _, expected_version in entries:
                     if expected_version is not None and expected_version != current.get(stream, 0):
                         raise WrongExpectedVersion(stream, expected_version, current.get(stream, 0))
-                if head is None:
-                    position, prev_hex, last_time = 0, GENESIS_HASH, ""
-                else:
-                    position, prev_hex, last_time = head
-                recorded_at = format_time(self.clock())
-                if recorded_at < last_time:
-                    recorded_at = last_time  # recorded_at never decreases along the log
+                position, prev_hex, last_time = (0, GENESIS_HASH, "") if head is None else head
+                # recorded_at never decreases along the log
+                recorded_at = max(format_time(self.clock()), last_time)
                 first_position = position + 1
                 rows: list[tuple] = []
                 versions: dict[str, int] = {}
@@ -488,7 +240,7 @@ class EventStore:
                     if not events:
                         continue
                     version = current.get(stream, 0)
-                    stream_rows, prev_hex = _chain_rows(
+                    stream_rows, prev_hex = chain_rows(
                         prev_hex, position + 1, stream, version + 1, types[part], schema_versions[part], texts[part],
                         meta_text, recorded_at, None if encoded is None else encoded[part],
                     )
@@ -508,6 +260,29 @@ class EventStore:
             except BaseException:
                 connection.rollback()
                 raise
+
+    def _replayed(self, cursor, seen_key: tuple) -> AppendManyResult:
+        """What the append that used an idempotency key wrote, from its row of idempotency_keys."""
+        _, _, first_position, last_position, _ = seen_key
+        cursor.execute(self._sql_hash_at, (last_position,))
+        digest_hex = cursor.fetchone()[0]
+        cursor.execute(self._sql_versions_between, (first_position, last_position))
+        return AppendManyResult(first_position, last_position, digest_hex, dict(cursor.fetchall()), replayed=True)
+
+    def _versions_and_head(self, cursor, entries: list) -> tuple[dict[str, int], tuple | None]:
+        """The appended streams' current versions (absent: not yet written) and the log's head row
+        (position, hash, recorded_at; None for an empty log), read under the append's lock."""
+        if len(entries) == 1:
+            # The common case, one stream: its version and the head in one round trip.
+            stream = entries[0][0]
+            cursor.execute(self._sql_version_and_head, (stream,))
+            found = cursor.fetchone()
+            if found is None:  # an empty log
+                return {}, None
+            return ({stream: found[0]} if found[0] else {}), found[1:]
+        current = self._current_versions(cursor, [stream for stream, _, _ in entries])
+        cursor.execute(self._sql_head)
+        return current, cursor.fetchone()
 
     def _current_versions(self, cursor, streams: list[str]) -> dict[str, int]:
         """Each stream's version (absent: the stream does not exist yet)."""
@@ -536,13 +311,7 @@ class EventStore:
         with self._cursor() as cursor:
             cursor.execute(self._sql_idempotency, (idempotency_key,))
             seen_key = cursor.fetchone()
-            if seen_key is None:
-                return None
-            cursor.execute(self._sql_hash_at, (seen_key[3],))
-            digest_hex = cursor.fetchone()[0]
-            cursor.execute(self._sql_versions_between, (seen_key[2], seen_key[3]))
-            versions = dict(cursor.fetchall())
-        return AppendManyResult(seen_key[2], seen_key[3], digest_hex, versions, replayed=True)
+            return None if seen_key is None else self._replayed(cursor, seen_key)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -590,40 +359,6 @@ class EventStore:
             bound = min(bound, self.position_at(as_of_time))
         return bound
 
-    def _decode(self, rows) -> list[RecordedEvent]:
-        if not rows:
-            return []
-        # Column by column, so that the per-row loops run in C (zip, map): this is the read path.
-        positions, streams, versions, types, schema_versions, texts, metadata, times, prev_hashes, hashes = zip(*rows)
-        payloads = list(map(_loads, texts))
-        stale = self._stale_schemas(types, schema_versions)
-        if stale:
-            registry = self.registry
-            for index, kind in enumerate(zip(types, schema_versions)):
-                if kind in stale:
-                    payloads[index] = registry.upcast(*kind, payloads[index])
-        return list(
-            map(RecordedEvent, positions, streams, versions, types, schema_versions, payloads, metadata, times, prev_hashes, hashes)
-        )
-
-    def _decoding(self, rows) -> Iterator[RecordedEvent]:
-        """`_decode`, lazily: each event is built as it is consumed, so a fold that drops it at
-        once never holds a batch of them (fewer objects for the garbage collector to promote)."""
-        if not rows:
-            return iter(())
-        positions, streams, versions, types, schema_versions, texts, metadata, times, prev_hashes, hashes = zip(*rows)
-        if self._stale_schemas(types, schema_versions):
-            return iter(self._decode(rows))
-        return map(
-            RecordedEvent, positions, streams, versions, types, schema_versions, map(_loads, texts), metadata, times,
-            prev_hashes, hashes,
-        )
-
-    def _stale_schemas(self, types, schema_versions) -> set[tuple[str, int]]:
-        """The (type, schema version) pairs among these rows that need upcasting."""
-        current = {event_type.name: event_type.version for event_type in self.registry}
-        return {kind for kind in set(zip(types, schema_versions)) if current.get(kind[0], kind[1]) != kind[1]}
-
     def read_stream(
         self,
         stream: str,
@@ -638,7 +373,7 @@ class EventStore:
         bound = self._bound(as_of_position, as_of_time)
         with self._cursor() as cursor:
             cursor.execute(self._sql_read_stream, (stream, from_version, bound))
-            return self._decode(cursor.fetchall())
+            return decode(self.registry, cursor.fetchall())
 
     def read_streams(
         self,
@@ -666,7 +401,7 @@ class EventStore:
                     ),
                     (*chunk, bound),
                 )
-                for event in self._decode(cursor.fetchall()):
+                for event in decode(self.registry, cursor.fetchall()):
                     found[event.stream].append(event)
         return found
 
@@ -685,7 +420,7 @@ class EventStore:
         found: dict[str, list[RecordedEvent]] = {}
         with self._cursor() as cursor:
             cursor.execute(self._sql_read_prefix, (pattern, bound))
-            for event in self._decode(cursor.fetchall()):
+            for event in decode(self.registry, cursor.fetchall()):
                 found.setdefault(event.stream, []).append(event)
         return dict(sorted(found.items()))
 
@@ -710,7 +445,7 @@ class EventStore:
                 rows = cursor.fetchall()
             if not rows:
                 return
-            yield rows if raw else self._decode(rows)
+            yield rows if raw else decode(self.registry, rows)
             if len(rows) < batch_size:
                 return
             position = rows[-1][0] + 1
@@ -726,7 +461,7 @@ class EventStore:
         for rows in self.read_batches(
             from_position, as_of_position=as_of_position, as_of_time=as_of_time, batch_size=batch_size, raw=True
         ):
-            yield from self._decoding(rows)
+            yield from decoding(self.registry, rows)
 
     # -- verifying ---------------------------------------------------------------------------
 
@@ -770,66 +505,11 @@ class EventStore:
     # -- following ---------------------------------------------------------------------------
 
     @contextmanager
-    def listener(self, poll_interval: float = 0.5) -> Iterator["Listener"]:
+    def listener(self, poll_interval: float = 0.5) -> Iterator[Listener]:
         """Something to wait on for new events: LISTEN/NOTIFY on PostgreSQL, polling on SQLite."""
-        if self.dialect.name == "postgresql":
-            listener = _PostgresListener(self.engine)
-        else:
-            listener = _PollingListener(self, poll_interval)
+        listener = self.dialect.listener(self, poll_interval)
         try:
             yield listener
         finally:
             listener.close()
 
-
-class Listener:
-    def wait(self, after_position: int, timeout: float) -> bool:
-        """Block until an event after `after_position` may exist, or `timeout` seconds pass."""
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass
-
-
-class _PollingListener(Listener):
-    def __init__(self, store: EventStore, poll_interval: float) -> None:
-        self._store = store
-        self._poll_interval = poll_interval
-
-    def wait(self, after_position: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while True:
-            if self._store.head().position > after_position:
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            time.sleep(min(self._poll_interval, remaining))
-
-
-class _PostgresListener(Listener):
-    def __init__(self, engine: Engine) -> None:
-        from psycopg import sql
-
-        # A connection of its own, taken out of the pool, in autocommit so LISTEN takes effect.
-        pooled = engine.raw_connection()
-        self._connection = pooled.driver_connection
-        pooled.detach()
-        self._connection.rollback()
-        self._connection.autocommit = True
-        channel = self._connection.execute(f"SELECT {CHANNEL_SQL}").fetchone()[0]
-        self._connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-
-    def wait(self, after_position: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while (remaining := deadline - time.monotonic()) > 0:
-            for notify in self._connection.notifies(timeout=remaining, stop_after=1):
-                if not (notify.payload.isascii() and notify.payload.isdigit()) or int(notify.payload) > after_position:
-                    return True
-        return False
-
-    def close(self) -> None:
-        try:
-            self._connection.close()
-        except Exception:
-            pass

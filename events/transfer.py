@@ -18,7 +18,8 @@ from sqlalchemy import text
 
 from .chain import GENESIS, ChainRow, ChainVerifier, Head
 from .errors import EventStoreError
-from .store import COLUMNS, INSERT_SQL, EventStore
+from .dialect import COLUMNS, INSERT_SQL
+from .store import EventStore
 
 FORMAT = "policing-metrics-log"
 FORMAT_VERSION = 1

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from events import EventStore
-from events.store import APPEND_LOCK_KEY
+from events.postgres import APPEND_LOCK_KEY
 
 from . import writers
 from .support import counted

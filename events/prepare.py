@@ -1,0 +1,104 @@
+"""Events about to be appended, checked and made canonical: each one's type and data validated
+against the registry (a batch of one plain type in one pydantic call), its data as canonical JSON."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import SchemaValidator, core_schema
+
+from .canonical import CanonicalizationError, canonical_lines, canonical_text
+from .records import NewEvent
+from .types import EventRegistry
+
+
+# Validators per event schema, of one event's data and of a list of them (a batch of one type
+# is validated in one call).
+_VALIDATORS: dict[type, tuple[Callable[[Any], Any], Callable[[list], Any]]] = {}
+
+
+def _validators(model: type[BaseModel]) -> tuple[Callable[[Any], Any], Callable[[list], Any]]:
+    """Validators of one event's data and of a list of them, raising exactly where `model`'s own
+    validator (and TypeAdapter(list[model])) would.
+
+    A plain model (no model validators, no post-init, no custom __init__, no definitions)
+    is its fields' schema wrapped in "build an instance": validating the fields alone, with
+    the model's config, checks the same and skips building the instances nobody keeps.
+    """
+    found = _VALIDATORS.get(model)
+    if found is None:
+        schema = model.__pydantic_core_schema__
+        plain = (
+            schema.get("type") == "model"
+            and schema.get("schema", {}).get("type") == "model-fields"
+            and not schema.get("custom_init")
+            and not schema.get("root_model")
+            and schema.get("post_init") is None
+        )
+        if plain:
+            fields, config = schema["schema"], schema.get("config")
+            found = (
+                SchemaValidator(fields, config).validate_python,
+                SchemaValidator(core_schema.list_schema(fields), config).validate_python,
+            )
+        else:
+            found = (model.__pydantic_validator__.validate_python, TypeAdapter(list[model]).validate_python)
+        _VALIDATORS[model] = found
+    return found
+
+
+def prepare(registry: EventRegistry, events: Sequence[NewEvent]) -> tuple[list[str], list[int], list[str], list[bytes] | None]:
+    """(types, schema versions, canonical data as text and, for a batch, as UTF-8 bytes) of
+    events about to be appended.
+
+    Refuses an unknown type or invalid data naming the first offending event, exactly as
+    checking them one by one (validate, then canonicalise) would: the batch paths below
+    only ever stand in for that loop when it would have found nothing.
+    """
+    if len(events) == 1:  # the commonest append, without the batch machinery
+        (event,) = events
+        return [event.type], [_validated_one(registry, event)], [canonical_text(event.data)], None
+    types = [event.type for event in events]
+    datas = [event.data for event in events]
+    try:
+        encoded = canonical_lines(datas)
+    except CanonicalizationError:
+        encoded = None
+    schema_versions = None if encoded is None else _validated_batch(registry, types, datas)
+    if schema_versions is not None:
+        return types, schema_versions, [line.decode() for line in encoded], encoded
+    validate = registry.validate
+    schema_versions = []
+    texts = []
+    for index, (name, data) in enumerate(zip(types, datas)):
+        schema_versions.append(validate(name, data, index).version)
+        texts.append(canonical_text(data))
+    return types, schema_versions, texts, None
+
+
+def _validated_one(registry: EventRegistry, event: NewEvent) -> int:
+    """The schema version of one valid event; refuses it as the registry's validate would."""
+    if type(registry).validate is EventRegistry.validate:
+        event_type = registry.get(event.type)
+        try:
+            _validators(event_type.model)[0](event.data)
+            return event_type.version
+        except ValidationError:
+            pass  # the registry's validate says what is wrong
+    return registry.validate(event.type, event.data, 0).version
+
+
+def _validated_batch(registry: EventRegistry, types: list[str], datas: list) -> list[int] | None:
+    """Schema versions of a batch of one type, validated in one call; None to go one by one."""
+    if len(types) < 2 or type(registry).validate is not EventRegistry.validate:
+        return None
+    name = types[0]
+    if not isinstance(name, str) or types.count(name) != len(types):
+        return None
+    event_type = registry.get(name)
+    try:
+        _validators(event_type.model)[1](datas)
+    except ValidationError:
+        return None  # the one-by-one pass names the first invalid event
+    return [event_type.version] * len(datas)
