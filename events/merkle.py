@@ -167,6 +167,35 @@ class Appender:
             written.extend(self.append(item))
         return written
 
+    def extend_levels(
+        self, leaf_hashes: Sequence[bytes], keep: Callable[[int], bool] = lambda level: True
+    ) -> list[tuple[Node, bytes]]:
+        """`extend`, a level at a time (a batch's hashes are paired in list operations, not leaf by
+        leaf); returns only the nodes of the levels `keep` accepts, by level, not in stored order."""
+        written: list[tuple[Node, bytes]] = []
+        size = self.size
+        # The right edge by level: a tree of `size` leaves has a complete subtree at level l
+        # for each 1 bit l of `size`, largest first in self.frontier.
+        edge = {level: item for level, item in zip(
+            (level for level in range(size.bit_length() - 1, -1, -1) if size >> level & 1), self.frontier)}
+        hashes, start, level = list(leaf_hashes), size, 0
+        sha256 = hashlib.sha256
+        while hashes:
+            if keep(level):
+                written.extend(zip(map(Node, [level] * len(hashes), range(start, start + len(hashes))), hashes))
+            if start & 1:  # the first new node is a right child: its sibling is on the edge
+                hashes.insert(0, edge.pop(level))
+                start -= 1
+            if len(hashes) & 1:
+                edge[level] = hashes.pop()
+            pairs = map(b"".join, zip([NODE_PREFIX] * (len(hashes) // 2), hashes[0::2], hashes[1::2]))
+            hashes = [sha256(pair).digest() for pair in pairs]
+            start >>= 1
+            level += 1
+        self.size = size + len(leaf_hashes)
+        self.frontier = [edge[level] for level in sorted(edge, reverse=True)]
+        return written
+
     @property
     def root(self) -> bytes:
         return fold(self.frontier)

@@ -25,7 +25,9 @@ from .decoding import decode, decoding
 from .dialect import COLUMNS, Listener
 from .engines import dialect_for
 from .errors import EventStoreError, IdempotencyKeyReused, WrongExpectedVersion
+from .merkle import ProofError
 from .prepare import prepare
+from .tree import StoredTree
 from .records import AppendManyResult, AppendResult, Metadata, NewEvent, RecordedEvent, format_time
 from .types import EventRegistry
 from .writers import HeldWriter
@@ -117,6 +119,7 @@ class EventStore:
         self.clock = clock
         self.dialect = dialect_for(engine)
         self._held_writer = HeldWriter(engine, pipelined=self.dialect.pipelined)
+        self.tree = StoredTree(self.dialect.sql)  # the log's Merkle tree, written with each append
         sql = self.dialect.sql
         self._sql_head = "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"
         self._sql_stream_version = sql("SELECT max(version) FROM events WHERE stream = ?")
@@ -233,7 +236,7 @@ class EventStore:
                 position, prev_hex, last_time = (0, GENESIS_HASH, "") if head is None else head
                 # recorded_at never decreases along the log
                 recorded_at = max(format_time(self.clock()), last_time)
-                first_position = position + 1
+                first_position, head_hex = position + 1, prev_hex
                 rows: list[tuple] = []
                 versions: dict[str, int] = {}
                 for (stream, events, _), part in zip(entries, slices):
@@ -248,6 +251,7 @@ class EventStore:
                     position += len(stream_rows)
                     versions[stream] = version + len(stream_rows)
                 self.dialect.insert(cursor, rows)
+                self.tree.append(cursor, first_position - 1, head_hex, [row[9] for row in rows])
                 if idempotency_key is not None:
                     first_stream = next(iter(versions))
                     cursor.execute(
@@ -476,14 +480,15 @@ class EventStore:
         With `expect_head` (a head noted earlier), a log that no longer reaches that position,
         or reaches it with another hash, is reported too: that is how a truncated tail shows.
         """
-        verifier = ChainVerifier()
+        verifier, tree = ChainVerifier(), self.tree.checker()
         total = self.head().position
-        for rows in self.read_batches(1, batch_size=batch_size, raw=True):
-            if verifier.feed(rows) is not None:
-                break
-            if progress is not None:
-                progress(verifier.head.position, total)
-        head, breach = verifier.head, verifier.breach
+        with self._cursor() as cursor:
+            for rows in self.read_batches(1, batch_size=batch_size, raw=True):
+                if verifier.feed(rows) is not None or tree.feed(cursor, [row[9] for row in rows]) is not None:
+                    break
+                if progress is not None:
+                    progress(verifier.head.position, total)
+            head, breach = verifier.head, verifier.breach or tree.finish(cursor)
         if breach is None and expect_head is not None and expect_head.position > 0:
             if expect_head.position > head.position:
                 breach = Breach(
@@ -501,6 +506,69 @@ class EventStore:
                         f"hash at position {expect_head.position} is {stored}, but {expect_head.hash} was noted earlier",
                     )
         return VerifyReport(head, breach, head.position, expect_head)
+
+    # -- the Merkle tree (events/merkle.py, events/tree.py, docs/proofs.md) ----------------------
+    # Leaf index i is the event at position i + 1; a tree of size n covers positions 1 … n. The
+    # tree always covers the whole log (each append writes its events and their tree hashes in one
+    # transaction), so any size from 0 to the head's position can be asked for, at any later time.
+
+    def tree_head(self) -> tuple[int, bytes]:
+        """(size, root) of the tree of the whole log as it is now: what a checkpoint signs."""
+        with self._cursor() as cursor:
+            cursor.execute(self._sql_head)
+            row = cursor.fetchone()
+            size = 0 if row is None else row[0]
+            return size, self.tree.root(cursor, size)
+
+    def tree_root(self, size: int) -> bytes:
+        """The root of the tree of the first `size` events (the root of the empty tree for 0)."""
+        with self._cursor() as cursor:
+            self._check_tree_size(cursor, size)
+            return self.tree.root(cursor, size)
+
+    def inclusion_proof(self, position: int, size: int) -> list[bytes]:
+        """The proof that the event at `position` is leaf `position - 1` of the tree of `size` events."""
+        return self.inclusion_proofs([position], size)[position]
+
+    def inclusion_proofs(self, positions: Iterable[int], size: int) -> dict[int, list[bytes]]:
+        """Inclusion proofs of several events in the tree of `size` events, read together (an edition's figures)."""
+        wanted = list(dict.fromkeys(positions))
+        for position in wanted:
+            if not (isinstance(position, int) and 1 <= position <= size):
+                raise ProofError(f"position {position!r} is not in a tree of {size} events (positions 1 to {size})")
+        with self._cursor() as cursor:
+            self._check_tree_size(cursor, size)
+            proofs = self.tree.inclusion_proofs(cursor, [position - 1 for position in wanted], size)
+        return dict(zip(wanted, proofs))
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        """The proof that the tree of `new_size` events extends the tree of `old_size` (nothing rewritten)."""
+        with self._cursor() as cursor:
+            self._check_tree_size(cursor, new_size)
+            return self.tree.consistency_proof(cursor, old_size, new_size)
+
+    def rebuild_tree(self) -> int:
+        """Recompute the stored tree from the log, under the append lock; returns the tree's size."""
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            self.dialect.begin_append(cursor)
+            size = self.tree.rebuild(cursor).size
+            connection.commit()
+            return size
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            connection.close()
+
+    def _check_tree_size(self, cursor, size: int) -> None:
+        if not isinstance(size, int) or size < 0:
+            raise ProofError(f"a tree size is a whole number of events, found {size!r}")
+        cursor.execute(self._sql_head)
+        row = cursor.fetchone()
+        if size > (0 if row is None else row[0]):
+            raise ProofError(f"the log holds {0 if row is None else row[0]} events, not {size}: no tree of that size yet")
 
     # -- following ---------------------------------------------------------------------------
 

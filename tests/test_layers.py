@@ -118,8 +118,8 @@ def test_importing_the_domain_loads_no_database_driver_or_web_framework():
 
 
 
-# The store reads and writes these with its own SQL (events/store.py); the migrations declare them.
-WRITTEN_BY_THE_STORE = {"events", "idempotency_keys"}
+# The store reads and writes these with its own SQL (events/store.py, events/tree.py); the migrations declare them.
+WRITTEN_BY_THE_STORE = {"events", "idempotency_keys", "tree_hashes"}
 
 
 def _declared_tables() -> dict[str, list[str]]:

@@ -301,3 +301,23 @@ def test_proofs_are_refused_for_leaves_outside_the_tree_and_hashes_of_another_le
     with pytest.raises(ProofError):
         verify_inclusion(0, 2, leaf_hash(b""), [b"short"], tree.root(2))
     assert node_hash(b"a", b"b") == hashlib.sha256(b"\x01ab").digest()
+
+
+@given(st.integers(0, 300), st.lists(st.integers(0, 40), max_size=6))
+def test_extending_a_level_at_a_time_writes_what_appending_leaf_by_leaf_writes(start, batches):
+    hashes = [leaf_hash(b"%d" % i) for i in range(start + sum(batches))]
+    one_by_one, by_levels = Appender(), Appender()
+    one_by_one.extend(hashes[:start])
+    by_levels.extend_levels(hashes[:start])
+    offset = start
+    for count in batches:
+        expected = one_by_one.extend(hashes[offset : offset + count])
+        written = by_levels.extend_levels(hashes[offset : offset + count])
+        assert sorted(written, key=lambda item: stored_index(*item[0])) == expected
+        assert by_levels.extend_levels([], keep=lambda level: level % 4 == 0) == []
+        assert (by_levels.size, by_levels.frontier) == (one_by_one.size, one_by_one.frontier)
+        offset += count
+    resumed = Appender(by_levels.size, by_levels.frontier)
+    kept = resumed.extend_levels(hashes[:5], keep=lambda level: level >= 2)
+    assert all(node.level >= 2 for node, _ in kept)
+    assert resumed.root == MemoryTree([*hashes, *hashes[:5]]).root()

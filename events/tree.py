@@ -1,0 +1,267 @@
+"""The log's Merkle tree kept in the database, beside the events, in the same transaction as each append.
+
+Table `tree_hashes` (id, hash): the hash of every complete subtree at levels 4, 8, 12, … (a subtree
+of 16, 256, 4096, … leaves), `id` being its number in events.merkle.stored_index (Go's tlog
+numbering). Level 0 is not stored: a leaf's hash is SHA-256(0x00 ‖ raw32(events.hash)), read from
+the events table; the levels between are folded from at most 8 hashes of the level below them that
+is stored (or of the events). So an append writes one row per 16 events (and reads none while this
+process appended last), and any hash a proof needs costs at most 8 reads.
+
+Everything here works on a DB-API cursor inside the caller's transaction: the store appends the
+events and their tree hashes under one lock and one commit; `rebuild` recomputes the table from the
+events; `check` compares it with the events (`verify`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Callable, Iterable, Iterator, Sequence
+
+from .chain import Breach
+from .errors import EventStoreError
+from .merkle import (
+    EMPTY_ROOT,
+    LEAF_PREFIX,
+    Appender,
+    HashReader,
+    Node,
+    consistency_proof,
+    consistency_ranges,
+    fold,
+    inclusion_ranges,
+    node_hash,
+    range_nodes,
+    split_stored_index,
+    stored_count,
+    stored_index,
+)
+
+LEVEL_STEP = 4  # the stored levels: 4, 8, 12, …
+TABLE = "tree_hashes"
+IN_CHUNK = 500  # ids or positions per `IN (...)`, well inside both engines' limits on parameters
+
+
+def is_stored(level: int) -> bool:
+    return level > 0 and level % LEVEL_STEP == 0
+
+
+class TreeMissing(EventStoreError):
+    """The tree table lacks hashes the log needs: it was never built, or rows were removed."""
+
+
+
+def leaf_hashes_of(hexes: Iterable[str]) -> list[bytes]:
+    """The leaf hashes of events whose stored hashes (hex) are `hexes`."""
+    sha256 = hashlib.sha256
+    return [sha256(LEAF_PREFIX + bytes.fromhex(item)).digest() for item in hexes]
+
+
+def _pairwise(hashes: list[bytes]) -> bytes:
+    """The root of a perfect subtree from its 2^k hashes at one level."""
+    while len(hashes) > 1:
+        hashes = [node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
+    return hashes[0]
+
+
+class StoredTree:
+    """The tree's reads and writes for one database; `sql` turns `?` placeholders into the driver's."""
+
+    def __init__(self, sql: Callable[[str], str]) -> None:
+        self._sql = sql
+        self._insert = sql(f"INSERT INTO {TABLE} (id, hash) VALUES (?, ?)")
+        self._delete = f"DELETE FROM {TABLE}"
+        self._max_id = f"SELECT max(id) FROM {TABLE}"
+        self._rows_between = sql(f"SELECT id, hash FROM {TABLE} WHERE id >= ? AND id <= ? ORDER BY id")
+        self._rows_beyond = sql(
+            f"SELECT min(id) FROM {TABLE} WHERE id > ? AND NOT EXISTS (SELECT 1 FROM events WHERE position > ?)"
+        )
+        self._events_between = sql("SELECT position, hash FROM events WHERE position >= ? AND position <= ? ORDER BY position")
+        # The right edge of the tree as this process last left it: (size, the hash of the event at
+        # that size, an Appender there). A log is append-only and its hashes chain, so the same size
+        # and head hash mean the same tree: another process's appends change the head and miss.
+        self._edge: tuple[int, str, Appender] | None = None
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def reader(self, cursor) -> HashReader:
+        """Reads any complete subtree's hash, from stored hashes and event hashes (a few queries for all)."""
+
+        def read(nodes: Sequence[Node]) -> list[bytes]:
+            plans: list[tuple[str, list]] = []
+            ids: set[int] = set()
+            positions: set[int] = set()
+            for level, index in nodes:
+                base = level - level % LEVEL_STEP
+                width = 1 << (level - base)
+                first = index * width
+                if base == 0:
+                    wanted = list(range(first + 1, first + width + 1))  # leaves as positions
+                    positions.update(wanted)
+                    plans.append(("events", wanted))
+                else:
+                    wanted = [stored_index(base, first + offset) for offset in range(width)]
+                    ids.update(wanted)
+                    plans.append(("stored", wanted))
+            stored = self._fetch(cursor, f"SELECT id, hash FROM {TABLE} WHERE id IN ", sorted(ids))
+            leaves = self._fetch(cursor, "SELECT position, hash FROM events WHERE position IN ", sorted(positions))
+            missing_ids = ids.difference(stored)
+            if missing_ids:
+                level, index = split_stored_index(min(missing_ids))
+                raise TreeMissing(
+                    f"the tree lacks the hash of leaves {index << level} to {((index + 1) << level) - 1} "
+                    f"(level {level}): run `policing-metrics tree rebuild`"
+                )
+            if positions.difference(leaves):
+                raise EventStoreError(f"the log has no event at position {min(positions.difference(leaves))}")
+            leaf_of = {position: h for position, h in zip(leaves, leaf_hashes_of(leaves.values()))}
+            result = []
+            for kind, wanted in plans:
+                if kind == "events":
+                    result.append(_pairwise([leaf_of[position] for position in wanted]))
+                else:
+                    result.append(_pairwise([bytes(stored[number]) for number in wanted]))
+            return result
+
+        return read
+
+    def _fetch(self, cursor, select: str, keys: list[int]) -> dict:
+        found: dict = {}
+        for start in range(0, len(keys), IN_CHUNK):
+            chunk = keys[start : start + IN_CHUNK]
+            cursor.execute(self._sql(select + "(" + ", ".join("?" * len(chunk)) + ")"), chunk)
+            found.update(cursor.fetchall())
+        return found
+
+    def root(self, cursor, size: int) -> bytes:
+        if size == 0:
+            return EMPTY_ROOT
+        return fold(self.reader(cursor)(range_nodes(0, size)))
+
+    def inclusion_proofs(self, cursor, indexes: Sequence[int], size: int) -> list[list[bytes]]:
+        """The inclusion proof of each leaf index in the tree of `size` leaves, reading once for all."""
+        per_leaf = [inclusion_ranges(index, size) for index in indexes]
+        parts = {span: range_nodes(*span) for ranges in per_leaf for span in ranges}
+        wanted = list(dict.fromkeys(node for nodes in parts.values() for node in nodes))
+        found = dict(zip(wanted, self.reader(cursor)(wanted)))
+        span_hash = {span: fold([found[node] for node in nodes]) for span, nodes in parts.items()}
+        return [[span_hash[span] for span in ranges] for ranges in per_leaf]
+
+    def consistency_proof(self, cursor, old_size: int, new_size: int) -> list[bytes]:
+        consistency_ranges(old_size, new_size)  # refuses impossible sizes before reading
+        return consistency_proof(old_size, new_size, self.reader(cursor))
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def append(self, cursor, size: int, head_hash: str, new_hashes: Sequence[str]) -> None:
+        """Store the tree hashes that events with `new_hashes` (hex), appended after position `size`
+        whose event hash is `head_hash`, complete. In the caller's transaction, under its append lock."""
+        appender = self._appender_at(cursor, size, head_hash)
+        written = appender.extend_levels(leaf_hashes_of(new_hashes), keep=is_stored)
+        if written:
+            rows = [(stored_index(*node), item) for node, item in written]
+            if len(rows) == 1:
+                cursor.execute(self._insert, rows[0])
+            else:
+                cursor.executemany(self._insert, rows)
+        self._edge = (appender.size, new_hashes[-1], appender) if new_hashes else self._edge
+
+    def _appender_at(self, cursor, size: int, head_hash: str) -> Appender:
+        edge = self._edge
+        self._edge = None  # until this append has written, whatever happens
+        if edge is not None and edge[0] == size and edge[1] == head_hash:
+            return edge[2]
+        if size == 0:
+            return Appender()
+        try:
+            frontier = self.reader(cursor)(range_nodes(0, size))
+        except TreeMissing:
+            # The table is behind the log (built before this software kept a tree, or rows were
+            # removed): it is derived from the events, so rebuild it in this transaction.
+            return self.rebuild(cursor, size)
+        return Appender(size, frontier)
+
+    def rebuild(self, cursor, size: int | None = None, batch_size: int = 5000) -> Appender:
+        """Recompute the whole table from the events (up to position `size`, else all) in the caller's transaction."""
+        cursor.execute(self._delete)
+        appender = Appender()
+        last_hash = None
+        for rows in self._event_batches(cursor, 1, size, batch_size):
+            written = appender.extend_levels(leaf_hashes_of(row[1] for row in rows), keep=is_stored)
+            if written:
+                cursor.executemany(self._insert, [(stored_index(*node), item) for node, item in written])
+            last_hash = rows[-1][1]
+        if last_hash is not None:
+            self._edge = (appender.size, last_hash, appender)
+        return appender
+
+    def _event_batches(self, cursor, first: int, last: int | None, batch_size: int) -> Iterator[list[tuple]]:
+        position = first
+        bound = (1 << 62) if last is None else last
+        while position <= bound:
+            cursor.execute(self._events_between, (position, min(bound, position + batch_size - 1)))
+            rows = cursor.fetchall()
+            if not rows:
+                return
+            yield rows
+            position = rows[-1][0] + 1
+
+    # -- checking ---------------------------------------------------------------------------
+
+    def checker(self) -> "TreeChecker":
+        return TreeChecker(self)
+
+
+class TreeChecker:
+    """Compares the stored tree with the events fed in position order (verify feeds it as it walks the chain).
+
+    `breach` names the first stored hash that is missing, wrong or surplus; None while all agree.
+    """
+
+    def __init__(self, tree: StoredTree) -> None:
+        self._tree = tree
+        self._appender = Appender()
+        self._checked_id = -1  # every stored id up to this one has been compared
+        self.breach: Breach | None = None
+
+    def feed(self, cursor, event_hashes: Sequence[str]) -> Breach | None:
+        if self.breach is not None or not event_hashes:
+            return self.breach
+        written = self._appender.extend_levels(leaf_hashes_of(event_hashes), keep=is_stored)
+        expected = sorted((stored_index(*node), node, item) for node, item in written)
+        # Everything stored up to the last hash these events complete must be exactly the expected ones.
+        last_id = stored_count(self._appender.size) - 1
+        cursor.execute(self._tree._rows_between, (self._checked_id + 1, last_id))
+        stored = {number: bytes(item) for number, item in cursor.fetchall()}
+        for number, node, item in expected:
+            found = stored.pop(number, None)
+            if found != item:
+                first, last = (node.index << node.level) + 1, (node.index + 1) << node.level
+                self.breach = Breach(first, (
+                    f"the Merkle tree's hash of positions {first} to {last} (level {node.level}) is "
+                    f"{'missing' if found is None else found.hex()}, the events give {item.hex()}: "
+                    "`policing-metrics tree rebuild` recomputes the tree from the log"
+                ))
+                return self.breach
+        if stored:
+            self.breach = self._surplus(min(stored))
+            return self.breach
+        self._checked_id = last_id
+        return None
+
+    def finish(self, cursor) -> Breach | None:
+        """After the last events fed: nothing may be stored beyond what they complete, unless the log
+        has grown since (one statement, so an append committing meanwhile is seen whole or not at all)."""
+        if self.breach is None:
+            cursor.execute(self._tree._rows_beyond, (self._checked_id, self._appender.size))
+            row = cursor.fetchone()
+            if row is not None and row[0] is not None:
+                self.breach = self._surplus(row[0])
+        return self.breach
+
+    def _surplus(self, number: int) -> Breach:
+        level, index = split_stored_index(number)
+        first, last = (index << level) + 1, (index + 1) << level
+        return Breach(first, (
+            f"the Merkle tree holds a hash of positions {first} to {last} (level {level}) that the log "
+            f"({self._appender.size} events checked) does not have: `policing-metrics tree rebuild` recomputes it"
+        ))
