@@ -9,7 +9,21 @@ process appended last), and any hash a proof needs costs at most 8 reads.
 
 Everything here works on a DB-API cursor inside the caller's transaction: the store appends the
 events and their tree hashes under one lock and one commit; `rebuild` recomputes the table from the
-events; `check` compares it with the events (`verify`).
+events; `TreeChecker` compares it with the events (`verify`).
+
+What the store offers on top (events/store.py; positions are 1-based, leaf index = position - 1,
+a tree of size n covers positions 1 … n, every size up to the head's position stays available):
+
+    store.tree_head() -> (size, root)                  the whole log now: what a checkpoint signs
+    store.tree_root(size) -> bytes                     the root of the first `size` events
+    store.inclusion_proof(position, size) -> [bytes]   RFC 9162 inclusion proof of leaf position - 1
+    store.inclusion_proofs(positions, size) -> {position: [bytes]}   many at once, one read
+    store.consistency_proof(old_size, new_size) -> [bytes]           RFC 9162 consistency proof
+    store.rebuild_tree() -> size                       recompute this table from the events
+
+Proofs are checked with events.merkle.verify_inclusion / verify_consistency, the leaf hash of an
+event with events.merkle.event_leaf_hash(event.hash); sizes the log has not reached, and positions
+outside the tree, raise events.merkle.ProofError.
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
 """The log's Merkle tree: the hashes of its complete subtrees at levels 4, 8, 12, … (events/tree.py), built here
 from the events already in the log, so the tree covers the whole log from this revision on.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
@@ -21,12 +21,13 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=False),
         sa.Column("hash", sa.LargeBinary(), nullable=False),
     )
+    from events.engines import dialect_for
     from events.tree import StoredTree
 
     bind = op.get_bind()
-    cursor = bind.connection.driver_connection.cursor()
+    cursor = bind.connection.driver_connection.cursor()  # inside the upgrade's transaction
     try:
-        StoredTree((lambda text: text) if bind.dialect.name == "sqlite" else (lambda text: text.replace("?", "%s"))).rebuild(cursor)
+        StoredTree(dialect_for(bind.engine).sql).rebuild(cursor)
     finally:
         cursor.close()
 
