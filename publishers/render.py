@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from linkify_it import LinkifyIt
 from markupsafe import Markup, escape
 
+from events.domain.areas import force_area
 from events.domain.comparisons import NumberStyle
 from events.domain.editions import BINDING, FOOTNOTE_MARK
 
@@ -82,7 +83,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(display_time=display_time, iso_london=iso_london, linked=linked)
+    env.filters.update(display_time=display_time, iso_london=iso_london, linked=linked, area_name=area_name)
     return env
 
 
@@ -92,6 +93,12 @@ def dumps(document: Any) -> bytes:
 
 
 # -- index.html ---------------------------------------------------------------------------------
+
+
+def area_name(area: str) -> str:
+    """A police force area as readers name it ("West Midlands"), from its id; any other area (a sub-area) as recorded."""
+    force = force_area(area)
+    return force.name if force is not None and force.area == area else area
 
 
 def linked(text: str) -> Markup:

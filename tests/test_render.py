@@ -165,6 +165,18 @@ def test_the_page_names_the_release_time_in_london_the_authors_and_the_lead_cont
     assert "Harry Barton, Head of Strategy and Direction" in meta
     assert "Stuart Gardner, Business Planning & Performance Senior Manager" in meta
     assert "Lead contact Stuart Gardner" in meta
+    assert "Area West Midlands" in meta  # the area as readers name it, not its id
+    assert text_of(page.find(f".//{XHTML}caption[@id='scorecard-caption']")).endswith("in West Midlands against its baseline")
+
+
+def test_an_area_is_named_as_readers_name_it_and_a_sub_area_as_recorded():
+    from publishers.render import area_name
+
+    assert [area_name(a) for a in ("west-midlands", "devon-and-cornwall", "birmingham-lpu")] == [
+        "West Midlands",
+        "Devon & Cornwall",
+        "birmingham-lpu",
+    ]
 
 
 def test_all_seventy_paragraphs_read_as_the_edition_shows_them_with_values_filled_in(page, example_store):
@@ -227,8 +239,8 @@ def test_the_scorecard_row_shows_value_period_baseline_change_direction_and_asse
 def test_figures_quoted_in_the_text_but_not_in_the_scorecard_are_listed_beside_it(page):
     table = page.find(f".//{XHTML}table[@id='other-figures']")
     rows = [[text_of(cell) for cell in row] for row in table.find(f"{XHTML}tbody")]
-    assert ["Firearm discharges", "33", "October to December 2021", "west-midlands"] in [row[:4] for row in rows]
-    assert ["Satisfaction with the service (SMS survey)", "79%", "December 2021", "west-midlands"] in [row[:4] for row in rows]
+    assert ["Firearm discharges", "33", "October to December 2021", "West Midlands"] in [row[:4] for row in rows]
+    assert ["Satisfaction with the service (SMS survey)", "79%", "December 2021", "West Midlands"] in [row[:4] for row in rows]
 
 
 def test_a_first_revision_has_no_notices_and_says_it_is_the_first_release(page):
