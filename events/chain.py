@@ -17,23 +17,35 @@ GENESIS_HASH = "0" * 64
 HASHED_FIELDS = ("data", "metadata", "position", "recorded_at", "schema_version", "stream", "type", "version")
 
 
-def envelope_format(*, metadata: str, recorded_at: str, schema_version: int, stream: str, type: str) -> bytes:
+def envelope_format(
+    *, metadata: str, recorded_at: str | None, schema_version: int, stream: str | None, type: str
+) -> bytes:
     """The envelope of every event with these fields, as a bytes %-format awaiting (data, position, version).
 
     The one place the envelope is written, its fields in HASHED_FIELDS order: appends and verify
     fill it in for each event (one format serves a whole append), `envelope_bytes` for one.
     `metadata`, like the data filled in later, is canonical JSON text already (the store keeps
     both so), so the envelope is assembled rather than re-serialised; tests check it equals
-    `rfc8785.dumps` of the fields.
+    `rfc8785.dumps` of the fields. `recorded_at` or `stream` given as None leaves a slot (%b,
+    after the position: recorded_at's, then stream's) for its quoted bytes, `quoted_bytes(...)`,
+    so that one format serves a log of one-event appends too (verify).
     """
-    between = f',"metadata":{metadata},"position":'  # between the data and the position
-    after = (  # between the position and the version
-        f',"recorded_at":{canonical_string(recorded_at)},"schema_version":{schema_version:d},'
-        f'"stream":{canonical_string(stream)},"type":{canonical_string(type)},"version":'
+    time = "\x00" if recorded_at is None else canonical_string(recorded_at)
+    name = "\x00" if stream is None else canonical_string(stream)
+    # \x00 marks a slot: canonical JSON escapes every control character, so none occurs in it.
+    text = (
+        f'{{"data":%s,"metadata":{metadata.replace("%", "%%")},"position":%d,"recorded_at":{time.replace("%", "%%")},'
+        f'"schema_version":{schema_version:d},"stream":{name.replace("%", "%%")},'
+        f'"type":{canonical_string(type).replace("%", "%%")},"version":%d}}'
     )
-    if "%" in between or "%" in after:
-        between, after = between.replace("%", "%%"), after.replace("%", "%%")
-    return f'{{"data":%s{between}%d{after}%d}}'.encode()
+    if recorded_at is None or stream is None:
+        text = text.replace("\x00", "%b")
+    return text.encode()
+
+
+def quoted_bytes(text: str) -> bytes:
+    """What fills an envelope's slot for `text` (see envelope_format)."""
+    return canonical_string(text).encode()
 
 
 def envelope_bytes(
@@ -61,7 +73,7 @@ def event_hash(prev_hash: str, envelope: bytes) -> str:
 
 def chained_format(**fields) -> bytes:
     """`envelope_format` behind a slot for the previous hash's 32 bytes: the whole input of
-    SHA-256, awaiting (previous digest, data, position, version), in one %-operation."""
+    SHA-256, awaiting (previous digest, data, position, [slots,] version), in one %-operation."""
     return b"%b" + envelope_format(**fields)
 
 
@@ -173,7 +185,10 @@ class ChainVerifier:
         self.head = start
         self.breach: Breach | None = None
         self._last_time = last_recorded_at
+        # Formats with slots for recorded_at and stream (few: by type, schema and metadata), and
+        # streams' quoted bytes: a log of one-event appends builds no format per event.
         self._formats: dict[tuple, bytes] = {}
+        self._quoted_streams: dict[str, bytes] = {}
 
     def feed(self, rows: Iterable[ChainRow]) -> Breach | None:
         if self.breach is not None:
@@ -183,8 +198,9 @@ class ChainVerifier:
         prev_hex = self.head.hash
         prev_digest = bytes.fromhex(prev_hex)
         last_time = self._last_time
-        # The rows of one append share a format (see chained_format): build each once.
         formats = self._formats
+        quoted_streams = self._quoted_streams
+        quoted_time = quoted_bytes(last_time)
         breach = None
         for position, stream, version, type_, schema_version, data, metadata, recorded_at, prev_hash, digest in rows:
             if position != expected_position:
@@ -197,15 +213,22 @@ class ChainVerifier:
             if recorded_at < last_time:
                 breach = Breach(position, f"recorded_at {recorded_at} is earlier than the previous event's {last_time}")
                 break
-            kind = (stream, type_, schema_version, metadata, recorded_at)
+            kind = (type_, schema_version, metadata)
             format = formats.get(kind)
             if format is None:
                 if len(formats) >= 64:
                     formats.clear()
                 format = formats[kind] = chained_format(
-                    metadata=metadata, recorded_at=recorded_at, schema_version=schema_version, stream=stream, type=type_
+                    metadata=metadata, recorded_at=None, schema_version=schema_version, stream=None, type=type_
                 )
-            actual = sha256(format % (prev_digest, data.encode(), position, version)).digest()
+            quoted_stream = quoted_streams.get(stream)
+            if quoted_stream is None:
+                if len(quoted_streams) >= 4096:
+                    quoted_streams.clear()
+                quoted_stream = quoted_streams[stream] = quoted_bytes(stream)
+            if recorded_at != last_time:  # the rows of one append share their time
+                quoted_time = quoted_bytes(recorded_at)
+            actual = sha256(format % (prev_digest, data.encode(), position, quoted_time, quoted_stream, version)).digest()
             actual_hex = actual.hex()
             if actual_hex != digest:
                 breach = Breach(position, f"hash does not match the event's contents (stored {digest}, computed {actual_hex})")
