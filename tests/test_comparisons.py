@@ -118,6 +118,21 @@ def test_bindings_name_their_comparison_and_read_its_figure_change_and_period(st
     assert problems == []
 
 
+def test_on_the_previous_12_months_binds_every_number_and_its_length_is_no_typed_number(store):
+    a_measure(store, "burglary")
+    a_figure(store, "burglary", "2021-01/2021-12", "17000")
+    a_figure(store, "burglary", "2022-01/2022-12", "18093")
+    an_edition(store)
+    text = "+{{change@previous:burglary:2022-01/2022-12}}, +{{percent@previous:burglary:2022-01/2022-12}} on the previous 12 months"
+    editions.write_paragraph(store, E, 1, section="force-statement", text=text, metadata=ANALYST)
+    view = editions.view_edition(store, E)
+    assert view.rendered(text) == "+1,093, +6% on the previous 12 months"
+    assert [str(p) for p in view.problems() if p.kind in ("literal", "binding")] == []
+    # A count typed beside it is still flagged.
+    editions.revise_paragraph(store, E, 1, text=text + ", 1,093 more", reason="typed", metadata=ANALYST)
+    assert [p.kind for p in editions.view_edition(store, E).problems() if p.kind == "literal"] == ["literal"]
+
+
 def test_a_comparison_without_its_figure_is_a_problem_naming_the_missing_figure(store):
     a_measure(store, "burglary")
     a_figure(store, "burglary", "2022-01/2022-12", "18093")

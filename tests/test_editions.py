@@ -244,6 +244,9 @@ def test_the_seeds_stated_percentages_reproduce():
         ("One of the biggest rises; Q3; DG6; COVID-19 funding", []),
         ("offences.[^1] and {{value:homicide:2021-01/2021-12}} too", []),
         ("a team of 22 officers; 2000 officers; £2m; £1.5 million; 58.5%", ["22", "2000", "£2m", "£1.5 million", "58.5%"]),
+        # How long a period is names the period: "+1,093, +6.4% on the previous 12 months" binds every figure.
+        ("on the previous 12 months; a 12-month period; the last three years; rolling 12 months to November 2022", []),
+        ("12 offences in the last 12 months; 46 months; over the past 120 years", ["12", "46", "120"]),
     ],
 )
 def test_literal_numbers_are_every_number_typed_into_prose_but_dates(text, literals):

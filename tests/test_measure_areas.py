@@ -250,3 +250,31 @@ def test_http_sets_a_measure_for_an_area_and_refuses_bad_input_as_problem_detail
         assert unknown.status_code == 422 and "E23000099" in unknown.text
     state, _ = load(store, "measure-homicide", rules.fold)
     assert (state.for_area("kent").baseline_period, state.for_area("surrey").baseline_period) == (KENT_BASELINE, SURREY_BASELINE)
+
+
+def test_a_published_statement_files_each_measure_under_its_areas_priority_and_compares_with_its_baseline(store):
+    from events.domain.fields import NATIONAL_PRIORITIES
+    from service.handlers.editions_published import RevisionTimes, edition_document
+
+    two_forces(store)
+    for area, baseline, base, latest in (("kent", KENT_BASELINE, "900", "800"), ("surrey", SURREY_BASELINE, "300", "330")):
+        a_figure(store, "robbery", baseline, base, area=area)
+        a_figure(store, "robbery", "2021-01/2021-12", latest, area=area)
+    shown = {}
+    for area in ("kent", "surrey"):
+        edition = f"{area}-2022-02"
+        editions.open_edition(
+            store, edition, area=area, title=f"{area}, February 2022",
+            authors=[{"name": "A. Author", "job_title": "Analyst"}], lead_contact={"name": "A. Author"}, metadata=ANALYST,
+        )  # fmt: skip
+        for priority in NATIONAL_PRIORITIES:
+            editions.assess_priority(store, edition, priority, True, f"{priority} applies", ANALYST)
+        text = "{{value:robbery:2021-01/2021-12}} robberies against {{baseline:robbery}}"
+        editions.write_paragraph(store, edition, 1, section="force-statement", text=text, metadata=ANALYST)
+        _, approval = editions.approve_edition(store, edition, ANALYST)
+        document = edition_document(store, edition, approval.revision, RevisionTimes("2026-02-05T09:30:00Z", "2026-02-05T09:30:00Z", ()), software_version="test")
+        shown[area] = {line.measure: line for line in document.scorecard}, document.paragraphs[0].text
+    kent, surrey = shown["kent"][0]["robbery"], shown["surrey"][0]["robbery"]
+    assert (kent.priority, kent.baseline_period, kent.change_percent) == ("serious-violence", KENT_BASELINE, -11)
+    assert (surrey.priority, surrey.baseline_period, surrey.change_percent) == ("neighbourhood-crime", SURREY_BASELINE, 10)
+    assert (shown["kent"][1], shown["surrey"][1]) == ("800 robberies against 900", "330 robberies against 300")

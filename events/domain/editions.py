@@ -118,6 +118,12 @@ _YEAR_WORDS = frozenset(
 _MONTH_BEFORE = re.compile(rf"(?i:\b(?:{_MONTHS}))\.?\s+$")
 _MONTH_AFTER = re.compile(rf"^(?:st|nd|rd|th)?\s+(?i:(?:{_MONTHS})\b)")
 _WORD_BEFORE = re.compile(r"(\w+)\W{0,2}$")
+# A period's length is part of naming the period, not a figure: "the previous 12 months", "a
+# 12-month period", "the last three years", "rolling 12 months to November 2022".
+_LENGTH_BEFORE = re.compile(
+    r"(?i:\b(?:previous|last|past|rolling|preceding|latest|recent|same|first|next|the|a|over|each|every|prior))\s+$"
+)
+_LENGTH_AFTER = re.compile(r"^(?:-|\s+)(?i:months?|quarters?|years?|weeks?)\b")
 _FINANCIAL_YEAR = re.compile(r"^(?P<first>(?:19|20)\d\d)(?:[/-](?P<second>\d\d(?:\d\d)?))$")
 
 
@@ -144,6 +150,16 @@ def _is_date(literal: str, before: str, after: str) -> bool:
     return word is not None and word.group(1).lower() in _YEAR_WORDS
 
 
+def _is_period_length(literal: str, before: str, after: str) -> bool:
+    """'12' in "the previous 12 months", 'three' in "the last three years": how long a period is."""
+    if literal.isdigit():
+        if len(literal) > 2:
+            return False
+    elif not literal.isalpha() or not re.fullmatch(rf"(?i:{_NUMBER_WORDS})", literal):
+        return False
+    return bool(_LENGTH_BEFORE.search(before) and _LENGTH_AFTER.match(after))
+
+
 def literal_numbers(text: str) -> list[str]:
     """Numbers typed literally into a paragraph (outside placeholders), for an editor to bind or confirm.
 
@@ -153,10 +169,12 @@ def literal_numbers(text: str) -> list[str]:
     found = []
     for match in LITERAL_NUMBER.finditer(prose):
         literal = match.group(0)
-        if match["digits"] is not None:
-            start, end = match.span()
-            if _is_date(literal, prose[max(0, start - 40) : start], prose[end : end + 20]):
-                continue
+        start, end = match.span()
+        before, after = prose[max(0, start - 40) : start], prose[end : end + 20]
+        if match["digits"] is not None and _is_date(literal, before, after):
+            continue
+        if _is_period_length(literal, before, after):
+            continue
         found.append(literal)
     return found
 
