@@ -17,77 +17,70 @@ from __future__ import annotations
 
 import hashlib
 import json
-import posixpath
 import re
 from collections import deque
+from dataclasses import dataclass
 from typing import Callable, Iterable
-from html.parser import HTMLParser
-from urllib.parse import unquote, urldefrag, urlsplit
 
+from .links import ENTRY_POINTS
+from .links import links as _links
+from .links import target as _target
 from .model import Site, edition_directory
 from .stores import ObjectNotFound, ObjectStore
 
-# calendar.ics is left out: its lines are folded at 75 octets, and calendar.json carries the same links.
-ENTRY_POINTS = ("index.html", "latest/index.html", "feed.atom", "feed.rss", "calendar.atom", "calendar.json")
 _REVISION = re.compile(r"^(editions/[^/]+/r\d+)/")
-_XML_LINK = re.compile(r'href=["\']([^"\']+)["\']|<link>([^<]+)</link>|"url":\s*"([^"]+)"')
 
 
-class _Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.links: list[str] = []
+@dataclass(frozen=True)
+class FrozenHead:
+    """What a published manifest says its revision was frozen at: the log's position and head hash then."""
 
-    def handle_starttag(self, tag, attrs) -> None:
-        for name, value in attrs:
-            if name in ("href", "src") and value:
-                self.links.append(value)
-            elif tag == "meta" and name == "content" and value and "url=" in value.lower():
-                self.links.append(value.split("=", 1)[1].strip())
+    key: str
+    edition: str
+    revision: int
+    position: int
+    head_hash: str
 
 
-def _links(key: str, body: bytes) -> list[str]:
-    text = body.decode("utf-8", errors="replace")
-    if key.endswith(".html"):
-        parser = _Links()
-        parser.feed(text)
-        return parser.links
-    return [next(group for group in match.groups() if group) for match in _XML_LINK.finditer(text)]
-
-
-def _target(page: str, link: str, site_url: str | None) -> str | None:
-    """The key a link points at, or None for a link outside the site (mailto:, another host)."""
-    link, _ = urldefrag(link)
-    if not link:
-        return None  # a fragment of the same page
-    if site_url and link.startswith(site_url):
-        path = link[len(site_url) :]
-    else:
-        parts = urlsplit(link)
-        if parts.scheme or parts.netloc:
-            return None
-        if link.startswith("/"):
-            path = link.lstrip("/")
-        else:
-            path = posixpath.normpath(posixpath.join(posixpath.dirname(page), unquote(link)))
-            if link.endswith("/"):
-                path += "/"
-    if path in ("", "."):
-        path = "index.html"
-    if path.endswith("/"):
-        path += "index.html"
-    return path
+def frozen_heads(store: ObjectStore) -> list[FrozenHead]:
+    """Every published manifest's `frozen_at`, oldest position first (a manifest that is not valid JSON is
+    left to `check_site`, which reports it)."""
+    heads = []
+    for key in store.list("editions/"):
+        if not key.endswith("/manifest.json") or not _REVISION.match(key):
+            continue
+        try:
+            manifest = json.loads(store.get(key))
+            frozen = manifest["frozen_at"]
+            heads.append(FrozenHead(key, manifest["edition"], manifest["revision"], frozen["position"], frozen["head_hash"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return sorted(heads, key=lambda h: (h.position, h.edition, h.revision))
 
 
 def published_head(store: ObjectStore) -> tuple[int, str] | None:
     """The newest log head a published revision was frozen at, (position, hash) from its manifest's `frozen_at`;
     None when nothing is published. What the public has seen: a log that no longer holds it has been rewritten."""
-    heads = []
-    for key in store.list("editions/"):
-        if key.endswith("/manifest.json"):
-            frozen = json.loads(store.get(key))["frozen_at"]
-            heads.append((frozen["position"], frozen["head_hash"]))
-    return max(heads, default=None)
+    heads = frozen_heads(store)
+    return (heads[-1].position, heads[-1].head_hash) if heads else None
+
+
+def frozen_head_disagreements(store: ObjectStore, hash_at: Callable[[int], str | None]) -> list[str]:
+    """Every published manifest whose frozen position does not hold its head hash in the log, the first
+    published (lowest position) first: the public's record outside the database against the database."""
+    problems = []
+    for head in frozen_heads(store):
+        found = hash_at(head.position)
+        if found == head.head_hash:
+            continue
+        there = f"{found} there" if found else "no event there"
+        what = "rewritten" if found else "cut short"
+        problems.append(
+            f"edition {head.edition} revision {head.revision} disagrees with the log: {head.key} was frozen at "
+            f"position {head.position} with head hash {head.head_hash}, but the log has {there}: the log was {what} "
+            f"at or before position {head.position} after this revision was published"
+        )
+    return problems
 
 
 def check_site(store: ObjectStore, site_url: str | None = None) -> list[str]:
@@ -173,8 +166,10 @@ def check_against_log(
     store: ObjectStore, released: Iterable[tuple[str, int, str]], hash_at: Callable[[int], str | None]
 ) -> list[str]:
     """Problems between the site and the log: each released revision's manifest is on the site with the
-    SHA-256 its EditionReleased event names, and the log position it was frozen at has the hash it records."""
-    problems = []
+    SHA-256 its EditionReleased event names, and every manifest on the site (released according to the log
+    or not: a log rewritten without its releases must not escape) was frozen at a position whose hash the
+    log still holds."""
+    problems = frozen_head_disagreements(store, hash_at)
     for edition, revision, manifest_hash in released:
         key = f"editions/{edition}/r{revision}/manifest.json"
         try:
@@ -184,12 +179,4 @@ def check_against_log(
             continue
         if hashlib.sha256(body).hexdigest() != manifest_hash:
             problems.append(f"{key} is not the manifest the log records as released (SHA-256 {manifest_hash})")
-            continue
-        frozen = json.loads(body).get("frozen_at", {})
-        found = hash_at(frozen.get("position", 0))
-        if found != frozen.get("head_hash"):
-            problems.append(
-                f"{key} was frozen at position {frozen.get('position')} with hash {frozen.get('head_hash')}, "
-                f"but the log has {found or 'no event'} there"
-            )
     return problems

@@ -9,7 +9,7 @@ import os
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterable, Iterator
 
 import psycopg
 import pytest
@@ -97,8 +97,10 @@ def store(engine, clock) -> EventStore:
     return EventStore(engine, test_registry, clock=clock)
 
 
-def bypass_triggers(engine: Engine, sql: str, params: tuple = ()) -> None:
-    """Run `sql` against the events table as a tamperer would: with the immutability triggers off."""
+def bypass_triggers(engine: Engine, sql: str, params: tuple = (), *, more: Iterable[tuple[str, tuple]] = ()) -> None:
+    """Run `sql` (then each of `more`) against the events table as a tamperer would: with the immutability
+    triggers off, in one transaction."""
+    statements = [(sql, params), *more]
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -106,15 +108,53 @@ def bypass_triggers(engine: Engine, sql: str, params: tuple = ()) -> None:
             cursor.execute("BEGIN IMMEDIATE")
             cursor.execute("DROP TRIGGER events_no_update")
             cursor.execute("DROP TRIGGER events_no_delete")
-            cursor.execute(sql, params)
+            for statement, values in statements:
+                cursor.execute(statement, values)
             cursor.execute("CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'x'); END")
             cursor.execute("CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'x'); END")
         else:
             cursor.execute("SET LOCAL session_replication_role = replica")
-            cursor.execute(sql.replace("?", "%s"), params)
+            for statement, values in statements:
+                cursor.execute(statement.replace("?", "%s"), values)
         raw.commit()
     finally:
         raw.close()
+
+
+def rewrite_log(engine: Engine, from_position: int, edit: Callable[[int, str], str], *, keep_to: int | None = None) -> int:
+    """Rewrite the log as someone holding the database could: each event's data from `from_position` on passed
+    through `edit(position, data)`, every later hash (and every hash an event's data quotes, such as an
+    approval's head) recomputed by the rule in docs/hash-chain.md, so the chain verifies again. With
+    `keep_to`, the events after that position are dropped too. Returns how many events were rewritten."""
+    from sqlalchemy import text
+
+    from events.chain import envelope_bytes, event_hash
+
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT position, stream, version, type, schema_version, data, metadata, recorded_at, prev_hash, hash "
+                "FROM events WHERE position >= :p ORDER BY position"
+            ),
+            {"p": from_position},
+        ).all()
+    kept = [row for row in rows if keep_to is None or row.position <= keep_to]
+    previous, renamed, statements = rows[0].prev_hash, {}, []
+    for row in kept:
+        data = edit(row.position, row.data)
+        for old, new in renamed.items():
+            data = data.replace(old, new)
+        digest = event_hash(previous, envelope_bytes(
+            position=row.position, stream=row.stream, version=row.version, type=row.type,
+            schema_version=row.schema_version, data=data, metadata=row.metadata, recorded_at=row.recorded_at,
+        ))  # fmt: skip
+        renamed[row.hash] = digest
+        statements.append(("UPDATE events SET data = ?, prev_hash = ?, hash = ? WHERE position = ?", (data, previous, digest, row.position)))
+        previous = digest
+    if keep_to is not None:
+        statements.append(("DELETE FROM events WHERE position > ?", (keep_to,)))
+    bypass_triggers(engine, *statements[0], more=statements[1:])
+    return len(kept)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

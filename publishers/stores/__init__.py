@@ -1,7 +1,7 @@
 """Where a published site goes: one object-store contract, a local directory and S3 behind it."""
 
 from .base import ObjectInfo, ObjectStore, PutResult
-from .destination import open_store
+from .destination import open_site, open_store
 from .errors import (
     ChecksumMismatch,
     ImmutableObjectConflict,
@@ -13,6 +13,7 @@ from .errors import (
     StorageUnavailable,
 )
 from .headers import CACHE_IMMUTABLE, CACHE_SHORT, content_type_for
+from .http import HttpSite
 from .local import LocalDirectory
 from .s3 import S3, RetryPolicy
 
@@ -20,6 +21,7 @@ __all__ = [
     "CACHE_IMMUTABLE",
     "CACHE_SHORT",
     "ChecksumMismatch",
+    "HttpSite",
     "ImmutableObjectConflict",
     "InvalidDestination",
     "InvalidKey",
@@ -34,5 +36,6 @@ __all__ = [
     "StorageRequestRefused",
     "StorageUnavailable",
     "content_type_for",
+    "open_site",
     "open_store",
 ]

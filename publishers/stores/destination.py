@@ -48,3 +48,16 @@ def open_store(
             raise InvalidDestination(destination, "it names no directory")
         return LocalDirectory(Path(path))
     return LocalDirectory(Path(destination))
+
+
+def open_site(source: str, **options) -> ObjectStore:
+    """A published site to read: `http://` or `https://` reads it as the public does (read-only, see
+    http.py); anything else is a destination as `open_store` takes it."""
+    from .http import HttpSite
+
+    match = _SCHEME.match(source)
+    if match and match.group(1).lower() in ("http", "https"):
+        if any(options.values()):
+            raise InvalidDestination(source, "an endpoint URL, region or path-style option only applies to s3://")
+        return HttpSite(source)
+    return open_store(source, **options)

@@ -73,8 +73,16 @@ def verify(
     expect_head: Optional[str] = typer.Option(
         None, "--expect-head", metavar="POSITION:HASH", help="A head noted earlier: detects a truncated tail."
     ),
+    site: Optional[str] = typer.Option(
+        None,
+        "--site",
+        metavar="DIR_OR_URL",
+        help="A published site (a directory, file://, s3://, or http(s):// as the public reads it): every manifest's "
+        "frozen position and head hash must be the log's, which detects a log rewritten and re-hashed after publication.",
+    ),
 ) -> None:
-    """Walk the hash chain; exit non-zero naming the first bad position."""
+    """Walk the hash chain; exit non-zero naming the first bad position (or, with --site, the first published
+    edition the log no longer agrees with)."""
     app = ready(ctx)
     expected = None
     if expect_head is not None:
@@ -97,8 +105,32 @@ def verify(
     if report.breach is not None:
         log.error("verify.failed", position=report.breach.position, problem=report.breach.problem)
         raise fail(f"chain broken at position {report.breach.position}: {report.breach.problem}", 1)
-    log.info("verify.ok", checked=report.checked, head=str(report.head))
-    typer.echo(f"ok: {report.checked} events verified; head {report.head}")
+    against = ""
+    if site is not None:
+        against = _against_site(app, site)
+    log.info("verify.ok", checked=report.checked, head=str(report.head), site=site)
+    typer.echo(f"ok: {report.checked} events verified; head {report.head}{against}")
+
+
+def _against_site(app: App, site: str) -> str:
+    """Compare every manifest published at `site` with the log; fail naming the first that disagrees."""
+    from events.transfer import hash_at
+    from publishers.check import frozen_head_disagreements, frozen_heads
+    from publishers.stores import StorageError, open_site
+
+    try:
+        store = open_site(site)
+        heads = frozen_heads(store)
+        problems = frozen_head_disagreements(store, lambda position: hash_at(app.store, position))
+    except StorageError as exc:
+        raise fail(f"--site {site}: {exc}", 1)
+    if not heads:
+        raise fail(f"--site {site}: nothing is published there (no editions/*/r*/manifest.json reachable)", 1)
+    if problems:
+        structlog.get_logger().error("verify.site_disagrees", site=site, problems=len(problems), first=problems[0])
+        more = f" ({len(problems) - 1} later revision(s) disagree too)" if len(problems) > 1 else ""
+        raise fail(f"{problems[0]}{more}", 1)
+    return f"; every published revision at {store.location()} ({len(heads)}) frozen at a head the log holds"
 
 
 @cli.command("log")
