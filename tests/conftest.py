@@ -125,7 +125,9 @@ def rewrite_log(engine: Engine, from_position: int, edit: Callable[[int, str], s
     """Rewrite the log as someone holding the database could: each event's data from `from_position` on passed
     through `edit(position, data)`, every later hash (and every hash an event's data quotes, such as an
     approval's head) recomputed by the rule in docs/hash-chain.md, so the chain verifies again. With
-    `keep_to`, the events after that position are dropped too. Returns how many events were rewritten."""
+    `keep_to`, the events after that position are dropped too. The stored Merkle tree is rebuilt from the
+    rewritten events (`store.rebuild_tree`), as the software lets anyone with the database do, so `verify`
+    passes. Returns how many events were rewritten."""
     from sqlalchemy import text
 
     from events.chain import envelope_bytes, event_hash
@@ -154,6 +156,13 @@ def rewrite_log(engine: Engine, from_position: int, edit: Callable[[int, str], s
     if keep_to is not None:
         statements.append(("DELETE FROM events WHERE position > ?", (keep_to,)))
     bypass_triggers(engine, *statements[0], more=statements[1:])
+    from events.domain import registry
+
+    rewritten = EventStore(engine, registry)
+    try:
+        rewritten.rebuild_tree()
+    finally:
+        rewritten.close()
     return len(kept)
 
 
