@@ -4,6 +4,7 @@ publishes first; a correction publishes what it corrects and nothing newer (issu
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -23,6 +24,7 @@ from .publish_support import (  # noqa: F401  (fixtures)
     EDITION,
     another_edition,
     clock,
+    correct_burglary,
     example_database,
     example_store,
     publishing,
@@ -56,13 +58,13 @@ def leaks(texts: dict[str, str], *values: str) -> list[str]:
     return sorted(f"{where}: {value}" for where, text in texts.items() for value in values if value in text)
 
 
-def an_edition(store, edition: str, title: str, text: str, approve: bool = True) -> None:
+def an_edition(store, edition: str, title: str, text: str, approve: bool = True, area: str = AREA) -> None:
     editions.open_edition(
-        store, edition, area=AREA, title=title, metadata=ANALYST,
+        store, edition, area=area, title=title, metadata=ANALYST,
         authors=[{"name": "Harry Barton", "job_title": "Head of Strategy and Direction"}], lead_contact={"name": "Stuart Gardner"},
     )  # fmt: skip
     for priority in NATIONAL_PRIORITIES:
-        editions.assess_priority(store, edition, priority, True, f"{priority} applies to the West Midlands", ANALYST)
+        editions.assess_priority(store, edition, priority, True, f"{priority} applies to the area", ANALYST)
     editions.write_paragraph(store, edition, 1, section="force-statement", metadata=ANALYST, text=text)
     if approve:
         editions.approve_edition(store, edition, ANALYST)
@@ -169,3 +171,66 @@ def test_approving_a_correction_shows_exactly_which_published_numbers_it_changes
     assert "against released revision 1, publishing it changes 1:" in shown
     assert "7,509 became 7,519 (correction: 10 offences missed)" in shown
     assert "77,777" not in shown and "Q1 2027" not in shown
+
+
+def test_a_correction_does_not_carry_a_figure_recorded_since_that_a_release_on_the_calendar_publishes_first(
+    client, example_store, clock, publishing, tmp_path
+):
+    """Revision 2 of 2022-02 corrects burglary. Homicide for 2020, recorded since revision 1 went out,
+    is within 2022-02's cut-off, but 2022-05 (on the calendar, covering periods to March 2022) is the
+    release that first includes it: the correction shows the burglary correction and nothing new.
+    (A revision 2 once seemed to show 2022-05's homicide 41 for the year to March 2022: what it showed
+    was an equal figure for 2020, recorded after revision 1, riding along in the correction.)"""
+    site = LocalDirectory(tmp_path / "site")
+    clock.advance(minutes=1)
+    publishing.publish(EDITION, to=site, now=True, override_reason="the Board meets today")
+    figures.record_figure(example_store, "homicide", AREA, "2020-01/2020-12", "4107", ANALYST)
+    another_edition(example_store, "2022-05")  # homicide 41 for the year to March 2022
+    Releases(example_store, clock).announce("2022-05", "2026-03-05", provisional=True, actor="analyst")
+    correct_burglary(example_store, clock)
+
+    report = publishing.publish(EDITION, to=site)
+
+    assert (report.mode, report.revision) == ("correction", 2)
+    texts = public_text(client, site)
+    assert leaks(texts, "4107", "4,107") == []
+    r2 = json.loads(texts[f"/public/editions/{EDITION}/r2/edition.json"])
+    shown = {f["period"] for f in r2["figures"] if f["measure"] == "homicide"} | {
+        point["period"] for line in r2["scorecard"] if line["measure"] == "homicide" for point in line["series"]
+    }
+    assert shown == {"2018-07/2019-06", "2021-01/2021-12"}, "what revision 1 published, and nothing new"
+    assert [n["what"] for n in r2["notices"]] == ["19,018 became 19,108"], "the correction's one change"
+    history = json.loads(texts["/public/history/homicide"])["vintages"]
+    assert [sorted(vintage["values"]) for vintage in history] == [["2018-07/2019-06", "2021-01/2021-12"]] * 2
+    scorecard = json.loads(texts["/public/scorecard"])["scorecard"]
+    assert [(line["period"], line["value"]) for line in scorecard if line["measure"] == "homicide"] == [("2021-01/2021-12", "46")]
+
+
+def test_another_areas_figure_its_release_on_the_calendar_publishes_first_is_held_until_that_release(
+    example_store, clock, publishing, tmp_path
+):
+    figures.record_figure(example_store, "homicide", "staffordshire", "2022-01/2022-12", "7301", ANALYST)
+    an_edition(example_store, "staffs-2023", "Staffordshire's statement for 2022", "In 2022: {{value:homicide:2022-01/2022-12}}.", area="staffordshire")
+    Releases(example_store, clock).announce("staffs-2023", "2026-02-05", provisional=True, actor="analyst")
+    figures.record_figure(example_store, "homicide", AREA, "2022-01/2022-12", "7302", ANALYST)
+    quoting = "In 2022: {{value:homicide:2022-01/2022-12}}; in Staffordshire {{value:homicide:2022-01/2022-12:staffordshire}}."
+    an_edition(example_store, "2023-q1", "Statement for the year 2022", quoting, approve=False)
+
+    with pytest.raises(NotReadyToApprove, match="homicide/staffordshire/2022-01/2022-12 is first published by edition staffs-2023"):
+        editions.approve_edition(example_store, "2023-q1", ANALYST)
+
+    Releases(example_store, clock).confirm("staffs-2023", override_reason="The Board meets the next day", actor="analyst")
+    publishing.publish("staffs-2023", to=LocalDirectory(tmp_path / "site"), now=True, override_reason="the Board meets today")
+    editions.approve_edition(example_store, "2023-q1", ANALYST)  # public now: it may be quoted
+
+
+def test_a_figure_of_another_area_that_a_release_on_the_calendar_quotes_is_held_for_that_release(example_store, clock):
+    figures.record_figure(example_store, "homicide", "coventry", "2022-01/2022-12", "7303", ANALYST)
+    figures.record_figure(example_store, "homicide", AREA, "2022-01/2022-12", "7304", ANALYST)
+    text = "In 2022: {{value:homicide:2022-01/2022-12}}, in Coventry {{value:homicide:2022-01/2022-12:coventry}}."
+    an_edition(example_store, "2023-q1", "Statement for the year 2022", text)
+    Releases(example_store, clock).announce("2023-q1", "2026-02-05", provisional=True, actor="analyst")
+    an_edition(example_store, "coventry-note", "A note on Coventry", "Coventry in 2022: {{value:homicide:2022-01/2022-12:coventry}}.", approve=False)
+
+    with pytest.raises(NotReadyToApprove, match="homicide/coventry/2022-01/2022-12 is first published by edition 2023-q1"):
+        editions.approve_edition(example_store, "coventry-note", ANALYST)

@@ -16,6 +16,7 @@ from events.domain.editions import DEFAULT_SECTIONS, EditionApproved, bindings, 
 from events.domain.errors import UnknownEdition
 from events.domain.rules import editions as rules
 from events.domain.calendar import fold as fold_release, release_stream
+from events.domain.periods import Period
 from events.domain.rules.editions import Coverage, Edition, Problem
 from events.domain.rules.figures import Figure
 from events.domain.rules.measures import Measure
@@ -178,23 +179,58 @@ def view_edition(store: EventStore, edition: str, as_of_position: int | None = N
 
 def coverage_at(store: EventStore, state: Edition, position: int) -> Coverage:
     """What the edition covers as the log stood at `position`, against every other edition and release there."""
-    releases = store.read_prefix("release-")
-    others, own_release_at = [], None
-    for stream, events in store.read_prefix("edition-").items():
-        name = stream.removeprefix("edition-")
-        release = fold_release(e for e in releases.get(release_stream(name), []) if e.position <= position)
+    releases = store.read_prefix("release-", as_of_position=position)
+    editions_then = {
+        stream.removeprefix("edition-"): events for stream, events in store.read_prefix("edition-", as_of_position=position).items()
+    }
+    others, own_release_at, released = [], None, []
+    for name, events in editions_then.items():
+        calendar = releases.get(release_stream(name), [])
+        release = fold_release(calendar)
+        released.extend((name, e.data["revision"]) for e in calendar if e.type == "EditionReleased")
         if name == state.edition:
             own_release_at = release.release_at if release is not None and release.open else None
             continue
-        other = rules.fold(((e.type, e.data) for e in events if e.position <= position))
+        other = rules.fold((e.type, e.data) for e in events)
         if other is not None:
             others.append(
                 rules.OtherRelease(
                     name, other.area, rules.data_cutoff(other),
-                    release.status if release else None, release.release_at if release else None,
+                    release.status if release else None, release.release_at if release else None, rules.quoted(other),
                 )
             )  # fmt: skip
-    return rules.coverage(state, others, own_release_at)
+    return rules.coverage(
+        state, others, own_release_at,
+        published=published_figures(store, editions_then, released),
+        correction=any(name == state.edition for name, _ in released),
+    )  # fmt: skip
+
+
+def published_figures(store: EventStore, editions_then: Mapping[str, list], released: list[tuple[str, int]]) -> set[tuple[str, str, str]]:
+    """The figures released revisions published: each one's area's figures recorded (and not
+    withdrawn) at its frozen position for periods ending by its cut-off, and the figures it quotes."""
+    if not released:
+        return set()
+    figure_events = store.read_prefix("figure-")
+    found: set[tuple[str, str, str]] = set()
+    for name, revision in released:
+        state = rules.fold((e.type, e.data) for e in editions_then[name])
+        if state is None or revision > len(state.approvals):
+            continue
+        frozen = state.approvals[revision - 1].position
+        then = rules.fold((e.type, e.data) for e in editions_then[name] if e.position <= frozen)
+        cutoff = rules.data_cutoff(then) if then is not None else None
+        found |= rules.quoted(then) if then is not None else set()
+        if cutoff is None:
+            continue
+        for stream, events in figure_events.items():
+            measure, area, period = stream.removeprefix("figure-").split("/", 2)
+            if area != state.area:
+                continue
+            before = [e for e in events if e.position <= frozen]
+            if before and before[-1].type != "FigureWithdrawn" and Period.parse(period).end <= cutoff:
+                found.add((measure, area, period))
+    return found
 
 
 def check_edition(store: EventStore, edition: str) -> tuple[Edition, list[Problem]]:

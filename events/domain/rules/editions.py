@@ -639,6 +639,9 @@ def data_cutoff(state: Edition) -> date | None:
     return max(ends, default=None)
 
 
+Key = tuple[str, str, str]  # (measure, area, period)
+
+
 @dataclass(frozen=True)
 class OtherRelease:
     """Another edition as the calendar and its placeholders stood at a position."""
@@ -648,51 +651,92 @@ class OtherRelease:
     cutoff: date | None
     status: str | None  # the release's status (provisional, confirmed, cancelled, released), None if never announced
     release_at: str | None
+    binds: frozenset[Key] = frozenset()  # the figures its placeholders quote, any area's
+
+    @property
+    def on_calendar(self) -> bool:
+        return self.status in ("provisional", "confirmed")
+
+    def covers(self, area: str, end: date) -> bool:
+        return self.area == area and self.cutoff is not None and end <= self.cutoff
 
 
 @dataclass(frozen=True)
 class Coverage:
     """What an edition may show: its area's figures for periods ending by its cut-off, except those
-    an earlier release still on the calendar publishes first (`held`), unless a released edition
-    already covers them (`public_to`). A figure of another area shows only where a placeholder binds it."""
+    a release still on the calendar publishes first (`held_for`), unless a released revision already
+    published them (`published`). A figure of another area shows only where a placeholder binds it."""
 
     edition: str
     area: str
     cutoff: date | None
-    public_to: date | None = None
-    held: tuple[tuple[str, date], ...] = ()  # (edition, cut-off) of earlier releases still on the calendar
+    # Same-area releases still on the calendar that publish the periods they cover before this edition.
+    held: tuple[OtherRelease, ...] = ()
+    # Every other release still on the calendar.
+    calendar: tuple[OtherRelease, ...] = ()
+    # Figures a released revision (of any edition) published: public already, so never held.
+    published: frozenset[Key] = frozenset()
+    # The edition has been released: this is a correction, which corrects what it published; a
+    # figure new to it that a release still on the calendar covers waits for that release.
+    correction: bool = False
 
-    def held_for(self, area: str, period: str) -> str | None:
-        """The earlier release a figure waits for, or None."""
-        end = Period.parse(period).end
-        if area != self.area or (self.public_to is not None and end <= self.public_to):
+    def held_for(self, measure: str, area: str, period: str) -> str | None:
+        """The release still on the calendar a figure waits for, or None."""
+        if (measure, area, period) in self.published:
             return None
-        return next((edition for edition, cutoff in self.held if end <= cutoff), None)
+        end = Period.parse(period).end
+        if area == self.area:
+            first = self.calendar if self.correction else self.held
+            return next((other.edition for other in first if other.covers(area, end)), None)
+        # Another area's figure belongs to that area's release on the calendar covering it, or to
+        # a release on the calendar that quotes it.
+        return next(
+            (other.edition for other in self.calendar if other.covers(area, end) or (measure, area, period) in other.binds),
+            None,
+        )
 
     def shows(self, measure: str, area: str, period: str) -> bool:
         if self.cutoff is None or Period.parse(period).end > self.cutoff:
             return False
-        return self.held_for(area, period) is None
+        return self.held_for(measure, area, period) is None
 
 
-def coverage(state: Edition, others: Iterable[OtherRelease], own_release_at: str | None) -> Coverage:
+def quoted(state: Edition) -> frozenset[Key]:
+    """(measure, area, period) of each figure the edition's placeholders name by period."""
+    return frozenset(
+        (binding.measure, binding.area or state.area, binding.period)
+        for _, binding in state.bindings()
+        if binding.kind != "baseline" and binding.period
+    )
+
+
+def coverage(
+    state: Edition,
+    others: Iterable[OtherRelease],
+    own_release_at: str | None,
+    *,
+    published: Iterable[Key] = (),
+    correction: bool = False,
+) -> Coverage:
     """The edition's coverage at a position, given every other edition there. An edition of the same
     area on the calendar (announced, not released or cancelled) with an earlier cut-off, or the same
-    cut-off and an earlier time, publishes the periods it covers first."""
+    cut-off and an earlier time, publishes the periods it covers first; once the edition is released
+    (a correction), every release on the calendar covering a figure new to it does."""
     cutoff = data_cutoff(state)
-    same_area = [other for other in others if other.area == state.area and other.edition != state.edition and other.cutoff]
-    released = [other.cutoff for other in same_area if other.status == "released"]
+    calendar = tuple(other for other in others if other.edition != state.edition and other.on_calendar)
     held = []
     if cutoff is not None:
-        for other in same_area:
-            if other.status not in ("provisional", "confirmed"):
+        for other in calendar:
+            if other.area != state.area or other.cutoff is None:
                 continue
             earlier_time = own_release_at is None or (
                 other.release_at is not None and datetime.fromisoformat(other.release_at) < datetime.fromisoformat(own_release_at)
             )
             if other.cutoff < cutoff or (other.cutoff == cutoff and earlier_time):
-                held.append((other.edition, other.cutoff))
-    return Coverage(state.edition, state.area, cutoff, max(released, default=None), tuple(sorted(held, key=lambda h: h[1])))
+                held.append(other)
+    return Coverage(
+        state.edition, state.area, cutoff, tuple(sorted(held, key=lambda h: h.cutoff)), calendar, frozenset(published), correction
+    )
 
 
 def coverage_problems(state: Edition, measures: Mapping[str, Measure | None], covered: Coverage) -> list[Problem]:
@@ -700,7 +744,7 @@ def coverage_problems(state: Edition, measures: Mapping[str, Measure | None], co
     found = []
     for number, binding in state.bindings():
         for measure, area, period in sorted(binding_reads(binding, state.area, measures)):
-            holder = covered.held_for(area, period)
+            holder = covered.held_for(measure, area, period)
             if holder is not None:
                 found.append(
                     Problem(
