@@ -14,7 +14,7 @@ from events.domain.fields import NATIONAL_PRIORITIES
 from events.domain.rules.editions import Edition
 
 from ..handlers import editions as handlers
-from ..handlers.editions_published import changes_since_release
+from ..handlers.editions_published import approval_changes
 from ..handlers.examples import import_edition, read_edition_document
 from .common import cli, fail, ready
 from .recording import actor_option, metadata, refusals, text_from
@@ -270,12 +270,9 @@ def approve(
         f"edition {edition} revision {approval.revision} approved: frozen at position {approval.position} "
         f"(hash {approval.head_hash[:12]}…; the approval itself is position {result.last_position})"
     )
-    released = tuple(app.releases.released(edition))
-    if released:
-        notices = changes_since_release(app.store, edition, approval.revision, released, projections=app.projections)
-        typer.echo(f"against released revision {released[-1].revision}, publishing it changes {len(notices) or 'nothing'}:")
-        for notice in notices:
-            typer.echo(f"  {notice.subject}: {notice.what} ({notice.kind}: {notice.reason})")
+    changes = approval_changes(app.store, edition, approval.revision, app.releases.released(edition), projections=app.projections)
+    for line in changes.lines():
+        typer.echo(line)
 
 
 def _as_json(view: handlers.EditionView, render: bool) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Iterable
 
 from events import EventStore
 from events.domain.periods import Period
@@ -267,6 +268,45 @@ def changes_since_release(
     return edition_document(store, edition, revision, times, software_version="", projections=projections).notices
 
 
+@dataclass(frozen=True)
+class ApprovalChanges:
+    """What an approved revision changes in the published edition: against the last revision released
+    before it (None if none was), the notices its publication will carry. The CLI's `edition approve`
+    prints it, POST /editions/{edition}/approvals answers it."""
+
+    revision: int
+    against_revision: int | None
+    notices: tuple[model.Notice, ...]
+
+    def lines(self) -> list[str]:
+        if self.against_revision is None:
+            return []
+        return [
+            f"against released revision {self.against_revision}, publishing it changes {len(self.notices) or 'nothing'}:",
+            *(f"  {notice.subject}: {notice.what} ({notice.kind}: {notice.reason})" for notice in self.notices),
+        ]
+
+    def as_json(self) -> dict:
+        return {
+            "revision": self.revision,
+            "against_revision": self.against_revision,
+            "notices": [
+                {"kind": n.kind, "subject": n.subject, "what": n.what, "reason": n.reason, "scale": n.scale, "impact": n.impact}
+                for n in self.notices
+            ],
+        }
+
+
+def approval_changes(
+    store: EventStore, edition: str, revision: int, released: Iterable[ReleasedRevision], *, projections: Projections | None = None
+) -> ApprovalChanges:
+    """The changes approving `revision` makes against the revisions released before it (`released`: the
+    edition's released revisions, oldest first; any from `revision` on are not its past)."""
+    before = tuple(r for r in released if r.revision < revision)
+    notices = changes_since_release(store, edition, revision, before, projections=projections)
+    return ApprovalChanges(revision, before[-1].revision if before else None, notices)
+
+
 def _frozen(state: Edition, revision: int) -> int:
     return approval_of(state, revision).position
 
@@ -415,4 +455,4 @@ def paragraph_notices(diff: Diff, edition: str) -> list[model.Notice]:
     return notices
 
 
-__all__ = ["RevisionTimes", "ReleasedRevision", "caught_up", "edition_document"]
+__all__ = ["ApprovalChanges", "RevisionTimes", "approval_changes", "ReleasedRevision", "caught_up", "edition_document"]

@@ -22,6 +22,7 @@ from events.domain.rules import access as access_rules
 from ...handlers import access
 from ...handlers import editions as edition_handlers
 from ...handlers import imports
+from ...handlers.editions_published import approval_changes
 from ...handlers.figures import record_figure, revise_figure, withdraw_figure
 from ...handlers.loading import all_measures, load_figures
 from ...handlers.measures import amend_measure, define_measure, define_measure_in_area, retire_measure, set_measure_for_area
@@ -68,14 +69,14 @@ def _write(request: Request, token: Token, body: BaseModel, action, *, stream: s
     return _answer(out, status)
 
 
-def _answer(out: WriteOut | None, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+def _answer(out: WriteOut | None, status: int = 200, headers: dict[str, str] | None = None, extra: dict | None = None) -> JSONResponse:
     if out is None:
         return JSONResponse({"detail": "nothing changed"}, status_code=200)
     version = next(reversed(out.streams.values())) if out.streams else None
     all_headers = {**(headers or {}), **(etag(version) if version is not None and len(out.streams) == 1 else {})}
     if out.replayed:
         all_headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(out.model_dump(exclude_none=True), status_code=status, headers=all_headers)
+    return JSONResponse({**out.model_dump(exclude_none=True), **(extra or {})}, status_code=status, headers=all_headers)
 
 
 def _record(request: Request, token: Token, allowed, what: str, edition: str | None = None) -> None:
@@ -444,6 +445,27 @@ class ApprovalIn(_In):
     reason: Optional[str] = Field(None, max_length=2000)
 
 
+class NoticeOut(BaseModel):
+    kind: str = Field(examples=["correction"])
+    subject: str = Field(examples=["Robbery, January to December 2021"])
+    what: str = Field(examples=["7,509 became 7,519"])
+    reason: str = Field(examples=["10 offences missed"])
+    scale: str
+    impact: str
+
+
+class ApprovalChangesOut(BaseModel):
+    """What publishing the approved revision changes against the last released revision (none: never released)."""
+
+    revision: int
+    against_revision: Optional[int]
+    notices: list[NoticeOut]
+
+
+class ApprovalOut(WriteOut):
+    changes: ApprovalChangesOut
+
+
 Number = Annotated[int, Path(ge=1, le=100_000)]
 
 
@@ -612,15 +634,26 @@ def confirm_literal(request: Request, token: Editor, edition: Slug, number: Numb
     "/editions/{edition}/approvals",
     tags=["editions"],
     status_code=201,
-    responses=WRITE_RESPONSES,
+    responses={**WRITE_RESPONSES, 201: {"model": ApprovalOut}},
     summary="Approve the edition: freeze it at the current log position",
 )
 def approve(request: Request, token: Editor, edition: Slug, body: ApprovalIn) -> JSONResponse:
-    return _write(
+    """Answers what was written and `changes`: against the last released revision, what publishing
+    this revision changes in the published numbers and text (the CLI's `edition approve` prints the same)."""
+    out, _ = perform(
         request,
         token,
         body,
         lambda store: edition_handlers.approve_edition(store, edition, store.metadata, reason=body.reason),
-        stream=edition_stream(edition),
-        status=201,
+        if_match_stream=edition_stream(edition),
     )
+    if out is None:
+        return _answer(out)
+    store, app = request.app.state.store, request.app.state.app
+    # From the approval as recorded, so a replay of the request answers the same changes.
+    (approved,) = store.read_all(out.last_position, as_of_position=out.last_position)
+    changes = approval_changes(
+        store, edition, approved.data["revision"], app.releases.released(edition),
+        projections=request.app.state.reads.caught_up_to(out.last_position),
+    )  # fmt: skip
+    return _answer(out, 201, extra={"changes": changes.as_json()})
