@@ -89,8 +89,9 @@ class App:
         """The public site: where released editions' files are (served again by the HTTP API from there)."""
         return ObservedObjectStore(open_store(self.settings.publish_to))
 
-    def check_schema(self) -> None:
-        require_current_schema(self.engine)
+    def check_schema(self) -> str:
+        """"current", or "compatible" (newer, declared to work with this software); raises otherwise."""
+        return require_current_schema(self.engine)
 
     def close(self) -> None:
         if "engine" in self.__dict__:

@@ -331,8 +331,8 @@ def serve_health_and_metrics(app: "App", host: str, port: int) -> Callable[[], N
             try:
                 with app.engine.connect() as connection:
                     connection.exec_driver_sql("SELECT 1")
-                app.check_schema()
-                body, status = b'{"status":"ready","database":"ok"}', "200 OK"
+                schema = app.check_schema()
+                body, status = b'{"status":"ready","database":"ok","schema":"%s"}' % schema.encode(), "200 OK"
             except Exception as exc:
                 body, status = ('{"status":"unavailable","detail":%s}' % json.dumps(str(exc))).encode(), "503 Service Unavailable"
             kind = "application/json"

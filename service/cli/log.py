@@ -24,11 +24,13 @@ cli.add_typer(db_cli, name="db")
 
 @db_cli.command("upgrade")
 def db_upgrade(ctx: typer.Context, revision: str = typer.Argument("head", help="Target revision.")) -> None:
-    """Apply the schema migrations."""
+    """Apply the schema migrations (to "head": nothing on a newer schema declared compatible with this software)."""
     app: App = ctx.obj
     upgrade(app.engine, revision)
-    current, _ = schema_revisions(app.engine)
-    typer.echo(f"database schema at {current}")
+    if revision == "head":
+        typer.echo(_schema_line(app, app.check_schema()))
+    else:
+        typer.echo(f"database schema at {schema_revisions(app.engine)[0]}")
 
 
 @db_cli.command("wait")
@@ -38,17 +40,24 @@ def db_wait(
 ) -> None:
     """Wait until the database answers with the current schema (exit 0), for init containers and Compose.
 
-    Exits 1 after --timeout naming what is still missing, and at once if the schema is newer than this software."""
+    A newer schema declared compatible with this software counts (a rolling upgrade). Exits 1 after --timeout
+    naming what is still missing, and at once if the schema is newer than this software works with."""
     app: App = ctx.obj
     where = app.engine.url.render_as_string(hide_password=True)
     try:
-        wait_for_current_schema(app.engine, timeout)
+        state = wait_for_current_schema(app.engine, timeout)
     except SchemaNotCurrent as exc:
         raise fail(str(exc), 1)
     except OperationalError as exc:
         raise fail(f"the database {where} did not answer within {timeout:g} s: {str(exc.orig).strip()}", 1)
-    current, _ = schema_revisions(app.engine)
-    typer.echo(f"database schema at {current}")
+    typer.echo(_schema_line(app, state))
+
+
+def _schema_line(app: App, state: str) -> str:
+    current, head = schema_revisions(app.engine)
+    if state == "compatible":
+        return f"database schema at {current}, newer than this software's {head} and declared compatible with it"
+    return f"database schema at {current}"
 
 
 @db_cli.command("current")

@@ -29,20 +29,22 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The database and the site's object store answer, and the schema is current")
+@router.get("/readyz", summary="The database and the site's object store answer, and the schema is one this software works with")
 async def readyz(request: Request) -> dict[str, str]:
     app: App = request.app.state.app
     checks = {"database": lambda: _database(app), "schema": app.check_schema, "object store": lambda: _store(app)}
+    answers = {}
     for name, check in checks.items():
         try:
-            await asyncio.wait_for(run_in_threadpool(check), READY_TIMEOUT_SECONDS)
+            answers[name] = await asyncio.wait_for(run_in_threadpool(check), READY_TIMEOUT_SECONDS)
         except EventStoreError as exc:  # the schema's own message says what to run, and hides the password
             raise Problem(503, "Service unavailable", f"not ready: {exc}", check=name)
         except Exception as exc:  # the cause goes to the log, not to an anonymous caller
             failure = "timed out" if isinstance(exc, TimeoutError) else type(exc).__name__
             structlog.get_logger().warning("readyz.failed", check=name, error=str(exc) or failure)
             raise Problem(503, "Service unavailable", f"not ready: the {name} did not answer ({failure})", check=name)
-    return {"status": "ready", "database": "ok", "schema": "current", "object_store": "ok"}
+    # "compatible": a newer schema whose migrations declare they work with this software (a rolling upgrade).
+    return {"status": "ready", "database": "ok", "schema": answers["schema"], "object_store": "ok"}
 
 
 def _database(app: App) -> None:
