@@ -22,7 +22,7 @@ with engine.begin() as connection:
         )
     context.configure(connection=connection, render_as_batch=True)
     context.run_migrations()
-    if COMPATIBILITY_TABLE in inspect(connection).get_table_names():  # from 0006 on
+    if COMPATIBILITY_TABLE in inspect(connection).get_table_names():  # from 0007 on
         heads = context.get_context().get_current_heads()
         connection.execute(delete(compatibility))
         for head in heads:

@@ -8,20 +8,20 @@ schema it leaves: an expand step (a new table, a nullable column, an index) keep
 names the revision before it; a contract step (dropping or renaming what older software reads or writes)
 leaves it out, so it defaults to its own revision and older processes become unready at once.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
-# A new table no older code reads: software at 0005 works with it (though, lacking this table's reader, it
-# cannot tell and refuses; from 0006 on, software can).
-compatible_from = "0005"
+# A new table no older code reads: software at 0006 works with it (though, lacking this table's reader, it
+# cannot tell and refuses; from 0007 on, software can).
+compatible_from = "0006"
 
 
 def upgrade() -> None:
