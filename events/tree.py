@@ -59,6 +59,10 @@ def is_stored(level: int) -> bool:
     return level > 0 and level % LEVEL_STEP == 0
 
 
+class TreeBreach(Breach):
+    """A place where the stored tree is not the tree of the log (the chain itself is sound)."""
+
+
 class TreeMissing(EventStoreError):
     """The tree table lacks hashes the log needs: it was never built, or rows were removed."""
 
@@ -250,7 +254,7 @@ class TreeChecker:
             found = stored.pop(number, None)
             if found != item:
                 first, last = (node.index << node.level) + 1, (node.index + 1) << node.level
-                self.breach = Breach(first, (
+                self.breach = TreeBreach(first, (
                     f"the Merkle tree's hash of positions {first} to {last} (level {node.level}) is "
                     f"{'missing' if found is None else found.hex()}, the events give {item.hex()}: "
                     "`policing-metrics tree rebuild` recomputes the tree from the log"
@@ -272,10 +276,10 @@ class TreeChecker:
                 self.breach = self._surplus(row[0])
         return self.breach
 
-    def _surplus(self, number: int) -> Breach:
+    def _surplus(self, number: int) -> TreeBreach:
         level, index = split_stored_index(number)
         first, last = (index << level) + 1, (index + 1) << level
-        return Breach(first, (
+        return TreeBreach(first, (
             f"the Merkle tree holds a hash of positions {first} to {last} (level {level}) that the log "
             f"({self._appender.size} events checked) does not have: `policing-metrics tree rebuild` recomputes it"
         ))

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     shutdown_timeout: int = Field(
         25, ge=0, description="Seconds `serve` lets requests in flight finish after SIGTERM before it closes them."
     )
+    # Proofs (docs/proofs.md)
+    signing_key_file: Optional[str] = Field(
+        None,
+        description="The file holding the private key that signs checkpoints (`policing-metrics keys create` writes it).",
+    )
     # HTTP hardening (docs/http.md)
     auth_failure_limit: str = Field(
         "10/minute",

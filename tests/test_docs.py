@@ -71,3 +71,36 @@ def test_the_recording_walkthrough_in_the_docs_runs_as_written(tmp_path):
         assert result.exit_code == expected, f"{command}\n{result.output}"
         output = result.output
     assert "saw 46 homicides, compared to 52 in the year ending June 2019, a 12% reduction" in output
+
+
+PROOFS = DOC.parent / "proofs.md"
+
+
+def test_the_proofs_pages_leaf_hash_runs_as_written_in_a_shell_and_is_what_the_tree_computes(tmp_path):
+    from events.merkle import event_leaf_hash
+
+    doc = PROOFS.read_text()
+    block = re.search(r"```sh\n(printf '\\000'.*?)\n# ([0-9a-f]{64})  leaf\n```", doc, re.S)
+    script, stated = block.group(1), block.group(2)
+    result = subprocess.run(["sh", "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert result.stdout.split()[0] == stated
+    event_hash = re.search(r"\| hash \| `([0-9a-f]{64})` \|", DOC.read_text()).group(1)
+    assert event_leaf_hash(event_hash).hex() == stated
+
+
+def test_the_proofs_pages_example_key_signs_exactly_the_checkpoint_shown():
+    import base64
+
+    from events.merkle import event_leaf_hash
+    from events.notes import Checkpoint, SigningKey, VerifierKey, open_checkpoint, sign_checkpoint
+
+    doc = PROOFS.read_text()
+    private = re.search(r"^private key:  (\S+)$", doc, re.M).group(1)
+    public = re.search(r"^verifier key: (\S+)$", doc, re.M).group(1)
+    shown = re.search(r"```\n(police\.example/west-midlands\n1\n.*?\n)```", doc, re.S).group(1)
+    key = SigningKey.parse(private)
+    assert str(key.verifier()) == public
+    event_hash = re.search(r"\| hash \| `([0-9a-f]{64})` \|", DOC.read_text()).group(1)
+    assert sign_checkpoint(Checkpoint(key.name, 1, event_leaf_hash(event_hash)), key) == shown
+    checkpoint, _ = open_checkpoint(shown, [VerifierKey.parse(public)])
+    assert base64.b64encode(checkpoint.root).decode() in shown

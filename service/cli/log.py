@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from events import Head, Metadata
 from events.database import schema_revisions, upgrade, wait_for_current_schema
 from events.errors import SchemaNotCurrent
+from events.tree import TreeBreach
 
 from ..bootstrap import App
 from .common import cli, fail, ready
@@ -113,12 +114,13 @@ def verify(
         )
     if report.breach is not None:
         log.error("verify.failed", position=report.breach.position, problem=report.breach.problem)
-        raise fail(f"chain broken at position {report.breach.position}: {report.breach.problem}", 1)
+        what = "Merkle tree damaged" if isinstance(report.breach, TreeBreach) else "chain broken"
+        raise fail(f"{what} at position {report.breach.position}: {report.breach.problem}", 1)
     against = ""
     if site is not None:
         against = _against_site(app, site)
     log.info("verify.ok", checked=report.checked, head=str(report.head), site=site)
-    typer.echo(f"ok: {report.checked} events verified; head {report.head}{against}")
+    typer.echo(f"ok: {report.checked} events verified; head {report.head}; Merkle tree matches{against}")
 
 
 def _against_site(app: App, site: str) -> str:
