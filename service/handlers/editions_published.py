@@ -81,116 +81,13 @@ def edition_document(
     state = view.state
     area = state.area
 
-    paragraphs = []
-    for paragraph in state.in_order():
-        bound = []
-        for binding in rules.bindings(f"{paragraph.heading}\n{paragraph.text}"):
-            resolved = rules.resolve(binding, area, view.measures, view.figures, state.style)
-            measure = view.measures.get(binding.measure)
-            period = binding.period
-            if binding.kind == "baseline" and measure is not None:
-                period = measure.for_area(binding.area or area).baseline_period
-            bound.append(
-                model.BoundValue(
-                    placeholder=binding.text,
-                    kind=binding.kind,
-                    measure=binding.measure,
-                    area=binding.area or area,
-                    period=period,
-                    text=resolved.text if resolved.text is not None else binding.text,
-                )
-            )
-        paragraphs.append(
-            model.EditionParagraph(
-                number=paragraph.number,
-                section=paragraph.section,
-                heading=view.rendered(paragraph.heading) if paragraph.heading else "",
-                text=view.rendered(paragraph.text),
-                template=paragraph.text,
-                heading_template=paragraph.heading,
-                priority=paragraph.priority,
-                footnotes=tuple(paragraph.footnotes),
-                bound=tuple(dict.fromkeys(bound)),
-            )
-        )
-
+    paragraphs = [_paragraph(paragraph, view) for paragraph in state.in_order()]
     # The scorecard, the trends and the figures list show what the edition covers, nothing else (see Coverage).
     covered = view.coverage.shows
     lines = projections.scorecard_lines(at=position, area=area, covered=covered)
-    figure_keys = {key for key, figure in view.figures.items() if figure is not None and not figure.withdrawn}
-    for line in lines:
-        if line.period:
-            figure_keys.add((line.measure, line.area, line.period))
-        if line.baseline_value is not None:
-            figure_keys.add((line.measure, line.area, line.baseline_period))
-    measure_names = sorted({key[0] for key in figure_keys} | {line.measure for line in lines})
-    measures = {name: measure for name, (measure, _) in load_measures(store, measure_names, position).items()}
-    baseline_keys = {
-        (m, a, measures[m].for_area(a).baseline_period) for m, a, _ in figure_keys if measures.get(m) is not None
-    }
-    figures = {
-        key: figure
-        for key, (figure, _) in load_figures(store, sorted(figure_keys | baseline_keys), position).items()
-        if figure is not None and not figure.withdrawn
-    }
-
-    scorecard = []
-    for line in lines:
-        series = tuple(projections.series(line.measure, line.area, at=position, covered=covered))
-        measure = measures.get(line.measure)
-        measure = measure.for_area(line.area) if measure else None
-        latest = figures.get((line.measure, line.area, line.period)) if line.period else None
-        scorecard.append(
-            model.EditionLine(
-                measure=line.measure,
-                title=line.title,
-                priority=line.priority,
-                area=line.area,
-                unit=line.unit,
-                polarity=line.polarity,
-                period=line.period,
-                value=line.value,
-                baseline_period=line.baseline_period,
-                baseline_value=line.baseline_value,
-                change=line.change,
-                change_percent=line.change_percent,
-                direction=line.direction,
-                assessment=line.assessment,
-                source=(latest.source if latest else "") or (measure.source if measure else ""),
-                definition=measure.definition if measure else "",
-                series=series,
-                comparisons=compared_with(line, series),
-            )
-        )
-
-    published_figures = []
-    for key in sorted(figure_keys, key=lambda k: (k[0], k[1], Period.parse(k[2]))):
-        figure, measure = figures.get(key), measures.get(key[0])
-        if figure is None or measure is None:
-            continue
-        measure = measure.for_area(key[1])  # the area's own baseline, priority and source
-        comparison = _comparison(figure.value, figures.get((key[0], key[1], measure.baseline_period)), key[2], measure)
-        published_figures.append(
-            model.Figure(
-                measure=figure.measure,
-                title=measure.title,
-                priority=measure.priority,
-                area=figure.area,
-                period=figure.period,
-                value=figure.value,
-                unit=measure.unit,
-                polarity=measure.polarity,
-                baseline_period=measure.baseline_period,
-                baseline_value=comparison[0],
-                change=comparison[1],
-                change_percent=comparison[2],
-                direction=comparison[3],
-                assessment=comparison[4],
-                source=figure.source or measure.source,
-                note=figure.note,
-            )
-        )
-
+    figure_keys, measures, figures = _figures_shown(store, view, lines, position)
+    scorecard = [_scorecard_line(line, projections, measures, figures, position, covered) for line in lines]
+    published_figures = _published_figures(figure_keys, measures, figures)
     notices: tuple[model.Notice, ...] = ()
     if times.earlier:
         shown = {(f.measure, f.area, f.period) for f in published_figures} | {
@@ -230,6 +127,127 @@ def edition_document(
         software_version=software_version,
         number_style=state.style,
     )
+
+
+def _paragraph(paragraph, view) -> model.EditionParagraph:
+    """One paragraph as published: rendered, with its template and every value its placeholders bind."""
+    return model.EditionParagraph(
+        number=paragraph.number,
+        section=paragraph.section,
+        heading=view.rendered(paragraph.heading) if paragraph.heading else "",
+        text=view.rendered(paragraph.text),
+        template=paragraph.text,
+        heading_template=paragraph.heading,
+        priority=paragraph.priority,
+        footnotes=tuple(paragraph.footnotes),
+        bound=tuple(dict.fromkeys(_bound_values(paragraph, view))),
+    )
+
+
+def _bound_values(paragraph, view) -> list[model.BoundValue]:
+    """What each placeholder of a paragraph (heading and text) reads, and the text it shows."""
+    state, area = view.state, view.state.area
+    bound = []
+    for binding in rules.bindings(f"{paragraph.heading}\n{paragraph.text}"):
+        resolved = rules.resolve(binding, area, view.measures, view.figures, state.style)
+        measure = view.measures.get(binding.measure)
+        period = binding.period
+        if binding.kind == "baseline" and measure is not None:
+            period = measure.for_area(binding.area or area).baseline_period
+        bound.append(
+            model.BoundValue(
+                placeholder=binding.text,
+                kind=binding.kind,
+                measure=binding.measure,
+                area=binding.area or area,
+                period=period,
+                text=resolved.text if resolved.text is not None else binding.text,
+            )
+        )
+    return bound
+
+
+def _figures_shown(store: EventStore, view, lines, position: int) -> tuple[set[tuple], dict, dict]:
+    """(the keys of the figures the edition shows: those its paragraphs bind and its scorecard's
+    latest and baseline; their measures as of `position`; those figures and their baselines,
+    withdrawn ones left out)."""
+    figure_keys = {key for key, figure in view.figures.items() if figure is not None and not figure.withdrawn}
+    for line in lines:
+        if line.period:
+            figure_keys.add((line.measure, line.area, line.period))
+        if line.baseline_value is not None:
+            figure_keys.add((line.measure, line.area, line.baseline_period))
+    measure_names = sorted({key[0] for key in figure_keys} | {line.measure for line in lines})
+    measures = {name: measure for name, (measure, _) in load_measures(store, measure_names, position).items()}
+    baseline_keys = {
+        (m, a, measures[m].for_area(a).baseline_period) for m, a, _ in figure_keys if measures.get(m) is not None
+    }
+    figures = {
+        key: figure
+        for key, (figure, _) in load_figures(store, sorted(figure_keys | baseline_keys), position).items()
+        if figure is not None and not figure.withdrawn
+    }
+    return figure_keys, measures, figures
+
+
+def _scorecard_line(line, projections: Projections, measures: dict, figures: dict, position: int, covered) -> model.EditionLine:
+    """A scorecard line as published: with its trend, source, definition and comparisons."""
+    series = tuple(projections.series(line.measure, line.area, at=position, covered=covered))
+    measure = measures.get(line.measure)
+    measure = measure.for_area(line.area) if measure else None
+    latest = figures.get((line.measure, line.area, line.period)) if line.period else None
+    return model.EditionLine(
+        measure=line.measure,
+        title=line.title,
+        priority=line.priority,
+        area=line.area,
+        unit=line.unit,
+        polarity=line.polarity,
+        period=line.period,
+        value=line.value,
+        baseline_period=line.baseline_period,
+        baseline_value=line.baseline_value,
+        change=line.change,
+        change_percent=line.change_percent,
+        direction=line.direction,
+        assessment=line.assessment,
+        source=(latest.source if latest else "") or (measure.source if measure else ""),
+        definition=measure.definition if measure else "",
+        series=series,
+        comparisons=compared_with(line, series),
+    )
+
+
+def _published_figures(figure_keys: set[tuple], measures: dict, figures: dict) -> list[model.Figure]:
+    """The figures list: each shown figure against its area's baseline, by measure, area and period."""
+    published = []
+    for key in sorted(figure_keys, key=lambda k: (k[0], k[1], Period.parse(k[2]))):
+        figure, measure = figures.get(key), measures.get(key[0])
+        if figure is None or measure is None:
+            continue
+        measure = measure.for_area(key[1])  # the area's own baseline, priority and source
+        comparison = _comparison(figure.value, figures.get((key[0], key[1], measure.baseline_period)), key[2], measure)
+        published.append(
+            model.Figure(
+                measure=figure.measure,
+                title=measure.title,
+                priority=measure.priority,
+                area=figure.area,
+                period=figure.period,
+                value=figure.value,
+                unit=measure.unit,
+                polarity=measure.polarity,
+                baseline_period=measure.baseline_period,
+                baseline_value=comparison[0],
+                change=comparison[1],
+                change_percent=comparison[2],
+                direction=comparison[3],
+                assessment=comparison[4],
+                source=figure.source or measure.source,
+                note=figure.note,
+            )
+        )
+    return published
 
 
 def compared_with(line, series: tuple[tuple[str, str], ...]) -> tuple[model.ComparedWith, ...]:
