@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Sequence
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
 
 from ..store import EventStore
 from ..subscription import load_checkpoint
@@ -248,6 +248,60 @@ class Triangle:
         }
 
 
+
+# One history row per event, in the columns above: (position, data, recorded_at, actor) -> row.
+
+
+def _figure_row(position: int, data: dict, recorded_at: str, actor: str | None, value, kind: str, reason) -> tuple:
+    return (
+        position, data["measure"], data["area"], data["period"], value, kind, reason,
+        data.get("source") or None, data.get("note") or None, recorded_at, actor,
+    )  # fmt: skip
+
+
+def _figure_recorded(position: int, data: dict, recorded_at: str, actor: str | None) -> tuple:
+    return _figure_row(position, data, recorded_at, actor, data["value"], "recorded", None)
+
+
+def _figure_revised(position: int, data: dict, recorded_at: str, actor: str | None) -> tuple:
+    return _figure_row(position, data, recorded_at, actor, data["value"], data["kind"], data["reason"])
+
+
+def _figure_withdrawn(position: int, data: dict, recorded_at: str, actor: str | None) -> tuple:
+    return (position, data["measure"], data["area"], data["period"], None, "withdrawn", data["reason"], None, None,
+            recorded_at, actor)  # fmt: skip
+
+
+def _paragraph_written(position: int, data: dict, recorded_at: str, actor: str | None) -> tuple:
+    return (position, data["edition"], data["number"], "written", data["section"], data.get("heading", ""),
+            data["text"], None, recorded_at, actor)  # fmt: skip
+
+
+def _paragraph_revised(position: int, data: dict, recorded_at: str, actor: str | None) -> tuple:
+    return (position, data["edition"], data["number"], "revised", None, data.get("heading"), data["text"],
+            data["reason"], recorded_at, actor)  # fmt: skip
+
+
+def _paragraph_removed(position: int, data: dict, recorded_at: str, actor: str | None) -> tuple:
+    return (position, data["edition"], data["number"], "removed", None, None, None, data["reason"], recorded_at, actor)
+
+
+def _edition_approved(position: int, data: dict, recorded_at: str, actor: str | None) -> tuple:
+    return (position, data["edition"], data["revision"], data["position"], data.get("reason") or None, recorded_at,
+            actor)  # fmt: skip
+
+
+_ROW_OF = {
+    "FigureRecorded": (figure_versions, _figure_recorded),
+    "FigureRevised": (figure_versions, _figure_revised),
+    "FigureWithdrawn": (figure_versions, _figure_withdrawn),
+    "ParagraphWritten": (paragraph_versions, _paragraph_written),
+    "ParagraphRevised": (paragraph_versions, _paragraph_revised),
+    "ParagraphRemoved": (paragraph_versions, _paragraph_removed),
+    "EditionApproved": (edition_approvals, _edition_approved),
+}
+_COLUMNS = {figure_versions: FIGURE_COLUMNS, paragraph_versions: PARAGRAPH_COLUMNS, edition_approvals: APPROVAL_COLUMNS}
+
 class HistoryProjection(Projection):
     name = "history"
     version = 1
@@ -274,126 +328,21 @@ class HistoryProjection(Projection):
     def handle(self, connection: Connection, rows: Sequence[Sequence[Any]], checkpoint: int) -> None:
         decoder = self.decoder
         wanted, loads, actor_of = decoder.types, decoder.data, decoder.actor
-        figures: list[tuple] = []
-        paragraphs: list[tuple] = []
-        approvals: list[tuple] = []
+        batches: dict[Table, list[tuple]] = {table: [] for table in _COLUMNS}
         opened: dict[str, tuple] = {}
         for row in rows:
             type_ = row[TYPE]
             if type_ not in wanted:
                 continue
             data = loads(row)
-            position, recorded_at, actor = row[POSITION], row[RECORDED_AT], actor_of(row[METADATA])
-            if type_ == "FigureRecorded":
-                figures.append(
-                    (
-                        position,
-                        data["measure"],
-                        data["area"],
-                        data["period"],
-                        data["value"],
-                        "recorded",
-                        None,
-                        data.get("source") or None,
-                        data.get("note") or None,
-                        recorded_at,
-                        actor,
-                    )
-                )
-            elif type_ == "FigureRevised":
-                figures.append(
-                    (
-                        position,
-                        data["measure"],
-                        data["area"],
-                        data["period"],
-                        data["value"],
-                        data["kind"],
-                        data["reason"],
-                        data.get("source") or None,
-                        data.get("note") or None,
-                        recorded_at,
-                        actor,
-                    )
-                )
-            elif type_ == "FigureWithdrawn":
-                figures.append(
-                    (
-                        position,
-                        data["measure"],
-                        data["area"],
-                        data["period"],
-                        None,
-                        "withdrawn",
-                        data["reason"],
-                        None,
-                        None,
-                        recorded_at,
-                        actor,
-                    )
-                )
-            elif type_ == "ParagraphWritten":
-                paragraphs.append(
-                    (
-                        position,
-                        data["edition"],
-                        data["number"],
-                        "written",
-                        data["section"],
-                        data.get("heading", ""),
-                        data["text"],
-                        None,
-                        recorded_at,
-                        actor,
-                    )
-                )
-            elif type_ == "ParagraphRevised":
-                paragraphs.append(
-                    (
-                        position,
-                        data["edition"],
-                        data["number"],
-                        "revised",
-                        None,
-                        data.get("heading"),
-                        data["text"],
-                        data["reason"],
-                        recorded_at,
-                        actor,
-                    )
-                )
-            elif type_ == "ParagraphRemoved":
-                paragraphs.append(
-                    (
-                        position,
-                        data["edition"],
-                        data["number"],
-                        "removed",
-                        None,
-                        None,
-                        None,
-                        data["reason"],
-                        recorded_at,
-                        actor,
-                    )
-                )
-            elif type_ == "EditionOpened":
+            position = row[POSITION]
+            if type_ == "EditionOpened":
                 opened[data["edition"]] = (data["edition"], data["area"], data["title"], position)
-            elif type_ == "EditionApproved":
-                approvals.append(
-                    (
-                        position,
-                        data["edition"],
-                        data["revision"],
-                        data["position"],
-                        data.get("reason") or None,
-                        recorded_at,
-                        actor,
-                    )
-                )
-        insert_rows(connection, figure_versions, FIGURE_COLUMNS, figures)
-        insert_rows(connection, paragraph_versions, PARAGRAPH_COLUMNS, paragraphs)
-        insert_rows(connection, edition_approvals, APPROVAL_COLUMNS, approvals)
+                continue
+            table, row_of = _ROW_OF[type_]
+            batches[table].append(row_of(position, data, row[RECORDED_AT], actor_of(row[METADATA])))
+        for table, columns in _COLUMNS.items():
+            insert_rows(connection, table, columns, batches[table])
         if opened:
             # Opening an edition again (the commands refuse it) replaces what is known of it.
             connection.exec_driver_sql(
