@@ -208,13 +208,22 @@ class EditionOpened(DomainEvent):
     sections: list[Section] = Field(min_length=1)
 
 
-@registry.event("EditionDetailsAmended")
+def _details_v1_to_v2(data: dict) -> dict:
+    """Version 1 had no data cut-off: an amendment then never declared one."""
+    return {**data, "data_cutoff": None}
+
+
+@registry.event("EditionDetailsAmended", version=2, upcasters={1: _details_v1_to_v2})
 class EditionDetailsAmended(DomainEvent):
+    """Version 2 adds `data_cutoff`: the edition's declared data cut-off (an ISO date, the last day of
+    a month), which then decides what it covers instead of the periods its placeholders name."""
+
     edition: Slug
     reason: Reason
     title: Optional[Text] = None
     authors: Optional[list[Person]] = None
     lead_contact: Optional[Contact] = None
+    data_cutoff: Optional[str] = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$")
 
 
 @registry.event("NumberStyleChosen")

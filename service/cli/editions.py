@@ -85,9 +85,12 @@ def amend(
     lead_contact: Optional[str] = typer.Option(None, "--lead-contact"),
     lead_email: str = typer.Option("", "--lead-email"),
     lead_phone: str = typer.Option("", "--lead-phone"),
+    data_cutoff: Optional[str] = typer.Option(
+        None, "--data-cutoff", help="The edition's data cut-off, the last day of a month (2021-12-31): it covers periods ending by it."
+    ),
     actor: Optional[str] = actor_option(),
 ) -> None:
-    """Amend an edition's title, authors or lead contact."""
+    """Amend an edition's title, authors, lead contact or data cut-off."""
     app = ready(ctx)
     contact = {"name": lead_contact, "email": lead_email, "phone": lead_phone} if lead_contact else None
     with refusals():
@@ -99,6 +102,7 @@ def amend(
             title=title,
             authors=_people(author) if author else None,
             lead_contact=contact,
+            data_cutoff=data_cutoff,
         )
     typer.echo(f"edition {edition} amended (position {result.last_position})")
 

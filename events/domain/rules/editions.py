@@ -7,8 +7,9 @@ Approval names a log position: the edition is what the log said there.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
@@ -90,6 +91,7 @@ class Edition:
     paragraphs: dict[int, Paragraph] = field(default_factory=dict)
     approvals: list[Approval] = field(default_factory=list)
     style: NumberStyle = SEED_STYLE
+    declared_cutoff: date | None = None  # the data cut-off the edition states (EditionDetailsAmended v2)
 
     def in_order(self) -> list[Paragraph]:
         return [self.paragraphs[number] for number in sorted(self.paragraphs)]
@@ -118,6 +120,8 @@ def fold(events: Iterable[tuple[str, dict[str, Any]]], recorded_at: Iterable[str
             for name in ("title", "authors", "lead_contact"):
                 if data.get(name) is not None:
                     setattr(state, name, data[name])
+            if data.get("data_cutoff") is not None:
+                state.declared_cutoff = date.fromisoformat(data["data_cutoff"])
         elif type_ == "NumberStyleChosen":
             state.style = style_of(data)
         elif type_ == "PriorityApplicabilityAssessed":
@@ -239,9 +243,12 @@ def amend_details(
     title: str | None = None,
     authors: list[Mapping[str, str]] | None = None,
     lead_contact: Mapping[str, str] | None = None,
+    data_cutoff: Any = None,
 ) -> EditionDetailsAmended:
     state = _require(current, edition)
     changes: dict[str, Any] = {}
+    if data_cutoff is not None and (cutoff := declared_cutoff("data_cutoff", data_cutoff)) != state.declared_cutoff:
+        changes["data_cutoff"] = cutoff.isoformat()
     if title is not None and values.text("title", title, required=True) != state.title:
         changes["title"] = title
     if authors is not None and (checked := _authors(authors)) != state.authors:
@@ -600,6 +607,23 @@ def check(
                     literal,
                 )
             )
+    if state.declared_cutoff is not None:
+        for number, binding in state.bindings():
+            if binding.kind != "baseline" and binding.period and (binding.area or state.area) == state.area:
+                try:
+                    end = Period.parse(binding.period).end
+                except ValueError:  # a malformed period: reported above
+                    continue
+                if end > state.declared_cutoff:
+                    found.append(
+                        Problem(
+                            f"paragraph {number}",
+                            f"{binding.text}: the period ends {end.isoformat()}, after the edition's data cut-off "
+                            f"{state.declared_cutoff.isoformat()}: bind a period it covers, or amend the cut-off",
+                            "binding",
+                            number,
+                        )
+                    )
     for priority in NATIONAL_PRIORITIES:
         if priority not in state.applicability:
             found.append(
@@ -632,11 +656,36 @@ def approve(
 # -- what an edition covers ----------------------------------------------------------------------
 
 
-def data_cutoff(state: Edition) -> date | None:
-    """The edition's data cut-off: the latest end of the reference periods its placeholders name.
-    The edition covers its area's figures for periods ending on or before it (None: it names none)."""
+def declared_cutoff(field_name: str, value: Any) -> date:
+    """A data cut-off as stated: an ISO date that ends a month (reference periods are whole months),
+    in 1900 or later."""
+    expected = "the last day of a month as an ISO date, such as 2021-12-31 (the end of the latest reference period the edition covers)"
+    if isinstance(value, date):
+        value = value.isoformat()
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        raise InvalidValue(field_name, expected, value)
+    try:
+        cutoff = date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise InvalidValue(field_name, expected, value, str(exc)) from None
+    if (cutoff + timedelta(days=1)).day != 1:
+        raise InvalidValue(field_name, expected, value, f"{cutoff.isoformat()} does not end a month")
+    if cutoff.year < values.EARLIEST_YEAR:
+        raise InvalidValue(field_name, f"a date in {values.EARLIEST_YEAR} or later", value)
+    return cutoff
+
+
+def named_cutoff(state: Edition) -> date | None:
+    """The latest end of the reference periods the edition's placeholders name (None: it names none)."""
     ends = [Period.parse(binding.period).end for _, binding in state.bindings() if binding.kind != "baseline" and binding.period]
     return max(ends, default=None)
+
+
+def data_cutoff(state: Edition) -> date | None:
+    """The edition's data cut-off: the one it declares (`edition amend --data-cutoff`), else the latest
+    end of the reference periods its placeholders name. The edition covers its area's figures for
+    periods ending on or before it (None: it declares none and names none)."""
+    return state.declared_cutoff or named_cutoff(state)
 
 
 Key = tuple[str, str, str]  # (measure, area, period)

@@ -414,6 +414,10 @@ class EditionChangesIn(_In):
     title: Optional[str] = Field(None, max_length=2000)
     authors: Optional[list[PersonIn]] = Field(None, max_length=50)
     lead_contact: Optional[ContactIn] = None
+    data_cutoff: Optional[str] = Field(
+        None, max_length=40, examples=["2021-12-31"],
+        description="The edition's data cut-off, the last day of a month: it covers its area's figures for periods ending by it.",
+    )  # fmt: skip
 
 
 class ApplicabilityIn(_In):
@@ -503,6 +507,8 @@ def show_edition(request: Request, token: Reader, edition: Slug, response: Respo
         "position": view.position,
         "title": state.title,
         "area": state.area,
+        "data_cutoff": view.coverage.cutoff.isoformat() if view.coverage.cutoff else None,
+        "data_cutoff_declared": state.declared_cutoff is not None,
         "paragraphs": [
             {
                 "number": number,
