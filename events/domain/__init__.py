@@ -11,4 +11,4 @@ registry = EventRegistry()
 
 from . import tokens  # noqa: E402,F401
 from . import calendar  # noqa: E402,F401
-from . import editions, figures, measures  # noqa: E402,F401  (each declares its types on `registry`)
+from . import editions, figures, measures, organisations  # noqa: E402,F401  (each declares its types on `registry`)

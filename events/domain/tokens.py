@@ -25,6 +25,8 @@ class TokenIssued(DomainEvent):
     role: Role
     # For data owners: the measures they may submit figures for; None means every measure.
     measures: Optional[list[Slug]] = None
+    # The organisation (a force, a PCC) whose areas alone it reaches; None: the hub's own, every area.
+    organisation: Optional[Slug] = None
     secret_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     # After this moment the token is refused (None: it never expires; revoke it to end it).
     expires_at: Optional[UtcTime] = None

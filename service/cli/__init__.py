@@ -4,7 +4,7 @@ Each module registers its commands on the one Typer app in `common`.
 """
 
 from . import log  # noqa: F401  (registers its commands)
-from . import serve, tokens  # noqa: F401
+from . import organisations, serve, tokens  # noqa: F401
 from . import releases  # noqa: F401
 from . import editions, examples, figures, measures  # noqa: F401
 from . import publishing  # noqa: F401

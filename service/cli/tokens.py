@@ -31,6 +31,9 @@ def create(
     name: str = typer.Option(..., "--name", help="Who or what holds the token."),
     measures: Optional[str] = typer.Option(None, "--measures", help="data-owner only: comma-separated measure ids."),
     expires: Optional[str] = typer.Option(None, "--expires", help=EXPIRES_HELP),
+    organisation: Optional[str] = typer.Option(
+        None, "--organisation", help="data-owner or editor: the organisation whose areas alone it reaches."
+    ),
     actor: Optional[str] = typer.Option(None, "--actor", envvar="POLICING_METRICS_ACTOR"),
 ) -> None:
     """Create a token and print it once."""
@@ -39,7 +42,8 @@ def create(
     try:
         expires_at = expiry(expires, app.clock()) if expires else None
         token, secret = issue_token(
-            app.store, name=name, role=role, measures=limited, metadata=_actor(ctx, actor), expires_at=expires_at
+            app.store, name=name, role=role, measures=limited, metadata=_actor(ctx, actor), expires_at=expires_at,
+            organisation=organisation,
         )
     except DomainError as exc:
         raise fail(str(exc), 2)
@@ -89,7 +93,8 @@ def list_(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> 
             state = f"expired {t.expires_at}"
         else:
             state = "active" + (f" until {t.expires_at}" if t.expires_at else "")
-        typer.echo(f"{t.token_id}  {t.role:<10}  {t.name}  measures={scope}  issued {t.issued_at} by {t.issued_by}  {state}")
+        reach = f"  organisation={t.organisation}" if t.organisation else ""
+        typer.echo(f"{t.token_id}  {t.role:<10}  {t.name}  measures={scope}{reach}  issued {t.issued_at} by {t.issued_by}  {state}")
 
 
 @tokens_cli.command("revoke")

@@ -61,6 +61,12 @@ def edition_as_it_stands(store: EventStore, released: Released, edition: str) ->
 
 
 def read_edition(store: EventStore, reader: Token, edition: str, *, released: bool, clock: Clock) -> Allowed:
+    area = None
+    if reader.organisation is not None:
+        from .editions import load_edition
+
+        state, _ = load_edition(store, edition)
+        area = state.area if state is not None else None
     events = store.read_stream(release_stream(edition))
     release = fold_release(events)
     grants = [
@@ -76,7 +82,25 @@ def read_edition(store: EventStore, reader: Token, edition: str, *, released: bo
         release_at=release.release_at if release is not None else None,
         confirmed=release is not None and release.status == "confirmed",
         now=clock(),
+        area=area,
+        organisations=organisations_of(store, reader),
     )
+
+
+def organisations_of(store: EventStore, reader: Token):
+    """The organisations, when `reader` belongs to one (a hub-wide token needs none)."""
+    if reader.organisation is None:
+        return None
+    from .organisations import load_organisations
+
+    return load_organisations(store)[0]
+
+
+def reach(store: EventStore, reader: Token, area: str, what: str) -> None:
+    """Refuse a token of one organisation anything of another's area (rules.reach)."""
+    organisations = organisations_of(store, reader)
+    if organisations is not None:
+        rules.reach(reader, area, organisations, what)
 
 
 def record_read(

@@ -40,13 +40,17 @@ def issue_token(
     measures: list[str] | None,
     metadata: Metadata,
     expires_at: datetime | None = None,
+    organisation: str | None = None,
 ) -> tuple[Token, str]:
     """Record a new token; return it and the bearer text to hand over (shown once)."""
+    from .organisations import load_organisations
+
     tokens, version = _load(store)
     token_id, secret = _new_secret()
     event = rules.issue(
-        tokens, token_id=token_id, secret=secret, name=name, role=role, measures=measures, expires_at=expires_at
-    )
+        tokens, token_id=token_id, secret=secret, name=name, role=role, measures=measures, expires_at=expires_at,
+        organisation=organisation, organisations=load_organisations(store)[0] if organisation is not None else None,
+    )  # fmt: skip
     store.append(TOKENS_STREAM, [NewEvent.of(event, store.registry)], expected_version=version, metadata=metadata)
     return _load(store)[0][token_id], rules.bearer(token_id, secret)
 

@@ -11,16 +11,21 @@ recorded. Unreleased material:
   24 hours before its confirmed release time;
 - the log and its projections: auditors (quality assurance and audit, T3.3).
 Every read of unreleased material that is allowed is recorded: who, what, when, and on what basis.
+
+In a hub serving many forces, a token of an organisation reaches only the areas it owns: its data
+owners and editors never write, nor read before release, another organisation's figures and
+editions (`reach`), whatever their role would otherwise allow.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal, Mapping
 
 from ..calendar import PreReleaseAccessRecorded, parse_zoned
 from ..errors import DomainError
+from .organisations import reaches
 from .tokens import Token
 
 # The Pre-release Access to Official Statistics Order 2008, Schedule para. 3: no more than 24 hours.
@@ -31,6 +36,19 @@ Basis = Literal["production", "grant", "audit"]
 
 class ReadRefused(DomainError):
     """A read of unreleased material by a token that may not see it (403)."""
+
+
+class OutOfReach(ReadRefused):
+    """A token of one organisation touching another's area (403)."""
+
+
+def reach(reader: Token, area: str, organisations: Mapping[str, Any], what: str) -> None:
+    """Refuse `what` (a figure, an edition) in `area` to a token of an organisation that does not own it."""
+    if not reaches(reader.organisation, organisations, area):
+        raise OutOfReach(
+            f"{what} is for area {area!r}, which organisation {reader.organisation!r} does not own: a token of an "
+            "organisation writes, and reads before release, only its own areas' figures and editions"
+        )
 
 
 @dataclass(frozen=True)
@@ -62,9 +80,13 @@ def visible_measures(reader: Token, measures: list) -> list:
     return measures
 
 
-def read_figure(reader: Token, measure: str, key: str, *, released: bool) -> Allowed:
+def read_figure(
+    reader: Token, measure: str, key: str, *, released: bool, area: str | None = None, organisations: Mapping[str, Any] | None = None
+) -> Allowed:
     if released:
         return RELEASED
+    if area is not None and organisations is not None:
+        reach(reader, area, organisations, f"figure {key}")
     if reader.role == "editor" or (reader.role == "data-owner" and reader.may_submit_for(measure)):
         return Allowed("production")
     if reader.role == "data-owner":
@@ -84,10 +106,14 @@ def read_edition(
     release_at: str | None,
     confirmed: bool,
     now: datetime,
+    area: str | None = None,
+    organisations: Mapping[str, Any] | None = None,
 ) -> Allowed:
     """`release_at`/`confirmed`: the edition's release on the calendar (None: not announced)."""
     if released:
         return RELEASED
+    if area is not None and organisations is not None:
+        reach(reader, area, organisations, f"edition {edition!r}")
     if reader.role == "editor":
         return Allowed("production")
     if not any(grant.token_id == reader.token_id for grant in grants):

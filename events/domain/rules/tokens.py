@@ -32,6 +32,7 @@ class Token:
     revoked_at: str | None = None
     expires_at: str | None = None
     replaces: str | None = None
+    organisation: str | None = None  # whose areas alone it reaches (None: every area)
 
     @property
     def active(self) -> bool:
@@ -66,6 +67,7 @@ def fold(events: Iterable[tuple[str, Mapping[str, Any], str, str]]) -> dict[str,
                 actor,
                 expires_at=data.get("expires_at"),
                 replaces=data.get("replaces"),
+                organisation=data.get("organisation"),
             )
         elif type_ == "TokenRevoked" and data["token_id"] in tokens:
             tokens[data["token_id"]] = replace(tokens[data["token_id"]], revoked_at=recorded_at)
@@ -115,8 +117,16 @@ def issue(
     measures: list[str] | None,
     expires_at: datetime | None = None,
     replaces: str | None = None,
+    organisation: str | None = None,
+    organisations: Mapping[str, Any] | None = None,
 ) -> TokenIssued:
     _role("role", role)
+    if organisation is not None:
+        if role not in ("data-owner", "editor"):
+            raise InvalidValue("organisation", "no organisation: only data-owner and editor tokens belong to one", organisation)
+        if organisations is not None and organisation not in organisations:
+            known = ", ".join(sorted(organisations)) or "none defined yet"
+            raise InvalidValue("organisation", f"a defined organisation ({known})", organisation)
     if measures is not None and role != "data-owner":
         raise InvalidValue("measures", "no measures: only data-owner tokens are limited to named measures", measures)
     if token_id in tokens:
@@ -129,6 +139,7 @@ def issue(
         secret_sha256=secret_sha256(secret),
         expires_at=_utc_text(expires_at),
         replaces=replaces,
+        organisation=organisation,
     )
 
 
@@ -164,6 +175,7 @@ def rotate(
         measures=list(old.measures) if old.measures is not None else None,
         expires_at=expires_at,
         replaces=token_id,
+        organisation=old.organisation,
     )
     return issued, TokenRevoked(token_id=token_id, reason=f"rotated: replaced by {new_id}")
 

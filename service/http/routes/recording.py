@@ -28,6 +28,8 @@ from ...handlers.loading import all_measures, load_figures
 from ...handlers.measures import amend_measure, define_measure, define_measure_in_area, retire_measure, set_measure_for_area
 from ...handlers.tokens import Token
 from ..auth import check_measure, requires
+from events.domain.errors import InvalidValue
+from events.domain.rules import values
 from ..bodies import StrictJSONRoute
 from ..problems import Problem
 from ..writes import WriteOut, etag, perform
@@ -89,6 +91,25 @@ def _record(request: Request, token: Token, allowed, what: str, edition: str | N
         clock=request.app.state.app.clock,
         request_id=request.state.request_id,
     )
+
+
+def _reach(request: Request, token: Token, area: str | None, what: str) -> None:
+    """A token of an organisation touches only its own areas (a 403 before anything is read or written)."""
+    if token.organisation is None or area is None:
+        return
+    try:
+        area = values.area("area", area)
+    except InvalidValue:
+        return  # the command refuses it, naming the field
+    access.reach(request.app.state.store, token, area, what)
+
+
+def _reach_edition(request: Request, token: Token, edition: str) -> None:
+    if token.organisation is None:
+        return
+    state, _ = edition_handlers.load_edition(request.app.state.store, edition)
+    if state is not None:
+        _reach(request, token, state.area, f"edition {edition!r}")
 
 
 # -- measures (admin) ---------------------------------------------------------------------------
@@ -288,6 +309,7 @@ def _period(start: str, end: str) -> str:
 def record(request: Request, token: DataOwner, body: FigureIn) -> JSONResponse:
     check_measure(token, body.measure)
     area = request.app.state.app.settings.default_area if body.area is None else body.area  # "" is refused, not the default
+    _reach(request, token, area, f"figure {body.measure}/{area}/{body.period}")
     return _write(
         request,
         token,
@@ -308,10 +330,14 @@ def show_figure(request: Request, token: Reader, measure: Slug, area: Slug, star
     store = request.app.state.store
     (figure, version), = load_figures(store, [(measure, area, period)]).values()
     key = f"{measure}/{area}/{period}"
+    organisations = access.organisations_of(store, token)
     if figure is None:
-        access_rules.read_figure(token, measure, key, released=False)  # nothing recorded tells no one what exists
+        # nothing recorded tells no one what exists
+        access_rules.read_figure(token, measure, key, released=False, area=area, organisations=organisations)
         raise Problem(404, "Not found", f"no figure {key} is recorded")
-    allowed = access_rules.read_figure(token, measure, key, released=access.figure_released(request.app.state.reads, figure))
+    allowed = access_rules.read_figure(
+        token, measure, key, released=access.figure_released(request.app.state.reads, figure), area=area, organisations=organisations
+    )
     _record(request, token, allowed, f"figure {key} at version {version}")
     response.headers.update(etag(version))
     return FigureOut(
@@ -328,6 +354,7 @@ def show_figure(request: Request, token: Reader, measure: Slug, area: Slug, star
 def revise(request: Request, token: DataOwner, measure: Slug, area: Slug, start: Month, end: Month, body: RevisionIn) -> JSONResponse:
     check_measure(token, measure)
     period = _period(start, end)
+    _reach(request, token, area, f"figure {measure}/{area}/{period}")
     return _write(
         request,
         token,
@@ -348,6 +375,7 @@ def revise(request: Request, token: DataOwner, measure: Slug, area: Slug, start:
 def withdraw(request: Request, token: DataOwner, measure: Slug, area: Slug, start: Month, end: Month, body: ReasonIn) -> JSONResponse:
     check_measure(token, measure)
     period = _period(start, end)
+    _reach(request, token, area, f"figure {measure}/{area}/{period}")
     return _write(
         request,
         token,
@@ -369,6 +397,9 @@ async def import_figures(request: Request, token: DataOwner) -> JSONResponse:
     from fastapi.concurrency import run_in_threadpool
 
     def run(store, rows, problems, unit):
+        default_area = request.app.state.app.settings.default_area
+        for area in sorted({row.cells.get("area") or default_area or "" for row in rows} - {""}):
+            _reach(request, token, area, "a figure in the file")
         if token.measures is not None:
             outside = sorted({row.cells.get("measure", "") for row in rows} - set(token.measures))
             if outside:
@@ -476,6 +507,7 @@ Number = Annotated[int, Path(ge=1, le=100_000)]
 @router.post("/editions", tags=["editions"], status_code=201, responses=WRITE_RESPONSES, summary="Open an edition")
 def open_edition(request: Request, token: Editor, body: EditionIn) -> JSONResponse:
     area = request.app.state.app.settings.default_area if body.area is None else body.area  # "" is refused, not the default
+    _reach(request, token, area, f"edition {body.edition!r}")
     return _write(
         request,
         token,
@@ -525,6 +557,7 @@ def show_edition(request: Request, token: Reader, edition: Slug, response: Respo
 
 @router.patch("/editions/{edition}", tags=["editions"], responses=WRITE_RESPONSES, summary="Amend an edition's details")
 def amend_edition(request: Request, token: Editor, edition: Slug, body: EditionChangesIn) -> JSONResponse:
+    _reach_edition(request, token, edition)
     changes = body.model_dump(exclude={"reason"}, exclude_none=True)
     return _write(
         request,
@@ -542,6 +575,7 @@ def amend_edition(request: Request, token: Editor, edition: Slug, body: EditionC
     summary="Whether a national priority applies to the area, and why (Order paragraph 7A(b))",
 )
 def assess(request: Request, token: Editor, edition: Slug, priority: Slug, body: ApplicabilityIn) -> JSONResponse:
+    _reach_edition(request, token, edition)
     return _write(
         request,
         token,
@@ -559,6 +593,7 @@ def assess(request: Request, token: Editor, edition: Slug, priority: Slug, body:
     summary="Write a numbered paragraph",
 )
 def write_paragraph(request: Request, token: Editor, edition: Slug, number: Number, body: ParagraphIn) -> JSONResponse:
+    _reach_edition(request, token, edition)
     return _write(
         request,
         token,
@@ -586,6 +621,7 @@ def write_paragraph(request: Request, token: Editor, edition: Slug, number: Numb
     summary="Revise a paragraph, with a reason",
 )
 def revise_paragraph(request: Request, token: Editor, edition: Slug, number: Number, body: ParagraphRevisionIn) -> JSONResponse:
+    _reach_edition(request, token, edition)
     return _write(
         request,
         token,
@@ -611,6 +647,7 @@ def revise_paragraph(request: Request, token: Editor, edition: Slug, number: Num
     summary="Remove a paragraph, with a reason",
 )
 def remove_paragraph(request: Request, token: Editor, edition: Slug, number: Number, body: ReasonIn) -> JSONResponse:
+    _reach_edition(request, token, edition)
     return _write(
         request,
         token,
@@ -627,6 +664,7 @@ def remove_paragraph(request: Request, token: Editor, edition: Slug, number: Num
     summary="Confirm a number typed into a paragraph is not a recorded figure",
 )
 def confirm_literal(request: Request, token: Editor, edition: Slug, number: Number, body: LiteralIn) -> JSONResponse:
+    _reach_edition(request, token, edition)
     return _write(
         request,
         token,
@@ -646,6 +684,7 @@ def confirm_literal(request: Request, token: Editor, edition: Slug, number: Numb
 def approve(request: Request, token: Editor, edition: Slug, body: ApprovalIn) -> JSONResponse:
     """Answers what was written and `changes`: against the last released revision, what publishing
     this revision changes in the published numbers and text (the CLI's `edition approve` prints the same)."""
+    _reach_edition(request, token, edition)
     out, _ = perform(
         request,
         token,
