@@ -1,4 +1,4 @@
-"""`python -m bench [store|scorecard|publish|http] [options]`: run one benchmark (the store's by default).
+"""`python -m bench [store|scorecard|publish|http|proofs] [options]`: run one benchmark (the store's by default).
 
 Each benchmark is a module of its own with its own options (`python -m bench NAME --help`); all of
 them report through bench/report.py.
@@ -14,6 +14,7 @@ BENCHMARKS = {
     "scorecard": "bench_scorecard",  # the projections rebuilt, the scorecard as of past moments
     "publish": "bench_publish",  # rendering and publishing an edition, the feeds
     "http": "bench_http",  # `serve` under load, bulk imports, concurrent writers
+    "proofs": "bench_proofs",  # appends with the Merkle tree vs without, signing a checkpoint, proving and checking
 }
 
 

@@ -28,7 +28,6 @@ outside the tree, raise events.merkle.ProofError.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Callable, Iterable, Iterator, Sequence
 
 from .chain import Breach
@@ -44,6 +43,7 @@ from .merkle import (
     fold,
     inclusion_ranges,
     node_hash,
+    sha256,
     range_nodes,
     split_stored_index,
     stored_count,
@@ -70,14 +70,13 @@ class TreeMissing(EventStoreError):
 
 def leaf_hashes_of(hexes: Iterable[str]) -> list[bytes]:
     """The leaf hashes of events whose stored hashes (hex) are `hexes`."""
-    sha256 = hashlib.sha256
     return [sha256(LEAF_PREFIX + bytes.fromhex(item)).digest() for item in hexes]
 
 
 def _pairwise(hashes: list[bytes]) -> bytes:
     """The root of a perfect subtree from its 2^k hashes at one level."""
     while len(hashes) > 1:
-        hashes = [node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes), 2)]
+        hashes = list(map(node_hash, hashes[0::2], hashes[1::2]))
     return hashes[0]
 
 

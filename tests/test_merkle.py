@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from events.merkle import (
@@ -144,6 +144,7 @@ def test_consistency_proofs_of_the_reference_leaves_are_the_reference_proofs(old
 # -- the fast code equals the definition ------------------------------------------------------
 
 
+@settings(deadline=None)  # a loaded machine is no failure
 @given(leaf_lists)
 def test_every_root_equals_the_recursive_definition(leaves):
     tree = tree_of(leaves)
@@ -151,6 +152,7 @@ def test_every_root_equals_the_recursive_definition(leaves):
         assert tree.root(size) == naive_root(leaves[:size])
 
 
+@settings(deadline=None)  # a loaded machine is no failure
 @given(leaf_lists, st.data())
 def test_inclusion_proofs_equal_the_recursive_path_and_verify(leaves, data):
     tree = tree_of(leaves)
@@ -161,6 +163,7 @@ def test_inclusion_proofs_equal_the_recursive_path_and_verify(leaves, data):
     verify_inclusion(index, size, leaf_hash(leaves[index]), proof, naive_root(leaves[:size]))
 
 
+@settings(deadline=None)  # a loaded machine is no failure
 @given(leaf_lists, st.data())
 def test_consistency_proofs_equal_the_recursive_subproof_and_verify(leaves, data):
     tree = tree_of(leaves)
@@ -171,6 +174,7 @@ def test_consistency_proofs_equal_the_recursive_subproof_and_verify(leaves, data
     verify_consistency(old, new, naive_root(leaves[:old]), naive_root(leaves[:new]), proof)
 
 
+@settings(deadline=None)  # a loaded machine is no failure
 @given(st.integers(0, 5000))
 def test_stored_numbers_run_in_append_order_and_invert(size):
     appender = Appender()
@@ -188,6 +192,7 @@ def test_stored_numbers_are_gos_tlog_numbering():
     assert [stored_count(n) for n in (0, 1, 2, 3, 4, 8)] == [0, 1, 3, 4, 7, 15]
 
 
+@settings(deadline=None)  # a loaded machine is no failure
 @given(st.integers(0, 2**40), st.integers(1, 2**40))
 def test_range_nodes_cover_the_range_exactly_with_complete_aligned_subtrees(lo, length):
     hi = lo + length
@@ -229,6 +234,7 @@ def flipped(proof: list[bytes], at: int) -> list[bytes]:
     return changed
 
 
+@settings(deadline=None)  # a loaded machine is no failure
 @given(st.lists(st.binary(max_size=4), min_size=2, max_size=40), st.data())
 def test_an_inclusion_proof_fails_for_any_other_leaf_index_size_root_or_changed_hash(leaves, data):
     tree = tree_of(leaves)
@@ -254,6 +260,7 @@ def test_an_inclusion_proof_fails_for_any_other_leaf_index_size_root_or_changed_
             verify_inclusion(*case)
 
 
+@settings(deadline=None)  # a loaded machine is no failure
 @given(st.lists(st.binary(max_size=4), min_size=3, max_size=40), st.data())
 def test_a_consistency_proof_fails_for_other_sizes_roots_or_any_changed_hash(leaves, data):
     leaves = [b"%d:" % i + leaf for i, leaf in enumerate(leaves)]  # distinct, so no two subtrees collide
@@ -303,6 +310,7 @@ def test_proofs_are_refused_for_leaves_outside_the_tree_and_hashes_of_another_le
     assert node_hash(b"a", b"b") == hashlib.sha256(b"\x01ab").digest()
 
 
+@settings(deadline=None)  # a loaded machine is no failure
 @given(st.integers(0, 300), st.lists(st.integers(0, 40), max_size=6))
 def test_extending_a_level_at_a_time_writes_what_appending_leaf_by_leaf_writes(start, batches):
     hashes = [leaf_hash(b"%d" % i) for i in range(start + sum(batches))]
