@@ -51,6 +51,7 @@ from .merkle import (
 )
 
 LEVEL_STEP = 4  # the stored levels: 4, 8, 12, …
+TILE = 1 << LEVEL_STEP  # base hashes a stored level's node folds from, at most
 TABLE = "tree_hashes"
 IN_CHUNK = 500  # ids or positions per `IN (...)`, well inside both engines' limits on parameters
 
@@ -71,13 +72,6 @@ class TreeMissing(EventStoreError):
 def leaf_hashes_of(hexes: Iterable[str]) -> list[bytes]:
     """The leaf hashes of events whose stored hashes (hex) are `hexes`."""
     return [sha256(LEAF_PREFIX + bytes.fromhex(item)).digest() for item in hexes]
-
-
-def _pairwise(hashes: list[bytes]) -> bytes:
-    """The root of a perfect subtree from its 2^k hashes at one level."""
-    while len(hashes) > 1:
-        hashes = list(map(node_hash, hashes[0::2], hashes[1::2]))
-    return hashes[0]
 
 
 class StoredTree:
@@ -104,39 +98,51 @@ class StoredTree:
         """Reads any complete subtree's hash, from stored hashes and event hashes (a few queries for all)."""
 
         def read(nodes: Sequence[Node]) -> list[bytes]:
-            plans: list[tuple[str, list]] = []
-            ids: set[int] = set()
-            positions: set[int] = set()
+            # A node at level l is folded from the 2^(l - b) hashes below it at base level b = l - l % 4
+            # (the events for b = 0): all within one tile of 16 base hashes. Each tile is read and
+            # folded once, however many of the nodes asked for lie in it (an edition's proofs share many).
+            tiles: dict[tuple[int, int], int] = {}  # (base level, tile) -> base hashes needed from its start
             for level, index in nodes:
-                base = level - level % LEVEL_STEP
-                width = 1 << (level - base)
-                first = index * width
-                if base == 0:
-                    wanted = list(range(first + 1, first + width + 1))  # leaves as positions
-                    positions.update(wanted)
-                    plans.append(("events", wanted))
-                else:
-                    wanted = [stored_index(base, first + offset) for offset in range(width)]
-                    ids.update(wanted)
-                    plans.append(("stored", wanted))
-            stored = self._fetch(cursor, f"SELECT id, hash FROM {TABLE} WHERE id IN ", sorted(ids))
-            leaves = self._fetch(cursor, "SELECT position, hash FROM events WHERE position IN ", sorted(positions))
-            missing_ids = ids.difference(stored)
-            if missing_ids:
-                level, index = split_stored_index(min(missing_ids))
+                depth = level % LEVEL_STEP
+                first = index << depth
+                key = (level - depth, first >> LEVEL_STEP)
+                needed = (first & (TILE - 1)) + (1 << depth)
+                if tiles.get(key, 0) < needed:
+                    tiles[key] = needed
+            positions = [(tile << LEVEL_STEP) + offset + 1 for (base, tile), count in tiles.items() if base == 0
+                         for offset in range(count)]
+            ids_of = {key: [stored_index(key[0], (key[1] << LEVEL_STEP) + offset) for offset in range(count)]
+                      for key, count in tiles.items() if key[0]}
+            ids = [number for numbers in ids_of.values() for number in numbers]
+            leaves = self._fetch(cursor, "SELECT position, hash FROM events WHERE position IN ", positions)
+            stored = self._fetch(cursor, f"SELECT id, hash FROM {TABLE} WHERE id IN ", ids)
+            if len(leaves) < len(positions):
+                missing = min(set(positions).difference(leaves))
+                raise EventStoreError(f"the log has no event at position {missing}")
+            if len(stored) < len(ids):
+                level, index = split_stored_index(min(set(ids).difference(stored)))
                 raise TreeMissing(
-                    f"the tree lacks the hash of leaves {index << level} to {((index + 1) << level) - 1} "
+                    f"the tree lacks the hash of positions {(index << level) + 1} to {(index + 1) << level} "
                     f"(level {level}): run `policing-metrics tree rebuild`"
                 )
-            if positions.difference(leaves):
-                raise EventStoreError(f"the log has no event at position {min(positions.difference(leaves))}")
-            leaf_of = {position: h for position, h in zip(leaves, leaf_hashes_of(leaves.values()))}
-            result = []
-            for kind, wanted in plans:
-                if kind == "events":
-                    result.append(_pairwise([leaf_of[position] for position in wanted]))
+            leaf_of = dict(zip(leaves, leaf_hashes_of(leaves.values())))
+            folded: dict[tuple[int, int], list[list[bytes]]] = {}
+            for (base, tile), count in tiles.items():
+                start = tile << LEVEL_STEP
+                if base == 0:
+                    row = [leaf_of[start + offset + 1] for offset in range(count)]
                 else:
-                    result.append(_pairwise([bytes(stored[number]) for number in wanted]))
+                    row = [bytes(stored[number]) for number in ids_of[(base, tile)]]
+                levels = [row]
+                while len(row) > 1:
+                    row = list(map(node_hash, row[0::2], row[1::2]))
+                    levels.append(row)
+                folded[(base, tile)] = levels
+            result = []
+            for level, index in nodes:
+                depth = level % LEVEL_STEP
+                tile = (index << depth) >> LEVEL_STEP
+                result.append(folded[(level - depth, tile)][depth][index - (tile << (LEVEL_STEP - depth))])
             return result
 
         return read
