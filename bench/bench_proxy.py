@@ -1,0 +1,212 @@
+"""The proxy benchmark: public reads through HAProxy in front of three `serve` processes against one.
+
+    python -m bench proxy [--runs 3] [--seconds 8] [--connections 32] [--no-write]
+
+One SQLite database on disk, prepared with the CLI (`db upgrade`, `demo --publish-now`); three
+`policing-metrics serve --no-scheduler` on free ports of 127.0.0.1, sharing it and the published
+site; HAProxy (Debian's `haproxy`) with deploy/haproxy/haproxy.cfg, as the failure drill runs it,
+bound to 127.0.0.1. "Three" sends API_SERVER_1..3 to the three processes; "one" sends all three
+server lines to the first, so both pass through the same proxy with the same checks. The load is
+`bench.http_load` (asyncio, keep-alive) on GET /public/scorecard, bounded by `--seconds` and a
+request count, in a process of its own; the two set-ups take turns within each run (the order
+alternating), medians of `--runs`. Every answer other than 200 counts as failed. The machine has
+2 cores, shared by the proxy, the servers and the load: the ratio is reported as measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from time import perf_counter
+
+from .bench_http import SCORECARD, Server, free_port, run_python_load
+from .report import ROOT, bullets, conclude, git_commit, log, machine, markdown_table, quiet, wrapped
+
+README_HEADING = "## Benchmarks: proxy"
+HAPROXY_CFG = ROOT / "deploy" / "haproxy" / "haproxy.cfg"
+
+
+class Proxy:
+    """HAProxy with deploy/haproxy/haproxy.cfg on 127.0.0.1 in front of `servers` (host:port each, three lines)."""
+
+    def __init__(self, directory: Path, servers: list[str], name: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "HAPROXY_BIND": f"127.0.0.1:{self.port}",
+            "HAPROXY_STATS_SOCKET": str(directory / f"{name}-haproxy.sock"),
+            **{f"API_SERVER_{n + 1}": server for n, server in enumerate(servers)},
+        }
+        self.log = open(directory / f"{name}-haproxy.log", "ab")
+        self.process = subprocess.Popen(["haproxy", "-W", "-db", "-f", str(HAPROXY_CFG)], env=env, stdout=self.log, stderr=self.log)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"haproxy exited with {self.process.returncode}")
+            try:
+                if httpx.get(self.base + SCORECARD, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("haproxy did not answer 200 within 60 s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGUSR1)  # graceful stop
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench proxy", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--warmup", type=float, default=6.0, help="Seconds of load first (the configuration's slowstart is 5 s).")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--max-requests", type=int, default=200_000, help="A bound on each run's requests.")
+    parser.add_argument("--wait-quiet", type=float, default=0, help="Seconds to wait for a quiet machine before each run.")
+    parser.add_argument("--no-write", dest="write", action="store_false", help="Record nothing (a trial run).")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    if shutil.which("haproxy") is None:
+        raise SystemExit("haproxy is not installed (Debian: apt-get install haproxy)")
+    started = perf_counter()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-proxy-", dir=os.environ.get("BENCH_TMPDIR")))
+    record: dict = {
+        "benchmark": "proxy",
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "git": git_commit(),
+        "machine": machine(tmp),
+        "workload": {k: getattr(args, k) for k in ("runs", "seconds", "warmup", "connections", "max_requests")},
+        "cases": {},
+    }
+    servers: list[Server] = []
+    proxies: dict[str, Proxy] = {}
+    runs: dict[str, list[dict]] = {"three": [], "one": []}
+    try:
+        database = f"sqlite:///{tmp / 'proxy.db'}"
+        for n in range(3):
+            server = Server(tmp, database, f"api{n + 1}")
+            if servers:  # one published site for all three, as behind a real proxy
+                server.env.update(
+                    POLICING_METRICS_PUBLISH_TO=servers[0].env["POLICING_METRICS_PUBLISH_TO"],
+                    POLICING_METRICS_SITE_URL=servers[0].env["POLICING_METRICS_SITE_URL"],
+                )
+            servers.append(server)
+        log("SQLite: db upgrade, demo --publish-now; 3 × serve --no-scheduler")
+        servers[0].cli("db", "upgrade")
+        servers[0].cli("demo", "--publish-now")
+        for server in servers:
+            server.start()
+        addresses = [f"127.0.0.1:{s.port}" for s in servers]
+        proxies["three"] = Proxy(tmp, addresses, "three")
+        proxies["one"] = Proxy(tmp, addresses[:1], "one")
+        for proxy in proxies.values():
+            proxy.wait_ready()
+            run_python_load(proxy.base + SCORECARD, args.connections, args.warmup, args.max_requests)
+        for run in range(args.runs):
+            quiet(args.wait_quiet, record, f"run {run}")
+            order = ("three", "one") if run % 2 == 0 else ("one", "three")
+            for name in order:
+                result = run_python_load(proxies[name].base + SCORECARD, args.connections, args.seconds, args.max_requests)
+                failed = result.get("non_200", 0) + sum(result.get("errors", {}).values())
+                result["failed_requests"] = failed
+                runs[name].append(result)
+                log(f"  {name} behind HAProxy: {result['requests_per_s']:,.0f} req/s, p50 {result['p50_ms']:.1f} ms, "
+                    f"p99 {result['p99_ms']:.1f} ms, failed {failed} of {result['requests']:,}")  # fmt: skip
+    finally:
+        for proxy in proxies.values():
+            proxy.stop()
+        for server in servers:
+            server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    summary = {
+        name: {
+            "requests_per_s": statistics.median(r["requests_per_s"] for r in results),
+            "p50_ms": statistics.median(r["p50_ms"] for r in results),
+            "p99_ms": statistics.median(r["p99_ms"] for r in results),
+            "failed_requests": sum(r["failed_requests"] for r in results),
+            "requests": sum(r["requests"] for r in results),
+            "runs": results,
+        }
+        for name, results in runs.items()
+    }
+    ratio = summary["three"]["requests_per_s"] / summary["one"]["requests_per_s"]
+    record["cases"] = {**summary, "ratio": ratio}
+    record["seconds"] = perf_counter() - started
+    record["machine"]["load_average_at_end"] = list(os.getloadavg())
+    three, one = summary["three"], summary["one"]
+    rows = [
+        (
+            f"GET {SCORECARD} through HAProxy, {args.connections} connections, {args.seconds:g} s: 3 `serve` processes vs 1",
+            f"{three['requests_per_s']:,.0f} req/s (p50 {three['p50_ms']:.1f} ms, p99 {three['p99_ms']:.1f} ms; "
+            f"{three['failed_requests']} failed of {three['requests']:,})",
+            f"{one['requests_per_s']:,.0f} req/s (p50 {one['p50_ms']:.1f} ms, p99 {one['p99_ms']:.1f} ms; "
+            f"{one['failed_requests']} failed of {one['requests']:,})",
+            f"{ratio:.2f}×",
+            "(report, 2 cores)",
+        )
+    ]
+    table_text = markdown_table(("case", "three", "one", "ratio", "target"), ("---", "---:", "---:", "---:", "---"), rows)
+    missed = [f"{three['failed_requests'] + one['failed_requests']} failed public reads"] if three["failed_requests"] + one["failed_requests"] else []
+    return conclude("proxy", record, table_text, missed, section(record, table_text, args), README_HEADING, write=args.write)
+
+
+def section(record: dict, table_text: str, args) -> str:
+    info = record["machine"]
+    loads = record.get("load_average_before_case", {})
+    lines = [README_HEADING, ""]
+    lines += wrapped(
+        "`.venv/bin/python -m bench proxy` records every run in `bench/results/proxy.json`: GET /public/scorecard "
+        "through HAProxy (deploy/haproxy/haproxy.cfg, as the failure drill runs it) in front of three `serve "
+        "--no-scheduler` processes on one SQLite database, against the same configuration naming one of them "
+        "only; `bench.http_load` on {args.connections} keep-alive connections for {args.seconds:g} s per run, the "
+        f"two taking turns, medians of {args.runs} runs. All on 127.0.0.1.",
+        100,
+    )
+    lines.append("")
+    lines += wrapped(
+        f"Last run: {record['date']}, commit `{record['git']['commit'][:10]}`, {info['cpus']} × {info['cpu']}, "
+        f"Python {info['python']}, {record['seconds']:.0f} s; 1-minute load average before each run "
+        + ", ".join(f"{v:.2f}" for v in loads.values()) + ".",
+        100,
+    )
+    lines += ["", table_text, ""]
+    notes = [
+        f"the proxy, the servers and the load generator share {info['cpus']} cores: one `serve` process already "
+        "keeps one core busy, so three can at most use the other as well, less what HAProxy and the load take.",
+    ]
+    shared = [v for v in loads.values() if v >= (info["cpus"] or 1) / 2]
+    if shared:
+        notes.append(
+            f"the machine was shared with other work (load average up to {max(shared):.2f} on {info['cpus']} CPUs): "
+            "absolute rates are lower than on an idle machine."
+        )
+    lines += bullets(notes, 98)
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
