@@ -23,12 +23,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from time import perf_counter
 
-from .bench_http import SCORECARD, Server, free_port, run_python_load
+from .bench_http import PERIOD, SCORECARD, Server, free_port, run_python_load
 from .report import ROOT, bullets, conclude, git_commit, log, machine, markdown_table, quiet, wrapped
 
 README_HEADING = "## Benchmarks: proxy"
@@ -50,7 +51,7 @@ class Proxy:
         self.log = open(directory / f"{name}-haproxy.log", "ab")
         self.process = subprocess.Popen(["haproxy", "-W", "-db", "-f", str(HAPROXY_CFG)], env=env, stdout=self.log, stderr=self.log)
 
-    def wait_ready(self, timeout: float = 60) -> None:
+    def wait_ready(self, path: str = SCORECARD, timeout: float = 60) -> None:
         import httpx
 
         deadline = time.monotonic() + timeout
@@ -58,12 +59,12 @@ class Proxy:
             if self.process.poll() is not None:
                 raise RuntimeError(f"haproxy exited with {self.process.returncode}")
             try:
-                if httpx.get(self.base + SCORECARD, timeout=2).status_code == 200:
+                if httpx.get(self.base + path, timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.3)
-        raise RuntimeError("haproxy did not answer 200 within 60 s")
+        raise RuntimeError(f"haproxy did not answer 200 on {path} within {timeout:g} s")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -76,6 +77,107 @@ class Proxy:
         self.log.close()
 
 
+def submit_figures(base: str, token: str, measures: list[str], tag: str, writers: int, seconds: float, limit: int) -> dict:
+    """`writers` threads POST new figures (each its own area) for `seconds` (at most `limit` each); acknowledged per second."""
+    import httpx
+
+    answers: list[list[tuple[int, float]]] = [[] for _ in range(writers)]
+    start = threading.Barrier(writers + 1)
+    stop_at: list[float] = []
+
+    def write(number: int) -> None:
+        with httpx.Client(base_url=base, timeout=60, headers={"Authorization": f"Bearer {token}"}) as client:
+            start.wait()
+            for index in range(limit):
+                if time.monotonic() >= stop_at[0]:
+                    return
+                body = {"measure": measures[index % len(measures)], "area": f"{tag}-w{number}-{index}", "period": PERIOD, "value": str(index)}
+                began = perf_counter()
+                try:
+                    status = client.post("/figures", json=body, headers={"Idempotency-Key": f"{tag}-{number}-{index}"}).status_code
+                except httpx.HTTPError:
+                    status = 0
+                answers[number].append((status, perf_counter() - began))
+
+    threads = [threading.Thread(target=write, args=(n,), daemon=True) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    began = time.monotonic()
+    stop_at.append(began + seconds)
+    start.wait()
+    for thread in threads:
+        thread.join(seconds + 120)
+    elapsed = time.monotonic() - began
+    flat = [answer for per_writer in answers for answer in per_writer]
+    acknowledged = sorted(took for status, took in flat if status == 201)
+    return {
+        "acknowledged_per_s": len(acknowledged) / elapsed,
+        "acknowledged": len(acknowledged),
+        "failed": len(flat) - len(acknowledged),
+        "p50_ms": 1000 * acknowledged[len(acknowledged) // 2] if acknowledged else None,
+        "p99_ms": 1000 * acknowledged[int(0.99 * len(acknowledged))] if acknowledged else None,
+        "seconds": elapsed,
+    }
+
+
+def writes_case(args, tmp: Path, record: dict) -> dict | None:
+    """Figure submissions through HAProxy, on PostgreSQL: three `serve` processes against one."""
+    from .bench_http import example_measures
+    from .on_postgres import DEFAULT_URL, create_schema, drop_schema, reachable
+
+    problem = reachable(DEFAULT_URL)
+    if problem is not None:
+        log(f"PostgreSQL skipped: {problem}")
+        return None
+    url, schema = create_schema(DEFAULT_URL)
+    servers: list[Server] = []
+    proxies: dict[str, Proxy] = {}
+    runs: dict[str, list[dict]] = {"three": [], "one": []}
+    try:
+        for n in range(3):
+            server = Server(tmp, url, f"pg-api{n + 1}")
+            if servers:
+                server.env.update(POLICING_METRICS_PUBLISH_TO=servers[0].env["POLICING_METRICS_PUBLISH_TO"])
+            servers.append(server)
+        log(f"PostgreSQL (schema {schema}): db upgrade, examples load; 3 × serve --no-scheduler")
+        servers[0].cli("db", "upgrade")
+        servers[0].cli("examples", "load")
+        token = servers[0].token("data-owner", "bench proxy writer")
+        for server in servers:
+            server.start()
+        addresses = [f"127.0.0.1:{s.port}" for s in servers]
+        proxies["three"] = Proxy(tmp, addresses, "pg-three")
+        proxies["one"] = Proxy(tmp, addresses[:1], "pg-one")
+        measures = example_measures()
+        for name, proxy in proxies.items():
+            proxy.wait_ready("/readyz")
+            submit_figures(proxy.base, token, measures, f"warm-{name}", args.writers, args.warmup, 10**6)
+        for run in range(args.runs):
+            order = ("three", "one") if run % 2 == 0 else ("one", "three")
+            for name in order:
+                result = submit_figures(proxies[name].base, token, measures, f"r{run}-{name}", args.writers, args.seconds, args.max_writes)
+                runs[name].append(result)
+                log(f"  {name} behind HAProxy, PostgreSQL: {result['acknowledged_per_s']:,.0f} acknowledged figures/s "
+                    f"(p50 {result['p50_ms'] or 0:.1f} ms, p99 {result['p99_ms'] or 0:.1f} ms), failed {result['failed']}")  # fmt: skip
+    finally:
+        for proxy in proxies.values():
+            proxy.stop()
+        for server in servers:
+            server.stop()
+        drop_schema(DEFAULT_URL, schema)
+    return {
+        name: {
+            "acknowledged_per_s": statistics.median(r["acknowledged_per_s"] for r in results),
+            "p50_ms": statistics.median(r["p50_ms"] or 0 for r in results),
+            "p99_ms": statistics.median(r["p99_ms"] or 0 for r in results),
+            "failed": sum(r["failed"] for r in results),
+            "acknowledged": sum(r["acknowledged"] for r in results),
+            "runs": results,
+        }
+        for name, results in runs.items()
+    }
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench proxy", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -83,6 +185,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=6.0, help="Seconds of load first (the configuration's slowstart is 5 s).")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--max-requests", type=int, default=200_000, help="A bound on each run's requests.")
+    parser.add_argument("--writers", type=int, default=8, help="Threads submitting figures in the PostgreSQL case.")
+    parser.add_argument("--max-writes", type=int, default=5_000, help="A bound on each writer's submissions per run.")
+    parser.add_argument("--no-writes", dest="writes", action="store_false", help="Skip the PostgreSQL submissions case.")
     parser.add_argument("--wait-quiet", type=float, default=0, help="Seconds to wait for a quiet machine before each run.")
     parser.add_argument("--no-write", dest="write", action="store_false", help="Record nothing (a trial run).")
     return parser.parse_args(argv)
@@ -136,6 +241,16 @@ def main(argv: list[str] | None = None) -> int:
                 runs[name].append(result)
                 log(f"  {name} behind HAProxy: {result['requests_per_s']:,.0f} req/s, p50 {result['p50_ms']:.1f} ms, "
                     f"p99 {result['p99_ms']:.1f} ms, failed {failed} of {result['requests']:,}")  # fmt: skip
+        for proxy in proxies.values():
+            proxy.stop()
+        for server in servers:
+            server.stop()
+        proxies, servers = {}, []
+        if args.writes:
+            quiet(args.wait_quiet, record, "writes")
+            writes = writes_case(args, tmp, record)
+            if writes is not None:
+                record["cases"]["writes"] = writes
     finally:
         for proxy in proxies.values():
             proxy.stop()
@@ -154,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, results in runs.items()
     }
     ratio = summary["three"]["requests_per_s"] / summary["one"]["requests_per_s"]
-    record["cases"] = {**summary, "ratio": ratio}
+    record["cases"].update(summary, ratio=ratio)
     record["seconds"] = perf_counter() - started
     record["machine"]["load_average_at_end"] = list(os.getloadavg())
     three, one = summary["three"], summary["one"]
@@ -169,8 +284,25 @@ def main(argv: list[str] | None = None) -> int:
             "(report, 2 cores)",
         )
     ]
+    writes = record["cases"].get("writes")
+    if writes:
+        w3, w1 = writes["three"], writes["one"]
+        writes["ratio"] = w3["acknowledged_per_s"] / w1["acknowledged_per_s"] if w1["acknowledged_per_s"] else None
+        rows.append(
+            (
+                f"POST /figures through HAProxy on PostgreSQL, {args.writers} writers, {args.seconds:g} s: 3 `serve` processes vs 1",
+                f"{w3['acknowledged_per_s']:,.0f} acknowledged/s (p50 {w3['p50_ms']:.1f} ms, p99 {w3['p99_ms']:.1f} ms; "
+                f"{w3['failed']} failed)",
+                f"{w1['acknowledged_per_s']:,.0f} acknowledged/s (p50 {w1['p50_ms']:.1f} ms, p99 {w1['p99_ms']:.1f} ms; "
+                f"{w1['failed']} failed)",
+                "—" if writes["ratio"] is None else f"{writes['ratio']:.2f}×",
+                "(report, 2 cores)",
+            )
+        )
     table_text = markdown_table(("case", "three", "one", "ratio", "target"), ("---", "---:", "---:", "---:", "---"), rows)
     missed = [f"{three['failed_requests'] + one['failed_requests']} failed public reads"] if three["failed_requests"] + one["failed_requests"] else []
+    if writes and writes["three"]["failed"] + writes["one"]["failed"]:
+        missed.append(f"{writes['three']['failed'] + writes['one']['failed']} figure submissions not acknowledged")
     return conclude("proxy", record, table_text, missed, section(record, table_text, args), README_HEADING, write=args.write)
 
 
@@ -183,7 +315,9 @@ def section(record: dict, table_text: str, args) -> str:
         "through HAProxy (deploy/haproxy/haproxy.cfg, as the failure drill runs it) in front of three `serve "
         "--no-scheduler` processes on one SQLite database, against the same configuration naming one of them "
         "only; `bench.http_load` on {args.connections} keep-alive connections for {args.seconds:g} s per run, the "
-        f"two taking turns, medians of {args.runs} runs. All on 127.0.0.1.",
+        f"two taking turns, medians of {args.runs} runs. Then the same on a PostgreSQL schema of its own: "
+        f"{args.writers} threads POST /figures, each a new figure with its Idempotency-Key, for {args.seconds:g} s; "
+        "acknowledged (201) submissions per second and their latency. All on 127.0.0.1.",
         100,
     )
     lines.append("")
