@@ -16,14 +16,12 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import replace
-from datetime import datetime
 from typing import Any, Callable, Iterable, Sequence
 
 from fastapi import Request
 from pydantic import BaseModel
 
-from events import EventRegistry, EventStore, Metadata, NewEvent, RecordedEvent, WrongExpectedVersion
-from events.chain import Head
+from events import EventRegistry, EventStore, Metadata, NewEvent, WrongExpectedVersion
 from events.records import AppendManyResult, AppendResult
 from events.store import Clock
 
@@ -57,38 +55,18 @@ class UnitOfWork:
         self._key = idempotency_key
         self._if_match = if_match
         self.written: list[AppendManyResult | AppendResult] = []
-
-    # -- reads, as the store answers them --------------------------------------------------------
-
-    @property
-    def registry(self) -> EventRegistry:
-        return self._store.registry
-
-    def head(self) -> Head:
-        return self._store.head()
+        # Reads are the store's own, its bound methods (signatures and all): a unit of work changes
+        # only how appends are recorded.
+        self.registry: EventRegistry = store.registry
+        self.head = store.head
+        self.stream_version = store.stream_version
+        self.read_stream = store.read_stream
+        self.read_streams = store.read_streams
+        self.read_prefix = store.read_prefix
 
     @property
     def clock(self) -> Clock:
         return self._store.clock  # what "today" is for a rule that needs it (a figure's period must be over)
-
-    def stream_version(self, stream: str) -> int:
-        return self._store.stream_version(stream)
-
-    def read_stream(
-        self, stream: str, from_version: int = 1, *, as_of_position: int | None = None,
-        as_of_time: datetime | str | None = None,
-    ) -> list[RecordedEvent]:  # fmt: skip
-        return self._store.read_stream(stream, from_version, as_of_position=as_of_position, as_of_time=as_of_time)
-
-    def read_streams(
-        self, streams: Iterable[str], *, as_of_position: int | None = None, as_of_time: datetime | str | None = None
-    ) -> dict[str, list[RecordedEvent]]:
-        return self._store.read_streams(streams, as_of_position=as_of_position, as_of_time=as_of_time)
-
-    def read_prefix(
-        self, prefix: str, *, as_of_position: int | None = None, as_of_time: datetime | str | None = None
-    ) -> dict[str, list[RecordedEvent]]:
-        return self._store.read_prefix(prefix, as_of_position=as_of_position, as_of_time=as_of_time)
 
     # -- appends, with the request's metadata, key and If-Match ------------------------------------
 
