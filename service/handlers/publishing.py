@@ -138,6 +138,19 @@ def site_url_of(url: str) -> str:
 
 
 @dataclass(frozen=True)
+class PublishRequest:
+    """Who asked for a publish and from where; with `now`, released at once for `override_reason`."""
+
+    now: bool = False
+    override_reason: str | None = None
+    actor: str = "publisher"
+    source: str = "cli"
+
+
+SCHEDULED = PublishRequest(actor="scheduler", source="scheduler")  # the scheduler's, at the calendar's time
+
+
+@dataclass(frozen=True)
 class _Plan:
     mode: str
     times: RevisionTimes
@@ -167,9 +180,7 @@ class Publishing:
 
     # deciding
 
-    def _plan(
-        self, edition: str, revision: int | None, *, now: bool, override_reason: str | None, actor: str, source: str
-    ) -> tuple[int, _Plan]:
+    def _plan(self, edition: str, revision: int | None, request: PublishRequest) -> tuple[int, _Plan]:
         events = self.store.read_stream(edition_stream(edition))
         state = edition_rules.fold(((e.type, e.data) for e in events), (e.recorded_at for e in events))
         if state is None:
@@ -204,8 +215,9 @@ class Publishing:
             return revision, _Plan("correction", RevisionTimes(release_at, released[0].release_at, tuple(released)))
         # A first release: its time is fixed on the calendar (moved to now, or announced for now) before any file shows it.
         release_at, event = self.releases.fix_publish_time(
-            edition, title=state.title, early=now, override_reason=override_reason, actor=actor, source=source
-        )
+            edition, title=state.title, early=request.now, override_reason=request.override_reason,
+            actor=request.actor, source=request.source,
+        )  # fmt: skip
         if event is not None:
             log.info("publish.release_time_fixed", edition=edition, revision=revision, release_at=release_at,
                      calendar_event=type(event).__name__)
@@ -227,7 +239,7 @@ class Publishing:
         """Put the revision's files, record the release, then refresh the site around it."""
         if now and not (override_reason and override_reason.strip()):
             raise PublishRefused("--now needs --override-reason: the calendar tells the public why a release came early")
-        report = self.put(edition, revision, to=to, now=now, override_reason=override_reason, actor=actor, source=source)
+        report = self.put(edition, revision, to=to, request=PublishRequest(now, override_reason, actor, source))
         if report.mode != "again":
             _, report.recorded = self.releases.record_release(
                 edition, report.revision, report.release_at, report.outcome, released_at=self.clock(), actor=actor, source=source
@@ -251,14 +263,11 @@ class Publishing:
         revision: int | None = None,
         *,
         to: ObjectStore,
-        now: bool = False,
-        override_reason: str | None = None,
-        actor: str = "publisher",
-        source: str = "cli",
+        request: PublishRequest = PublishRequest(),
     ) -> PublishReport:
         """Decide, fix the release time on the calendar if it must move, render, and put the revision's
         own files (the manifest last). Nothing says they are released until the release is recorded."""
-        revision, plan = self._plan(edition, revision, now=now, override_reason=override_reason, actor=actor, source=source)
+        revision, plan = self._plan(edition, revision, request)
         bound = log.bind(edition=edition, revision=revision, destination=to.location())
         rendered = self.render(edition, revision, plan.times)
         if plan.mode == "again":
@@ -373,7 +382,7 @@ class ScheduledPublisher:
         self.open_destination = open_destination
 
     def __call__(self, edition: str, revision: int) -> PublishOutcome:
-        report = self.publishing.put(edition, revision, to=self.open_destination(), actor="scheduler", source="scheduler")
+        report = self.publishing.put(edition, revision, to=self.open_destination(), request=SCHEDULED)
         return report.outcome
 
     def after_release(self, edition: str, revision: int) -> None:
