@@ -277,14 +277,13 @@ class StateCollector(Collector):
     def _read_database(self) -> tuple[int, list[tuple[str, int]], list]:
         from sqlalchemy import select
 
-        from events.projections.calendar import CalendarProjection
         from events.subscription import checkpoints
 
         store = self.app.store
         head = store.head().position
         with store.engine.connect() as connection:
             rows = connection.execute(select(checkpoints.c.name, checkpoints.c.position)).all()
-        due = CalendarProjection(store).due(self.clock())
+        due = self.app.calendar.due(self.clock())  # as the calendar stands: the scheduler catches it up
         return head, [(name, max(head - position, 0)) for name, position in rows], due
 
 

@@ -32,14 +32,15 @@ ReleaseStatus = Literal["provisional", "confirmed", "cancelled", "released"]
 # wake-up jitter is seconds; a delay beyond a minute is one the public may have noticed.
 ON_TIME_TOLERANCE_SECONDS = 60
 
+# Who was given pre-release access to a release, and who saw it: on the release's stream.
+ACCESS_TYPES = ("PreReleaseAccessGranted", "PreReleaseAccessRecorded")
 CALENDAR_EVENT_TYPES = (
     "ReleaseAnnounced",
     "ReleaseConfirmed",
     "ReleaseRescheduled",
     "ReleaseCancelled",
     "EditionReleased",
-    "PreReleaseAccessGranted",
-    "PreReleaseAccessRecorded",
+    *ACCESS_TYPES,
 )
 
 

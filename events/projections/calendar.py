@@ -27,7 +27,7 @@ from sqlalchemy import (
     update,
 )
 
-from ..domain.calendar import CALENDAR_EVENT_TYPES, Change, Release, apply, parse_zoned
+from ..domain.calendar import ACCESS_TYPES, CALENDAR_EVENT_TYPES, Change, Release, apply, parse_zoned
 from ..domain.rules.releases import is_due
 from ..records import RecordedEvent, format_time
 from ..store import EventStore
@@ -37,7 +37,6 @@ SUBSCRIPTION = "calendar"
 # Of what the tables below hold: bump it when that changes, and the calendar is rebuilt.
 # 2: a correction's release is its own change kind, `corrected`, and leaves the first release's time and lateness.
 VERSION = 2
-_ACCESS_TYPES = ("PreReleaseAccessGranted", "PreReleaseAccessRecorded")
 
 metadata = MetaData()
 
@@ -150,7 +149,7 @@ def project(connection: Connection, events: Sequence[RecordedEvent]) -> bool:
             continue
         seen = True
         data = event.data
-        if event.type in _ACCESS_TYPES:
+        if event.type in ACCESS_TYPES:
             granted = event.type == "PreReleaseAccessGranted"
             _insert_ignoring_duplicates(
                 connection,

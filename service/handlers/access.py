@@ -11,7 +11,7 @@ from typing import Protocol
 
 from events import EventStore, Metadata, NewEvent
 from events.domain.calendar import fold as fold_release
-from events.domain.calendar import release_stream
+from events.domain.calendar import ACCESS_TYPES, release_stream
 from events.domain.rules import access as rules
 from events.domain.rules.access import Allowed
 from events.domain.rules.figures import Figure
@@ -20,8 +20,6 @@ from events.records import format_time
 from events.store import Clock
 
 from .editions import EditionView, view_edition
-
-ACCESS_TYPES = ("PreReleaseAccessGranted", "PreReleaseAccessRecorded")
 
 
 class Released(Protocol):
