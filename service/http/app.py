@@ -13,7 +13,6 @@ from .. import __version__
 from ..bootstrap import App
 from ..handlers.tokens import TokenDirectory
 from . import auth, docs, problems
-from .metrics import RequestMetrics
 from .metrics import router as metrics_router
 from .middleware import BodyLimit, RequestContext
 from .reads import ReadModels
@@ -53,7 +52,6 @@ def create_app(app: App, *, max_body_bytes: int = MAX_BODY_BYTES, site: str | No
     auth.install(api)
     api.add_middleware(BodyLimit, limit=max_body_bytes)
     api.add_middleware(RequestContext)
-    api.add_middleware(RequestMetrics)
     api.add_middleware(SecurityHeaders)
     docs.install(api)
 

@@ -1,4 +1,4 @@
-"""ASGI middleware: a request id on every log line, and a cap on request bodies."""
+"""ASGI middleware: a request id on every log line, each request counted and timed, and a cap on request bodies."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import time
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .. import metrics
+from .metrics import route_of
 from .problems import PROBLEM_JSON
 
 
 class RequestContext:
-    """Binds a request id (from X-Request-ID or new) to structlog, echoes it, logs one line per request."""
+    """Binds a request id (from X-Request-ID or new) to structlog, echoes it, logs one line per request
+    and counts and times it by route template (service.metrics)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -42,13 +45,17 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            method, route = scope["method"], route_of(scope)
+            metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
+            metrics.HTTP_DURATION.labels(method, route).observe(elapsed)
             self.log.info(
                 "http.request",
-                method=scope["method"],
+                method=method,
                 path=scope["path"],
                 status=status,
                 client=(scope.get("client") or ("",))[0],
-                ms=round((time.perf_counter() - started) * 1000, 2),
+                ms=round(elapsed * 1000, 2),
             )
             structlog.contextvars.unbind_contextvars("request_id")
 
