@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Optional
 
 from fastapi import APIRouter, Path, Query, Request
@@ -9,7 +12,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from publishers.render import FORMULA_STARTS
+
 from ..problems import Problem
+from ..reads import COMPARISON_KEYS, comparison_rows
 
 router = APIRouter(prefix="/public", tags=["public"])
 Slug = Annotated[str, Path(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80)]
@@ -151,6 +157,72 @@ def _scorecard(reads, area: str | None) -> tuple:
     if released is None:
         raise Problem(404, "Not found", "nothing has been released yet" + (f" for area {area!r}" if area else ""))
     return released, reads.scorecard_json(released)
+
+
+class ComparisonRowOut(BaseModel):
+    measure: str
+    area: str
+    area_name: str
+    title: str
+    edition: str
+    revision: int
+    released_at: str
+    period: Optional[str]
+    value: Optional[str]
+    unit: str
+    baseline_period: str
+    baseline_value: Optional[str]
+    change: Optional[str]
+    change_unit: str
+    change_percent: Optional[int]
+    direction: Optional[str]
+    assessment: Optional[str]
+
+
+def _comparison(request: Request, measure: str) -> list[dict]:
+    rows = comparison_rows(_reads(request), measure)
+    if not rows:
+        raise Problem(404, "Not found", f"no released edition shows measure {measure!r}")
+    return rows
+
+
+@router.get(
+    "/comparison/{measure}.csv",
+    summary="The same measure across forces, as CSV: each area's line from its latest released edition",
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def comparison_csv(request: Request, measure: Slug) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180
+    writer.writerow(COMPARISON_KEYS)
+    for row in _comparison(request, measure):
+        writer.writerow([_cell(row[key]) for key in COMPARISON_KEYS])
+    return Response(out.getvalue().encode(), media_type="text/csv; charset=utf-8", headers=CACHE)
+
+
+def _cell(value):
+    """Text a spreadsheet would run as a formula is defused, as in scorecard.csv (numbers stay as they are)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _is_number(value):
+        return "'" + value
+    return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except InvalidOperation:
+        return False
+    return True
+
+
+@router.get(
+    "/comparison/{measure}", response_model=list[ComparisonRowOut],
+    summary="The same measure across forces: each area's line from its latest released edition, only from released editions",
+)  # fmt: skip
+def comparison(request: Request, measure: Slug) -> list[ComparisonRowOut]:
+    return [ComparisonRowOut(**row) for row in _comparison(request, measure)]
 
 
 @router.get("/history/{measure}", response_model=HistoryOut, summary="The values each released revision showed for a measure")
