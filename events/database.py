@@ -1,9 +1,5 @@
-"""Engines for the two supported databases, and the schema check every command makes.
-
-SQLite (the embedded default) runs in WAL mode with synchronous=FULL, so an acknowledged
-append survives a power cut, and writers take the lock up front (BEGIN IMMEDIATE).
-PostgreSQL runs with synchronous_commit on.
-"""
+"""Engines for the supported databases (each configured by its dialect: events/sqlite.py,
+events/postgres.py), migrations, and the schema check every command makes."""
 
 from __future__ import annotations
 
@@ -14,64 +10,28 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Engine, MetaData, Table, Text, create_engine, event, inspect, select
+from sqlalchemy import Column, Engine, MetaData, Table, Text, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from .engines import DIALECTS
 from .errors import SchemaNewer, SchemaNotCurrent
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-SQLITE_BUSY_TIMEOUT_MS = 60_000
-# Names the lock an upgrade holds on PostgreSQL (migrations/env.py); unlike the appenders' key in events.store.
+# Names the lock an upgrade holds on PostgreSQL (migrations/env.py); unlike the appenders' key in events.postgres.
 MIGRATION_LOCK_KEY = 0x706D6D67  # "pmmg"
 
 
 def make_engine(url: str, **kwargs) -> Engine:
-    """An engine for `url`, configured for durable, serialised appends."""
+    """An engine for `url`, configured for durable, serialised appends (by its dialect: events/engines.py)."""
     parsed = make_url(url)
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            parsed,
-            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            **kwargs,
+    dialect = DIALECTS.get(parsed.get_backend_name())
+    if dialect is None:
+        raise ValueError(
+            f"unsupported database {parsed.get_backend_name()!r} in {parsed.render_as_string(hide_password=True)}: "
+            "use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
         )
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_connect(dbapi_connection, _record):
-            # The driver's own transaction handling is switched off: we say BEGIN ourselves.
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(connection):
-            # Every SQLAlchemy transaction may write, so take the write lock at BEGIN rather
-            # than failing to upgrade a read lock later.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-        return engine
-    if backend == "postgresql":
-        engine = create_engine(parsed, pool_pre_ping=True, **kwargs)
-
-        @event.listens_for(engine, "connect")
-        def _pg_connect(dbapi_connection, _record):
-            with dbapi_connection.cursor() as cursor:
-                cursor.execute("SET synchronous_commit TO on")
-            dbapi_connection.commit()
-
-        return engine
-    raise ValueError(
-        f"unsupported database {backend!r} in {parsed.render_as_string(hide_password=True)}: "
-        "use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
-    )
+    return dialect.create_engine(parsed, **kwargs)
 
 
 def alembic_config(engine: Engine, migrations: Path = MIGRATIONS) -> Config:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import URL, Engine
+
 if TYPE_CHECKING:
     from .store import EventStore
 
@@ -23,6 +25,11 @@ class Dialect:
     param: str = "?"
     # Whether appends run in the driver's pipeline mode (events.writers.HeldWriter).
     pipelined: bool = False
+
+    @classmethod
+    def create_engine(cls, url: URL, **kwargs: Any) -> Engine:
+        """An engine for `url`, configured for durable, serialised appends."""
+        raise NotImplementedError
 
     def sql(self, text: str) -> str:
         return text if self.param == "?" else text.replace("?", self.param)

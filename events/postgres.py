@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
+from sqlalchemy import URL, Engine, create_engine, event
 
 from .dialect import Dialect, Listener
 
@@ -24,6 +24,19 @@ class Postgres(Dialect):
     name = "postgresql"
     param = "%s"
     pipelined = True  # the lock and the reads in one round trip, the writes and the commit in another
+
+    @classmethod
+    def create_engine(cls, url: URL, **kwargs: Any) -> Engine:
+        """synchronous_commit on, whatever the server's default."""
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _pg_connect(dbapi_connection, _record):
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SET synchronous_commit TO on")
+            dbapi_connection.commit()
+
+        return engine
 
     def begin_append(self, cursor: Any) -> None:
         # psycopg has already opened a transaction; the lock is released at its end.

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 from itertools import chain
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import URL, Engine, create_engine, event
+
 from .dialect import COLUMNS, INSERT_SQL, Dialect
+
+BUSY_TIMEOUT_MS = 60_000
 
 
 class SQLite(Dialect):
@@ -19,6 +24,38 @@ class SQLite(Dialect):
     def __init__(self) -> None:
         row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         self._sql_insert_chunk = f"INSERT INTO events ({COLUMNS}) VALUES " + ", ".join([row] * self.ROWS_PER_INSERT)
+
+    @classmethod
+    def create_engine(cls, url: URL, **kwargs: Any) -> Engine:
+        """WAL mode with synchronous=FULL, so an acknowledged append survives a power cut; writers
+        take the lock up front (BEGIN IMMEDIATE)."""
+        database = url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+            **kwargs,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection, _record):
+            # The driver's own transaction handling is switched off: we say BEGIN ourselves.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection):
+            # Every SQLAlchemy transaction may write, so take the write lock at BEGIN rather
+            # than failing to upgrade a read lock later.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
 
     def begin_append(self, cursor: Any) -> None:
         cursor.execute("BEGIN IMMEDIATE")
