@@ -11,6 +11,11 @@ server lines to the first, so both pass through the same proxy with the same che
 request count, in a process of its own; the two set-ups take turns within each run (the order
 alternating), medians of `--runs`. Every answer other than 200 counts as failed. The machine has
 2 cores, shared by the proxy, the servers and the load: the ratio is reported as measured.
+
+Then the writes: a PostgreSQL schema of its own (`db upgrade`, `examples load`, a data owner's
+token), three `serve` processes on it behind the same two proxies, and `--writers` threads POSTing
+new figures (each its own area, with an Idempotency-Key) for `--seconds`: acknowledged (201)
+submissions per second and their latency, three against one, taking turns; the schema is dropped.
 """
 
 from __future__ import annotations
@@ -314,7 +319,7 @@ def section(record: dict, table_text: str, args) -> str:
         "`.venv/bin/python -m bench proxy` records every run in `bench/results/proxy.json`: GET /public/scorecard "
         "through HAProxy (deploy/haproxy/haproxy.cfg, as the failure drill runs it) in front of three `serve "
         "--no-scheduler` processes on one SQLite database, against the same configuration naming one of them "
-        "only; `bench.http_load` on {args.connections} keep-alive connections for {args.seconds:g} s per run, the "
+        f"only; `bench.http_load` on {args.connections} keep-alive connections for {args.seconds:g} s per run, the "
         f"two taking turns, medians of {args.runs} runs. Then the same on a PostgreSQL schema of its own: "
         f"{args.writers} threads POST /figures, each a new figure with its Idempotency-Key, for {args.seconds:g} s; "
         "acknowledged (201) submissions per second and their latency. All on 127.0.0.1.",
@@ -332,6 +337,19 @@ def section(record: dict, table_text: str, args) -> str:
         f"the proxy, the servers and the load generator share {info['cpus']} cores: one `serve` process already "
         "keeps one core busy, so three can at most use the other as well, less what HAProxy and the load take.",
     ]
+    writes = record["cases"].get("writes")
+    if writes:
+        notes.append(
+            "figure submissions: every append takes the log's one append lock (gapless positions in commit order), so "
+            "API processes add no write capacity beyond their CPU share; here, on 2 loaded cores, three did worse "
+            "than one (more processes contending for the cores and the lock). Submissions per run, three: "
+            + ", ".join(f"{r['acknowledged_per_s']:.0f}/s" for r in writes["three"]["runs"])
+            + "; one: " + ", ".join(f"{r['acknowledged_per_s']:.0f}/s" for r in writes["one"]["runs"]) + "."
+        )
+    notes.append(
+        "public reads per run, three: " + ", ".join(f"{r['requests_per_s']:.0f}" for r in record["cases"]["three"]["runs"])
+        + "; one: " + ", ".join(f"{r['requests_per_s']:.0f}" for r in record["cases"]["one"]["runs"]) + " req/s."
+    )
     shared = [v for v in loads.values() if v >= (info["cpus"] or 1) / 2]
     if shared:
         notes.append(
