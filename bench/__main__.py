@@ -1,4 +1,4 @@
-"""`python -m bench [store|scorecard|publish|http|proofs|import|proxy] [options]`: run one benchmark (the store's by default).
+"""`python -m bench [store|scorecard|publish|http|proofs|edition-proofs|import|proxy] [options]`: run one benchmark (the store's by default).
 
 Each benchmark is a module of its own with its own options (`python -m bench NAME --help`); all of
 them report through bench/report.py.
@@ -15,6 +15,7 @@ BENCHMARKS = {
     "publish": "bench_publish",  # rendering and publishing an edition, the feeds
     "http": "bench_http",  # `serve` under load, bulk imports, concurrent writers
     "proofs": "bench_proofs",  # appends with the Merkle tree vs without, signing a checkpoint, proving and checking
+    "edition-proofs": "bench_edition_proofs",  # proofs of a published edition: added to publish, proof check
     "proxy": "bench_proxy",  # public reads through HAProxy: three `serve` processes against one
     "import": "bench_import",  # a CSV of new figures through the CLI vs eventsourcing's batched append; a profile
 }

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import IO, Callable, Iterable, Iterator, Sequence
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from .chain import GENESIS, ChainRow, ChainVerifier, Head
 from .errors import EventStoreError
@@ -281,3 +281,21 @@ def _finish(target: EventStore, head: Head, start: Head) -> TransferReport:
             f"{report.breach.problem if report.breach else f'it ends at {report.head}'}"
         )
     return TransferReport(head, head.position - start.position, start.position)
+
+
+def stored_rows(store: EventStore, positions: Iterable[int]) -> dict[int, ChainRow]:
+    """The events at `positions` exactly as stored and hashed (no upcasting): what a proof of them publishes."""
+    wanted = sorted(set(positions))
+    found: dict[int, ChainRow] = {}
+    with store.engine.connect() as connection:
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = connection.execute(
+                text(
+                    "SELECT position, stream, version, type, schema_version, data, metadata, recorded_at, prev_hash, hash "
+                    "FROM events WHERE position IN :positions"
+                ).bindparams(bindparam("positions", expanding=True)),
+                {"positions": chunk},
+            )
+            found.update((row[0], ChainRow(*row)) for row in rows)
+    return found

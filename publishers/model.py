@@ -90,6 +90,56 @@ class Applicability:
 
 
 @dataclass(frozen=True)
+class ProvenEvent:
+    """One event of the log as it is hashed (docs/hash-chain.md), with its inclusion proof: what lets a reader
+    recompute its hash, hence its leaf, and check the leaf is in the tree of an edition's checkpoint.
+    `data` and `metadata` are canonical JSON text as stored; `proof` the RFC 9162 path, base64 hashes."""
+
+    position: int
+    stream: str
+    version: int
+    type: str
+    schema_version: int
+    data: str
+    metadata: str
+    recorded_at: str
+    prev_hash: str
+    hash: str
+    proof: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The events a published figure or paragraph is folded from (from the one that recorded it, in order),
+    each proved included in the tree of `tree_size` events: the edition's checkpoint."""
+
+    tree_size: int
+    events: tuple[ProvenEvent, ...]
+
+    @property
+    def position(self) -> int:
+        """The position of the event that gave it the value published."""
+        return self.events[-1].position
+
+
+@dataclass(frozen=True)
+class CheckpointRef:
+    """The tree an edition was frozen at: its size (the frozen position) and root, and where the site keeps
+    its signed checkpoint."""
+
+    size: int
+    root: str  # base64, as the checkpoint writes it
+
+    @property
+    def key(self) -> str:
+        return checkpoint_key(self.size)
+
+
+def checkpoint_key(size: int) -> str:
+    return f"checkpoints/{size}"
+
+
+@dataclass(frozen=True)
 class BoundValue:
     """One placeholder in a paragraph and what it reads as at the frozen position."""
 
@@ -112,6 +162,7 @@ class EditionParagraph:
     priority: str | None
     footnotes: tuple[str, ...]
     bound: tuple[BoundValue, ...]
+    evidence: Evidence | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +194,7 @@ class Figure:
     assessment: str | None
     source: str = ""
     note: str = ""
+    evidence: Evidence | None = None
 
 
 @dataclass(frozen=True)
@@ -240,6 +292,7 @@ class EditionDocument:
     previous_versions: tuple[PreviousVersion, ...] = ()
     software_version: str = ""
     number_style: NumberStyle = SEED_STYLE
+    checkpoint: CheckpointRef | None = None
 
     @property
     def directory(self) -> str:
@@ -263,6 +316,7 @@ class SiteRevision:
     reason: str  # the approval's reason ("" for the first)
     manifest_hash: str
     notices: tuple[Notice, ...] = ()
+    frozen_position: int = 0  # the size of the tree its checkpoint signs
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from events.domain.comparisons import NumberStyle
 from events.domain.editions import BINDING, FOOTNOTE_MARK
 
 from .charts import trend_svg
-from .model import EditionDocument, Figure, EditionLine, EditionParagraph, edition_directory, priority_title, publishable
+from .model import EditionDocument, EditionLine, EditionParagraph, Evidence, Figure, edition_directory, priority_title, publishable
 from .stores import content_type_for
 from .times import display_time, iso_london, period_label, signed, signed_percent, styled_percent, value_text
 
@@ -243,6 +243,41 @@ class _DocView:
 # -- edition.json -------------------------------------------------------------------------------
 
 
+def evidence_json(evidence: Evidence | None) -> dict[str, Any]:
+    """A figure's or paragraph's `position` and `proof` (docs/proofs.md): its events as hashed, each with
+    its inclusion proof in the tree of the edition's checkpoint."""
+    if evidence is None:
+        return {"position": None, "proof": None}
+    return {
+        "position": evidence.position,
+        "proof": {
+            "tree_size": evidence.tree_size,
+            "events": [
+                {
+                    "position": e.position,
+                    "stream": e.stream,
+                    "version": e.version,
+                    "type": e.type,
+                    "schema_version": e.schema_version,
+                    "data": json.loads(e.data),
+                    "metadata": json.loads(e.metadata),
+                    "recorded_at": e.recorded_at,
+                    "prev_hash": e.prev_hash,
+                    "hash": e.hash,
+                    "inclusion_proof": list(e.proof),
+                }
+                for e in evidence.events
+            ],
+        },
+    }
+
+
+def checkpoint_json(doc: EditionDocument) -> dict[str, Any] | None:
+    if doc.checkpoint is None:
+        return None
+    return {"size": doc.checkpoint.size, "root_hash": doc.checkpoint.root, "key": doc.checkpoint.key}
+
+
 def figure_json(figure: Figure) -> dict[str, Any]:
     return {
         "measure": figure.measure,
@@ -262,6 +297,7 @@ def figure_json(figure: Figure) -> dict[str, Any]:
         "assessment": figure.assessment,
         "source": figure.source,
         "note": figure.note,
+        **evidence_json(figure.evidence),
     }
 
 
@@ -315,6 +351,7 @@ def edition_json(doc: EditionDocument) -> dict[str, Any]:
         "approved_at": doc.approved_at,
         "reason": doc.reason,
         "frozen_at": {"position": doc.frozen_position, "head_hash": doc.head_hash},
+        "checkpoint": checkpoint_json(doc),
         "number_style": doc.number_style.as_data(),
         "authors": [{"name": p.name, "job_title": p.job_title} for p in doc.authors],
         "lead_contact": {"name": doc.lead_contact.name, "email": doc.lead_contact.email, "phone": doc.lead_contact.phone},
@@ -343,6 +380,8 @@ def edition_json(doc: EditionDocument) -> dict[str, Any]:
                     }
                     for b in p.bound
                 ],
+                "heading_template": p.heading_template,
+                **evidence_json(p.evidence),
             }
             for p in doc.paragraphs
         ],
@@ -484,6 +523,7 @@ def manifest(doc: EditionDocument, files: dict[str, bytes]) -> bytes:
             "title": doc.title,
             "release_at": doc.release_at,
             "frozen_at": {"position": doc.frozen_position, "head_hash": doc.head_hash},
+            "checkpoint": checkpoint_json(doc),
             "software": {"name": SOFTWARE, "version": doc.software_version},
             "directory": edition_directory(doc.edition, doc.revision) + "/",
             "files": [

@@ -101,13 +101,40 @@ class SiteFiles(list):
             self.failed[key] = f"{type(exc).__name__}: {exc}"
 
 
-def render_site(site: Site, *, refresh: Iterable[str] = (), latest_files: dict[str, bytes] | None = None) -> SiteFiles:
+def proofs_page(site: Site, heads, keys: list[str]) -> bytes:
+    """proofs/index.html: how to check a statement, and every checkpoint."""
+    from .transparency import b64, consistency_key
+
+    rows = [
+        {
+            "size": h.size,
+            "root_b64": b64(h.root),
+            "revisions": h.revisions,
+            "next_proof": consistency_key(h.size, heads[i + 1].size) if i + 1 < len(heads) else None,
+        }
+        for i, h in enumerate(heads)
+    ]
+    return _page("proofs.html", root="../", heads=rows, keys=keys, site_url=site.site_url)
+
+
+def render_site(
+    site: Site,
+    *,
+    refresh: Iterable[str] = (),
+    latest_files: dict[str, bytes] | None = None,
+    transparency: Iterable[SiteFile] = (),
+) -> SiteFiles:
     """The site's mutable files in write order. `refresh` names the editions whose own pages to include;
-    `latest_files` holds the newest edition's current files to copy under latest/ (read from the store).
+    `latest_files` holds the newest edition's current files to copy under latest/ (read from the store);
+    `transparency` the checkpoints and proofs (publishers.transparency), written first.
     A file that fails to render is in `failed` instead, and the rest are still there."""
     files = SiteFiles()
     files.failed.update(getattr(site.calendar_files, "failed", {}))
     site = publishable(site)
+    # Checkpoints and proofs first: the edition pages link to them; the page on checking them links to the
+    # revisions, so it comes after the edition pages, with the other pages.
+    transparency = list(transparency)
+    files.extend(f for f in transparency if not f.key.endswith(".html"))
     for name in refresh:
         edition = site.edition(name)
         if edition is None:
@@ -135,6 +162,7 @@ def render_site(site: Site, *, refresh: Iterable[str] = (), latest_files: dict[s
 
     files.add("feed.atom", lambda: feed(0), ATOM_CONTENT_TYPE)
     files.add("feed.rss", lambda: feed(1), RSS_CONTENT_TYPE)
+    files.extend(f for f in transparency if f.key.endswith(".html"))
     files.add("index.html", lambda: site_index(site), content_type_for("index.html"))
     return files
 

@@ -60,14 +60,23 @@ class App:
             return self.publishing
         return Publishing(
             self.store, site_url=site_url, software_version=__version__, clock=self.clock,
-            releases=self.releases, projections=self.projections,
+            releases=self.releases, projections=self.projections, signing_key=self.signing_key,
         )  # fmt: skip
+
+    @cached_property
+    def signing_key(self):
+        """The key that signs the site's checkpoints (POLICING_METRICS_SIGNING_KEY_FILE), or None: unsigned."""
+        from .handlers.checkpoints import load_key
+
+        if not self.settings.signing_key_file:
+            return None
+        return load_key(self.settings.signing_key_file)
 
     @cached_property
     def publishing(self) -> Publishing:
         return Publishing(
             self.store, site_url=self.settings.site_url, software_version=__version__, clock=self.clock,
-            releases=self.releases, projections=self.projections,
+            releases=self.releases, projections=self.projections, signing_key=self.signing_key,
         )  # fmt: skip
 
     def scheduler(self, **options) -> "ReleaseScheduler":

@@ -18,7 +18,7 @@ from collections import deque
 from urllib.parse import quote
 
 from .base import ObjectInfo, ObjectStore, PutResult, check_key
-from .errors import ObjectNotFound, StorageRequestRefused, StorageUnavailable
+from .errors import InvalidKey, ObjectNotFound, StorageRequestRefused, StorageUnavailable
 from .headers import CACHE_IMMUTABLE, CACHE_SHORT
 
 TIMEOUT_SECONDS = 30
@@ -106,7 +106,7 @@ class HttpSite(ObjectStore):
     def _present(self, key: str) -> bool:
         try:
             self.get(key)
-        except ObjectNotFound:
+        except (ObjectNotFound, InvalidKey):  # a link above this address (../) is outside what is read here
             return False
         return True
 

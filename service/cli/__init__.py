@@ -11,6 +11,7 @@ from . import publishing  # noqa: F401
 from . import reports  # noqa: F401
 from . import transfer  # noqa: F401
 from . import keys  # noqa: F401
+from . import proof  # noqa: F401
 from .common import cli, run
 
 __all__ = ["cli", "run"]

@@ -8,6 +8,7 @@ is a plain `publishers.model.EditionDocument`: rendering it needs nothing else.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable
@@ -23,6 +24,7 @@ from events.projections.history import Diff
 from publishers import model
 from publishers.times import period_label, signed, value_text
 
+from . import evidence
 from .editions import load_edition, view_edition
 from .loading import load_figures, load_measures
 
@@ -88,6 +90,16 @@ def edition_document(
     figure_keys, measures, figures = _figures_shown(store, view, lines, position)
     scorecard = [_scorecard_line(line, projections, measures, figures, position, covered) for line in lines]
     published_figures = _published_figures(figure_keys, measures, figures)
+
+    # What lets a reader check each figure and paragraph against the edition's checkpoint (docs/proofs.md).
+    figure_evidence, paragraph_evidence, root = evidence.gather(
+        store, position, [(f.measure, f.area, f.period) for f in published_figures], [p.number for p in paragraphs], edition
+    )
+    published_figures = [
+        dataclasses.replace(f, evidence=figure_evidence.get((f.measure, f.area, f.period))) for f in published_figures
+    ]
+    paragraphs = [dataclasses.replace(p, evidence=paragraph_evidence.get(p.number)) for p in paragraphs]
+
     notices: tuple[model.Notice, ...] = ()
     if times.earlier:
         shown = {(f.measure, f.area, f.period) for f in published_figures} | {
@@ -126,6 +138,7 @@ def edition_document(
         previous_versions=previous_versions(current, times, revision),
         software_version=software_version,
         number_style=state.style,
+        checkpoint=model.CheckpointRef(position, root),
     )
 
 

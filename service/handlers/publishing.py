@@ -18,6 +18,7 @@ any file is written, and the release itself after the manifest, when the files a
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -35,11 +36,13 @@ from events.domain.rules import releases as release_rules
 from events.domain.rules.releases import ON_DEMAND_REASON, correction_time  # noqa: F401
 from events.records import parse_time
 from events.store import Clock, utc_now
-from publishers import model
+from events.notes import SIGNATURE_PREFIX, Checkpoint, NoteError, Signature, SigningKey, sign_note
+from publishers import model, transparency
+from publishers.model import publishable
 from publishers.calendar import calendar_files
 from publishers.publish import PublishError, PublishFailed, Written, put_edition, put_site
 from publishers.render import EDITION_JSON, RenderedEdition, render_edition
-from publishers.site import latest_keys, render_site
+from publishers.site import latest_keys, proofs_page, render_site
 from publishers.times import display_time
 from publishers.stores import ObjectNotFound, ObjectStore, StorageError
 
@@ -81,6 +84,27 @@ class SiteIncomplete(PublishError):
             f"edition {edition} revision {revision}: the site's other files were written, but these could not be "
             f"rendered and still show the site as it was: {listed}. `policing-metrics site check` lists what lags the log"
         )
+
+
+class CheckpointFork(PublishError):
+    """A checkpoint the site already publishes has another root than the log's tree of that size."""
+
+
+def _split_note(note: str) -> tuple[str, list[Signature]]:
+    """A published note's text and its signature lines, unverified (kept as they are when re-signing)."""
+    split = note.rfind("\n\n")
+    if split < 0:
+        return note, []
+    signatures = []
+    for line in note[split + 2 :].splitlines():
+        name, _, encoded = line.removeprefix(SIGNATURE_PREFIX).partition(" ")
+        if line.startswith(SIGNATURE_PREFIX) and encoded:
+            try:
+                key_id = int.from_bytes(base64.b64decode(encoded)[:4], "big")
+            except ValueError:
+                continue
+            signatures.append(Signature(name, key_id, encoded))
+    return note[: split + 1], signatures
 
 
 class ManifestChanged(PublishRefused):
@@ -168,8 +192,10 @@ class Publishing:
         clock: Clock = utc_now,
         releases: Releases | None = None,
         projections: Projections | None = None,
+        signing_key: SigningKey | None = None,
     ) -> None:
-        """`releases` and `projections` come from the composition root (built here when not given)."""
+        """`releases` and `projections` come from the composition root (built here when not given);
+        `signing_key` signs the site's checkpoints (unsigned without one: docs/proofs.md)."""
         self.store = store
         self.clock = clock
         self.releases = releases or Releases(store, clock)
@@ -177,6 +203,7 @@ class Publishing:
         self.site_url = site_url_of(site_url)
         self.authority = tag_authority(self.site_url)
         self.software_version = software_version
+        self.signing_key = signing_key
 
     # deciding
 
@@ -316,7 +343,9 @@ class Publishing:
             site_revisions = []
             for index, r in enumerate(shown):
                 notices = self._notices(to, edition, r.revision) if index else ()
-                site_revisions.append(model.SiteRevision(r.revision, r.release_at, r.reason, r.manifest_hash, notices))
+                site_revisions.append(
+                    model.SiteRevision(r.revision, r.release_at, r.reason, r.manifest_hash, notices, frozen_position=r.position)
+                )
             editions.append(
                 model.SiteEdition(
                     edition=edition,
@@ -358,7 +387,8 @@ class Publishing:
                     latest = {name: to.get(key) for name, key in latest_keys(site).items()}
                 except StorageError as exc:
                     raise PublishFailed(edition, revision, exc.location or "", "site", exc) from exc
-                files = render_site(site, refresh=refresh, latest_files=latest)
+                transparency = self.transparency(to, site)
+                files = render_site(site, refresh=refresh, latest_files=latest, transparency=transparency)
                 put_site(to, files, edition=edition, revision=revision, written=written)
                 if self._released_signature() == seen:
                     break
@@ -366,6 +396,64 @@ class Publishing:
         if files.failed:
             raise SiteIncomplete(edition, revision, files.failed)
         return written
+
+    def transparency(self, to: ObjectStore, site: model.Site) -> list:
+        """The site's checkpoints (one per released revision's frozen size), consistency proofs between them,
+        verifier keys, index and page. A checkpoint already published keeps its signatures (an earlier key's,
+        a cosigner's) and gains this key's; one of the same size with another root is a fork: refused."""
+        sizes: dict[int, list[tuple[str, int]]] = {}
+        for edition in site.editions:
+            for revision in edition.revisions:
+                if revision.frozen_position:
+                    sizes.setdefault(revision.frozen_position, []).append((edition.edition, revision.revision))
+        origin = self.signing_key.name if self.signing_key else self.authority
+        heads = []
+        for size in sorted(sizes):
+            root = self.store.tree_root(size)
+            heads.append(transparency.TreeHead(size, root, tuple(sorted(sizes[size])), self._checkpoint_note(to, size, root, origin)))
+        proofs = [
+            transparency.Consistency(a.size, b.size, a.root, b.root, tuple(self.store.consistency_proof(a.size, b.size)))
+            for a, b in zip(heads, heads[1:])
+        ]
+        keys = self._verifier_keys(to)
+        page = proofs_page(publishable(site), heads, keys)
+        return transparency.transparency_files(heads, proofs, keys, origin, page)
+
+    def _checkpoint_note(self, to: ObjectStore, size: int, root: bytes, origin: str) -> str:
+        text = Checkpoint(origin, size, root).text()
+        try:
+            existing = to.get(model.checkpoint_key(size)).decode("utf-8", errors="replace")
+        except ObjectNotFound:
+            existing = ""
+        kept: list[Signature] = []
+        if existing:
+            published_text, signatures = _split_note(existing)
+            try:
+                published = Checkpoint.parse(published_text)
+            except NoteError:
+                published = None
+            if published is not None and published.size == size and published.root != root:
+                raise CheckpointFork(
+                    f"{to.location(model.checkpoint_key(size))} was published with root {base64.b64encode(published.root).decode()} "
+                    f"for the tree of {size} events, but the log's tree of {size} events now has root "
+                    f"{base64.b64encode(root).decode()}: the log was rewritten after publication (a fork). Nothing more is "
+                    "published; compare the log with the site (`policing-metrics verify --site`)"
+                )
+            if published_text == text:
+                kept = signatures
+        if self.signing_key is None:
+            return sign_note(text, signatures=kept) if kept else text
+        return sign_note(text, self.signing_key, signatures=kept)
+
+    def _verifier_keys(self, to: ObjectStore) -> list[str]:
+        """The published verifier keys, and this key's added if it is new (an earlier key stays: its checkpoints stand)."""
+        try:
+            lines = [line.strip() for line in to.get(transparency.VERIFIER_KEYS).decode().splitlines() if line.strip()]
+        except (ObjectNotFound, UnicodeDecodeError):
+            lines = []
+        if self.signing_key is not None and str(self.signing_key.verifier()) not in lines:
+            lines.append(str(self.signing_key.verifier()))
+        return lines
 
     def _released_signature(self) -> tuple:
         streams = self.store.read_prefix("release-")

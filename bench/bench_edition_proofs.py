@@ -1,0 +1,131 @@
+"""The edition proofs benchmark: what inclusion proofs add to publishing an edition, signing a checkpoint, and
+checking a whole edition with no database.
+
+    python -m bench edition-proofs [--runs 7] [--write/--no-write]
+
+Workload: the publishing benchmark's edition (bench_publish: 50 measures with four figures each, 100
+paragraphs binding them), approved in an SQLite log and published once to a local directory. Cases
+(medians of --runs):
+
+- gathering the evidence of every figure and paragraph (their events as stored and an inclusion proof
+  of each in the tree of the frozen size: service/handlers/evidence.py), the work proofs add to a
+  publish; target ≤ 50 ms (issue 17);
+- signing one checkpoint (Ed25519, events.notes); target ≤ 1 ms;
+- `proof check` of the published edition's directory against its checkpoint (publishers/proofcheck.py:
+  every event re-hashed, every inclusion proof, every value compared); target ≤ 100 ms.
+
+Recorded in bench/results/edition-proofs.json (and .md, and the README section "Benchmarks: edition proofs").
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from time import perf_counter
+
+from .bench_publish import EDITION, PARAGRAPHS, MEASURES, START, build_log, quiet_logs, row, table
+from .report import ROOT, git_commit, log, machine, quiet, record_results, wrapped
+
+TARGET_GATHER_MS = 50.0
+TARGET_SIGN_MS = 1.0
+TARGET_CHECK_MS = 100.0
+README_HEADING = "## Benchmarks: edition proofs"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench edition-proofs", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="runs per case; the table shows medians")
+    parser.add_argument("--wait-for-quiet", type=float, default=0, metavar="SECONDS")
+    parser.add_argument("--write", action=argparse.BooleanOptionalAction, default=True)
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    quiet_logs()
+    from events import EventStore
+    from events.database import make_engine
+    from events.domain import registry
+    from events.notes import Checkpoint, SigningKey, sign_checkpoint
+    from publishers.proofcheck import check
+    from publishers.stores import LocalDirectory
+    from service.handlers import evidence
+    from service.handlers.publishing import Publishing
+
+    tmp = Path(tempfile.mkdtemp(prefix="policing-metrics-bench-proofs-"))
+    record = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "git": git_commit(),
+        "machine": machine(tmp),
+        "runs": args.runs,
+        "workload": {"measures": MEASURES, "paragraphs": PARAGRAPHS},
+    }
+    rows = []
+    try:
+        build_log(tmp / "log.db")
+        engine = make_engine(f"sqlite:///{tmp / 'log.db'}")
+        clock = lambda: START + timedelta(hours=1)  # noqa: E731
+        store = EventStore(engine, registry, clock=clock)
+        key = SigningKey.generate("bench.example/log")
+        publishing = Publishing(store, site_url="https://statements.example.org/", software_version="bench", clock=clock, signing_key=key)
+        site = LocalDirectory(tmp / "site")
+        publishing.publish(EDITION, to=site)
+        directory = LocalDirectory(tmp / "site" / f"editions/{EDITION}/r1")
+        import json
+
+        document = json.loads(directory.get("edition.json"))
+        size = document["checkpoint"]["size"]
+        figures = [(f["measure"], f["area"], f["period"]) for f in document["figures"]]
+        paragraphs = [p["number"] for p in document["paragraphs"]]
+        kept = [("checkpoint", site.get(f"checkpoints/{size}").decode())]
+
+        def timed(action, runs):
+            action()  # warm
+            out = []
+            for _ in range(runs):
+                started = perf_counter()
+                action()
+                out.append(perf_counter() - started)
+            return out
+
+        quiet(args.wait_for_quiet, record, "gather")
+        gather = timed(lambda: evidence.gather(store, size, figures, paragraphs, EDITION), args.runs)
+        rows.append(row(f"Evidence and inclusion proofs of {len(figures)} figures and {len(paragraphs)} paragraphs (added to publish)", gather, "ms", TARGET_GATHER_MS))
+        root = store.tree_root(size)
+        quiet(args.wait_for_quiet, record, "sign")
+        sign = timed(lambda: sign_checkpoint(Checkpoint(key.name, size, root), key), args.runs * 10)
+        rows.append(row("Sign a checkpoint (Ed25519)", sign, "ms", TARGET_SIGN_MS))
+        quiet(args.wait_for_quiet, record, "check")
+
+        def check_edition():
+            report = check(directory, [key.verifier()], kept=kept)
+            if report.problems:
+                raise RuntimeError(report.problems[0])
+
+        checked = timed(check_edition, args.runs)
+        rows.append(row("proof check of the whole edition (no database)", checked, "ms", TARGET_CHECK_MS))
+        engine.dispose()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for r in rows:
+        log(f"{r['case']}: median {r['median']:.2f} {r['unit']}")
+    record["rows"] = rows
+    m = record["machine"]
+    prose = (
+        "`.venv/bin/python -m bench edition-proofs` records every run in `bench/results/edition-proofs.json`: the publishing "
+        f"benchmark's edition ({MEASURES} measures, {PARAGRAPHS} paragraphs). Medians of {args.runs} runs "
+        f"(signing: {args.runs * 10}). Last run: {record['date']}, commit `{record['git']['commit'][:10]}`, "
+        f"{m['cpus']} × {m['cpu']}, Python {m['python']}."
+    )
+    text = "\n".join([README_HEADING, "", *wrapped(prose), "", table(rows)]) + "\n"
+    print()
+    print(table(rows))
+    if args.write:
+        record_results("edition-proofs", record, text, README_HEADING)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""What an edition publishes so that anyone can check it without the database (issue 17; docs/proofs.md):
+proofs in edition.json, checkpoints, consistency proofs and keys on the site, and `proof check`.
+
+Given the example published (revision 1, then a correction, revision 2, with a second edition approved
+but unreleased in between), when a reader runs `proof check` on the site, then it passes; and each way
+the published record can be falsified fails, naming what: a tampered figure, a proof for another tree
+size, a checkpoint signed by another key, a fork.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from events.notes import Checkpoint, SigningKey, open_checkpoint, sign_checkpoint
+from publishers.proofcheck import check
+from publishers.stores import LocalDirectory
+from service.cli import cli
+from service.handlers.publishing import CheckpointFork, Publishing
+
+from .publish_support import (  # noqa: F401  (fixtures)
+    EDITION,
+    SITE_URL,
+    VERSION,
+    another_edition,
+    clock,
+    correct_burglary,
+    example_database,
+    example_store,
+)
+from .serving import StaticSite
+
+KEY = SigningKey.generate("statements.example.org/west-midlands")
+OTHER_KEY = SigningKey.generate("statements.example.org/west-midlands")
+UNRELEASED = ("2022-05", "not yet released", "2021-04/2022-03")
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def site(example_store, clock, tmp_path) -> LocalDirectory:
+    """r1 released; a second edition approved, unreleased; then r2 (a correction) frozen after it."""
+    publishing = Publishing(example_store, site_url=SITE_URL, software_version=VERSION, clock=clock, signing_key=KEY)
+    to = LocalDirectory(tmp_path / "site")
+    publishing.publish(EDITION, to=to, now=True, override_reason="a test publishes at once", actor="test")
+    another_edition(example_store, "2022-05")
+    correct_burglary(example_store, clock)
+    publishing.publish(EDITION, to=to)
+    return to
+
+
+def key_file(tmp_path, key: SigningKey = KEY) -> str:
+    path = tmp_path / "checkpoint.pub"
+    path.write_text(f"{key.verifier()}\n")
+    return str(path)
+
+
+def edition(site: LocalDirectory, revision: int) -> dict:
+    return json.loads(site.get(f"editions/{EDITION}/r{revision}/edition.json"))
+
+
+def rewrite_edition(site: LocalDirectory, revision: int, change) -> None:
+    """Change edition.json as a forger would, and its manifest's SHA-256 with it."""
+    directory = site.root / f"editions/{EDITION}/r{revision}"
+    document = json.loads((directory / "edition.json").read_text())
+    change(document)
+    body = json.dumps(document).encode()
+    (directory / "edition.json").write_bytes(body)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        if entry["path"] == "edition.json":
+            entry["sha256"], entry["size"] = hashlib.sha256(body).hexdigest(), len(body)
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+
+
+def homicide(document: dict) -> dict:
+    return next(f for f in document["figures"] if f["measure"] == "homicide" and f["period"] == "2021-01/2021-12")
+
+
+def test_every_figure_and_paragraph_carries_its_event_and_a_proof_against_the_checkpoint_the_manifest_names(site, example_store):
+    for revision in (1, 2):
+        document = edition(site, revision)
+        manifest = json.loads(site.get(f"editions/{EDITION}/r{revision}/manifest.json"))
+        size = manifest["frozen_at"]["position"]
+        assert manifest["checkpoint"] == document["checkpoint"] == {
+            "size": size, "root_hash": base64.b64encode(example_store.tree_root(size)).decode(), "key": f"checkpoints/{size}",
+        }  # fmt: skip
+        checkpoint, _ = open_checkpoint(site.get(f"checkpoints/{size}"), [KEY.verifier()])
+        assert (checkpoint.origin, checkpoint.size) == (KEY.name, size)
+        for item in document["figures"] + document["paragraphs"]:
+            assert item["proof"]["tree_size"] == size and item["position"] == item["proof"]["events"][-1]["position"] <= size
+    assert homicide(edition(site, 1))["proof"]["events"][0]["data"]["value"] == "46"
+    assert site.get("checkpoint") == site.get(f"checkpoints/{json.loads(site.get(f'editions/{EDITION}/r2/manifest.json'))['frozen_at']['position']}")
+    assert site.get("checkpoint.pub").decode() == f"{KEY.verifier()}\n"
+    page = site.get(f"editions/{EDITION}/r1/index.html").decode()
+    assert 'href="../../../proofs/"' in page and "how to check this statement" in page
+
+
+def test_proof_check_of_the_whole_site_passes_with_the_deployments_key(site, tmp_path):
+    result = run("proof", "check", str(site.root), "--key", key_file(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "ok: 2 checkpoint(s), 1 consistency proof(s), 2 edition(s)" in result.output
+
+
+def test_proof_check_reads_the_site_over_http_and_a_downloaded_edition_against_a_kept_checkpoint(site, tmp_path):
+    with StaticSite(site.root) as url:
+        result = run("proof", "check", url, "--key", key_file(tmp_path))
+        assert result.exit_code == 0, result.output
+        revision = run("proof", "check", f"{url}editions/{EDITION}/r1/", "--key", key_file(tmp_path))
+        assert revision.exit_code == 0 and "1 edition(s)" in revision.output, revision.output
+    downloaded = tmp_path / "downloaded"
+    shutil.copytree(site.root / f"editions/{EDITION}/r1", downloaded)
+    size = edition(site, 1)["checkpoint"]["size"]
+    (tmp_path / "kept").write_bytes(site.get(f"checkpoints/{size}"))
+    result = run("proof", "check", str(downloaded), "--key", key_file(tmp_path), "--checkpoint", str(tmp_path / "kept"))
+    assert result.exit_code == 0 and "1 edition(s)" in result.output, result.output
+
+
+def test_a_tampered_figure_fails_naming_the_figure_and_what_its_event_says(site, tmp_path):
+    rewrite_edition(site, 1, lambda d: homicide(d).update(value="47"))
+    result = run("proof", "check", str(site.root), "--key", key_file(tmp_path))
+    assert result.exit_code == 1
+    assert "tampered figure homicide west-midlands 2021-01/2021-12: edition.json says value '47', but its events" in result.output
+    assert "say '46'" in result.output
+
+
+def test_a_figure_tampered_together_with_its_event_is_no_longer_in_the_signed_tree(site, tmp_path):
+    def both(document):
+        homicide(document).update(value="47")
+        homicide(document)["proof"]["events"][0]["data"]["value"] = "47"
+
+    rewrite_edition(site, 1, both)
+    result = run("proof", "check", str(site.root), "--key", key_file(tmp_path))
+    assert result.exit_code == 1
+    assert "tampered edition 2022-02 revision 1: figure homicide west-midlands 2021-01/2021-12: its event at position" in result.output
+
+    def rehashed(document):  # the forger also states the event's new hash: the tree does not hold it
+        from publishers.proofcheck import event_hash_of
+
+        event = homicide(document)["proof"]["events"][0]
+        event["hash"] = event_hash_of(event)
+
+    rewrite_edition(site, 1, rehashed)
+    result = run("proof", "check", str(site.root), "--key", key_file(tmp_path))
+    assert result.exit_code == 1 and "does not lead to the root" in result.output
+
+
+def test_a_paragraph_tampered_fails(site, tmp_path):
+    rewrite_edition(site, 2, lambda d: d["paragraphs"][0].update(template="Nothing to see here."))
+    result = run("proof", "check", str(site.root), "--key", key_file(tmp_path))
+    assert result.exit_code == 1 and "tampered paragraph 1: edition.json says text 'Nothing to see here.'" in result.output
+
+
+def test_a_proof_for_another_tree_size_fails_naming_both_sizes(site, tmp_path):
+    size = edition(site, 1)["checkpoint"]["size"]
+    rewrite_edition(site, 1, lambda d: homicide(d)["proof"].update(tree_size=size + 1))
+    result = run("proof", "check", str(site.root), "--key", key_file(tmp_path))
+    assert result.exit_code == 1
+    assert f"proof for another tree size: edition 2022-02 revision 1: figure homicide west-midlands 2021-01/2021-12: its proof is for a tree of {size + 1} events, but the edition's checkpoint is of {size}" in result.output
+
+
+def test_checkpoints_signed_by_another_key_fail_with_exit_3(site, tmp_path):
+    result = run("proof", "check", str(site.root), "--key", key_file(tmp_path, OTHER_KEY))
+    assert result.exit_code == 3
+    assert "signature: " in result.output and "is not signed by the key(s) given, but by another key" in result.output
+
+
+def test_two_checkpoints_of_one_size_with_different_roots_are_a_fork_exit_4(site, tmp_path):
+    size = edition(site, 1)["checkpoint"]["size"]
+    forged = sign_checkpoint(Checkpoint(KEY.name, size, hashlib.sha256(b"a rewritten log").digest()), KEY)
+    (tmp_path / "kept").write_text(forged)
+    result = run("proof", "check", str(site.root), "--key", key_file(tmp_path), "--checkpoint", str(tmp_path / "kept"))
+    assert result.exit_code == 4
+    assert f"fork: two checkpoints of size {size} with different roots" in result.output
+
+
+def test_a_consistency_proof_that_does_not_hold_fails_exit_4(site, tmp_path):
+    [entry] = json.loads(site.get("proofs/index.json"))["consistency"]
+    proof = json.loads(site.get(entry["key"]))
+    proof["proof"][0] = base64.b64encode(hashlib.sha256(b"x").digest()).decode()
+    (site.root / entry["key"]).write_text(json.dumps(proof))
+    result = run("proof", "check", str(site.root), "--key", key_file(tmp_path))
+    assert result.exit_code == 4 and "does not extend" in result.output
+
+
+def test_publishing_refuses_a_checkpoint_whose_root_the_log_no_longer_gives(site, example_store, clock):
+    size = edition(site, 1)["checkpoint"]["size"]
+    (site.root / f"checkpoints/{size}").write_text(sign_checkpoint(Checkpoint(KEY.name, size, b"\x01" * 32), KEY))
+    publishing = Publishing(example_store, site_url=SITE_URL, software_version=VERSION, clock=clock, signing_key=KEY)
+    with pytest.raises(CheckpointFork, match=f"the log's tree of {size} events now has root"):
+        publishing.refresh_site(site, refresh=[EDITION])
+
+
+def test_a_new_key_adds_its_signature_and_keeps_the_old_ones(site, example_store, clock, tmp_path):
+    publishing = Publishing(example_store, site_url=SITE_URL, software_version=VERSION, clock=clock, signing_key=OTHER_KEY)
+    publishing.refresh_site(site, refresh=[EDITION])
+    assert site.get("checkpoint.pub").decode() == f"{KEY.verifier()}\n{OTHER_KEY.verifier()}\n"
+    for key in (KEY, OTHER_KEY):
+        assert check(site, [key.verifier()]).problems == []
+
+
+def test_nothing_unreleased_is_named_by_the_proofs_checkpoints_or_their_index(site, example_store):
+    """The second edition is approved (its events lie inside r2's tree), never released."""
+    published = {key: site.get(key).decode() for key in site.list() if key.startswith(("checkpoint", "proofs/", "editions/"))}
+    for key, text in published.items():
+        for word in UNRELEASED:
+            assert word not in text, (key, word)
+    sizes = {c["size"] for c in json.loads(site.get("proofs/index.json"))["checkpoints"]}
+    released = {json.loads(site.get(f"editions/{EDITION}/r{r}/manifest.json"))["frozen_at"]["position"] for r in (1, 2)}
+    assert sizes == released  # the unreleased approval's position is no checkpoint
+    assert set(site.list("checkpoints/")) == {f"checkpoints/{size}" for size in released}
+    streams = {e["stream"] for key, text in published.items() if key.endswith("edition.json")
+               for item in json.loads(text)["figures"] + json.loads(text)["paragraphs"] for e in item["proof"]["events"]}  # fmt: skip
+    assert streams <= {f"edition-{EDITION}"} | {s for s in streams if s.startswith("figure-")}
+    assert not any(UNRELEASED[2] in s for s in streams)
+
+
+@pytest.fixture
+def cli_site(database_url, tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    monkeypatch.setenv("POLICING_METRICS_DATABASE_URL", database_url)
+    monkeypatch.setenv("POLICING_METRICS_PUBLISH_TO", str(site))
+    assert run("keys", "create", "--name", "statements.example.org/west-midlands", "--out", str(tmp_path / "key"),
+               "--public-out", str(tmp_path / "key.pub")).exit_code == 0  # fmt: skip
+    monkeypatch.setenv("POLICING_METRICS_SIGNING_KEY_FILE", str(tmp_path / "key"))
+    assert run("db", "upgrade").exit_code == 0
+    assert run("demo", "--publish-now").exit_code == 0
+    return site, tmp_path / "key.pub"
+
+
+def test_on_either_engine_the_deployment_key_signs_what_publish_writes_and_proof_check_passes(cli_site):
+    site, public = cli_site
+    result = run("proof", "check", str(site), "--key", str(public))
+    assert result.exit_code == 0, result.output
+    assert "ok: 1 checkpoint(s), 0 consistency proof(s), 1 edition(s)" in result.output
+    assert (site / "checkpoint.pub").read_text() == public.read_text()
+
+
+def test_the_worked_example_in_docs_proofs_md_checks_the_published_homicide_figure(site, capsys):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "proofs.md").read_text()
+    start = text.index("import base64, hashlib, json, rfc8785")
+    snippet = text[start : text.index("```", start)].replace('site = "var/public/"', f'site = "{site.root}/"')
+    exec(compile(snippet, "docs/proofs.md", "exec"), {})
+    assert "homicide 2021 = 46, at position 23 in the tree of" in capsys.readouterr().out
