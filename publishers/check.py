@@ -162,14 +162,44 @@ def check_lag(store: ObjectStore, site: Site, site_url: str | None = None) -> li
     return problems
 
 
+def checkpoint_disagreements(store: ObjectStore, root_at: Callable[[int], bytes | None]) -> list[str]:
+    """Every checkpoint a published manifest names whose root is not the log's tree root at that size
+    (`root_at` gives None for a size the log has not reached): a log rewritten even where the hashes
+    of the frozen positions were forged to match."""
+    import base64
+
+    problems = []
+    for head in frozen_heads(store):
+        try:
+            checkpoint = json.loads(store.get(head.key)).get("checkpoint")
+        except (ValueError, ObjectNotFound):
+            continue
+        if not checkpoint:
+            continue
+        found = root_at(checkpoint["size"])
+        there = base64.b64encode(found).decode() if found is not None else None
+        if there != checkpoint["root_hash"]:
+            problems.append(
+                f"edition {head.edition} revision {head.revision} disagrees with the log's tree: {head.key} names the "
+                f"checkpoint of {checkpoint['size']} events with root {checkpoint['root_hash']}, but the log's tree of "
+                f"{checkpoint['size']} events has {f'root {there}' if there else 'no such size'}"
+            )
+    return problems
+
+
 def check_against_log(
-    store: ObjectStore, released: Iterable[tuple[str, int, str]], hash_at: Callable[[int], str | None]
+    store: ObjectStore,
+    released: Iterable[tuple[str, int, str]],
+    hash_at: Callable[[int], str | None],
+    root_at: Callable[[int], bytes | None] | None = None,
 ) -> list[str]:
     """Problems between the site and the log: each released revision's manifest is on the site with the
     SHA-256 its EditionReleased event names, and every manifest on the site (released according to the log
     or not: a log rewritten without its releases must not escape) was frozen at a position whose hash the
     log still holds."""
     problems = frozen_head_disagreements(store, hash_at)
+    if root_at is not None:
+        problems += checkpoint_disagreements(store, root_at)
     for edition, revision, manifest_hash in released:
         key = f"editions/{edition}/r{revision}/manifest.json"
         try:

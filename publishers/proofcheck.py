@@ -24,8 +24,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Iterable
 
-import rfc8785
-
+from events.canonical import canonical_bytes
 from events.chain import GENESIS_HASH
 from events.domain.editions import edition_stream
 from events.domain.figures import figure_stream
@@ -80,8 +79,9 @@ def _b64(text: str, what: str) -> bytes:
 
 
 def event_hash_of(event: dict) -> str:
-    """An event's hash recomputed from its published envelope, by the rule in docs/hash-chain.md."""
-    envelope = rfc8785.dumps(
+    """An event's hash recomputed from its published envelope, by the rule in docs/hash-chain.md (RFC 8785:
+    the store's own canonical encoder, msgspec checked against the rfc8785 package)."""
+    envelope = canonical_bytes(
         {
             "data": event["data"],
             "metadata": event["metadata"],

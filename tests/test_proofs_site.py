@@ -34,6 +34,7 @@ from .publish_support import (  # noqa: F401  (fixtures)
     example_store,
 )
 from .serving import StaticSite
+from .test_go_interop import go_interop  # noqa: F401  (fixture)
 
 KEY = SigningKey.generate("statements.example.org/west-midlands")
 OTHER_KEY = SigningKey.generate("statements.example.org/west-midlands")
@@ -251,3 +252,36 @@ def test_the_worked_example_in_docs_proofs_md_checks_the_published_homicide_figu
     snippet = text[start : text.index("```", start)].replace('site = "var/public/"', f'site = "{site.root}/"')
     exec(compile(snippet, "docs/proofs.md", "exec"), {})
     assert "homicide 2021 = 46, at position 23 in the tree of" in capsys.readouterr().out
+
+
+def test_go_checks_the_published_sites_checkpoints_inclusion_and_consistency_proofs(site, go_interop):
+    """Go's note and tlog packages read the site's own files: every checkpoint opens under the published
+    key, every figure's and paragraph's leaf is in its edition's tree, the consistency proof holds."""
+    from events.merkle import event_leaf_hash
+    from publishers.proofcheck import event_hash_of
+
+    from .test_go_interop import ask_go
+
+    index = json.loads(site.get("proofs/index.json"))
+    notes = [site.get(c["key"]).decode() for c in index["checkpoints"]]
+    inclusion = []
+    for revision in (1, 2):
+        document = edition(site, revision)
+        size, root = document["checkpoint"]["size"], document["checkpoint"]["root_hash"]
+        for item in document["figures"] + document["paragraphs"]:
+            for event in item["proof"]["events"]:
+                leaf = base64.b64encode(event_leaf_hash(event_hash_of(event))).decode()
+                inclusion.append({"index": event["position"] - 1, "size": size, "root": root, "leaf": leaf,
+                                  "proof": event["inclusion_proof"]})  # fmt: skip
+    consistency = []
+    for entry in index["consistency"]:
+        proof = json.loads(site.get(entry["key"]))
+        consistency.append({"old": proof["old_size"], "new": proof["new_size"], "old_root": proof["old_root_hash"],
+                            "new_root": proof["new_root_hash"], "proof": proof["proof"]})  # fmt: skip
+    tampered = {**inclusion[0], "leaf": inclusion[1]["leaf"]}
+    answer = ask_go(go_interop, {"vkey": site.get("checkpoint.pub").decode().strip(), "notes": notes,
+                                 "inclusion": inclusion + [tampered], "consistency": consistency})  # fmt: skip
+    assert [n["ok"] for n in answer["notes"]] == [True] * len(notes), answer["notes"]
+    assert [n["text"] for n in answer["notes"]] == [note[: note.index("\n\n") + 1] for note in notes]
+    assert [c["ok"] for c in answer["inclusion"]] == [True] * len(inclusion) + [False]
+    assert [c["ok"] for c in answer["consistency"]] == [True] * len(consistency) == [True]

@@ -87,6 +87,8 @@ def test_a_log_rewritten_and_rehashed_from_position_23_verifies_alone_but_not_ag
     check = run("site", "check")
     assert check.exit_code == 1
     assert expected in check.output and "consistent" not in check.output
+    size = json.loads((site / "editions/2022-02/r1/manifest.json").read_text())["checkpoint"]["size"]
+    assert f"edition 2022-02 revision 1 disagrees with the log's tree: editions/2022-02/r1/manifest.json names the checkpoint of {size} events" in check.output
 
 
 def test_a_rewrite_that_also_drops_the_releases_is_caught_by_every_manifest_on_the_site(published, database_url):

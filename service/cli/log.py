@@ -126,20 +126,23 @@ def verify(
 def _against_site(app: App, site: str) -> str:
     """Compare every manifest published at `site` with the log; fail naming the first that disagrees."""
     from events.transfer import hash_at
-    from publishers.check import frozen_head_disagreements, frozen_heads
+    from publishers.check import checkpoint_disagreements, frozen_head_disagreements, frozen_heads
+
+    from .publishing import _root_at
     from publishers.stores import StorageError, open_site
 
     try:
         store = open_site(site)
         heads = frozen_heads(store)
         problems = frozen_head_disagreements(store, lambda position: hash_at(app.store, position))
+        problems += checkpoint_disagreements(store, _root_at(app.store))
     except StorageError as exc:
         raise fail(f"--site {site}: {exc}", 1)
     if not heads:
         raise fail(f"--site {site}: nothing is published there (no editions/*/r*/manifest.json reachable)", 1)
     if problems:
         structlog.get_logger().error("verify.site_disagrees", site=site, problems=len(problems), first=problems[0])
-        more = f" ({len(problems) - 1} later revision(s) disagree too)" if len(problems) > 1 else ""
+        more = f" (and {len(problems) - 1} more disagreement(s): `site check` lists them all)" if len(problems) > 1 else ""
         raise fail(f"{problems[0]}{more}", 1)
     return f"; every published revision at {store.location()} ({len(heads)}) frozen at a head the log holds"
 

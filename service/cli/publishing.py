@@ -93,7 +93,7 @@ def check(
                 for e in app.store.read_all(1)
                 if e.type == "EditionReleased"
             ]
-            problems += check_against_log(store, released, functools.partial(hash_at, app.store))
+            problems += check_against_log(store, released, functools.partial(hash_at, app.store), _root_at(app.store))
     except StorageError as exc:
         raise fail(str(exc), 1)
     for problem in problems:
@@ -102,6 +102,19 @@ def check(
         raise fail(f"{len(problems)} problem(s) in {store.location()}", 1)
     listed = ", every release the log records listed, every released manifest the one it records" if against_log else ""
     typer.echo(f"{store.location()}: consistent (every manifest whole, every link resolved{listed})")
+
+
+def _root_at(store):
+    """The log's tree root of `size` events, or None past its head."""
+    from events.merkle import ProofError
+
+    def root_at(size: int) -> bytes | None:
+        try:
+            return store.tree_root(size)
+        except ProofError:
+            return None
+
+    return root_at
 
 
 @site_cli.command("head")

@@ -45,10 +45,12 @@ def gather(
     chosen: dict[object, list] = {}
     for key in figures:
         chosen[key] = _since_start(streams.get(figure_stream(*key), []), FIGURE_START, FIGURE_TYPES)
-    edition_events = streams.get(edition_stream(edition), [])
+    by_number: dict[int, list] = {}
+    for event in streams.get(edition_stream(edition), []):
+        if event.type.startswith("Paragraph"):
+            by_number.setdefault(event.data.get("number"), []).append(event)
     for number in paragraphs:
-        mine = [e for e in edition_events if e.type.startswith("Paragraph") and e.data.get("number") == number]
-        chosen[number] = _since_start(mine, PARAGRAPH_START, PARAGRAPH_TYPES)
+        chosen[number] = _since_start(by_number.get(number, []), PARAGRAPH_START, PARAGRAPH_TYPES)
     positions = sorted({e.position for events in chosen.values() for e in events})
     rows = stored_rows(store, positions)
     proofs = store.inclusion_proofs(positions, size) if positions else {}
