@@ -100,7 +100,7 @@ def import_(
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the file and say what would change; write nothing."),
     actor: Optional[str] = actor_option(),
 ) -> None:
-    """Import measures: columns id,title,priority,unit,polarity,baseline_period,source,definition (+ reason to amend).
+    """Import measures: columns id,title,priority,unit,polarity,baseline_period,source,definition (+ reason to amend, + area to set them for one area).
 
     The whole file is checked first; with any bad row nothing is written and every bad row is listed.
     """
