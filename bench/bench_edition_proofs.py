@@ -117,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         "`.venv/bin/python -m bench edition-proofs` records every run in `bench/results/edition-proofs.json`: the publishing "
         f"benchmark's edition ({MEASURES} measures, {PARAGRAPHS} paragraphs). Medians of {args.runs} runs "
         f"(signing: {args.runs * 10}). Last run: {record['date']}, commit `{record['git']['commit'][:10]}`, "
-        f"{m['cpus']} × {m['cpu']}, Python {m['python']}."
+        f"{m['cpus']} × {m['cpu']}, Python {m['python']}; 1-minute load average {m['load_average_at_start'][0]:.2f} at the "
+        "start (the machine shared with other work)."
     )
     text = "\n".join([README_HEADING, "", *wrapped(prose), "", table(rows)]) + "\n"
     print()
