@@ -285,3 +285,15 @@ def test_go_checks_the_published_sites_checkpoints_inclusion_and_consistency_pro
     assert [n["text"] for n in answer["notes"]] == [note[: note.index("\n\n") + 1] for note in notes]
     assert [c["ok"] for c in answer["inclusion"]] == [True] * len(inclusion) + [False]
     assert [c["ok"] for c in answer["consistency"]] == [True] * len(consistency) == [True]
+
+
+def test_publish_with_a_signing_key_file_that_is_not_a_key_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    monkeypatch.setenv("POLICING_METRICS_DATABASE_URL", f"sqlite:///{tmp_path / 'log.db'}")
+    (tmp_path / "key").write_text("not a key\n")
+    monkeypatch.setenv("POLICING_METRICS_SIGNING_KEY_FILE", str(tmp_path / "key"))
+    assert run("db", "upgrade").exit_code == 0
+    assert run("examples", "load").exit_code == 0
+    result = run("publish", EDITION, "--to", str(tmp_path / "site"), "--now", "--override-reason", "a test")
+    assert result.exit_code == 2
+    assert "POLICING_METRICS_SIGNING_KEY_FILE" in result.output and "a private key is PRIVATE+KEY+NAME" in result.output
+    assert not (tmp_path / "site").exists()

@@ -16,6 +16,7 @@ from publishers.check import check_against_log, check_lag, check_site, published
 from publishers.publish import PublishError
 from publishers.stores import StorageError, content_type_for, open_store
 
+from ..handlers.checkpoints import KeyFileError
 from ..handlers.publishing import site_url_of
 from .common import actor_of, cli, fail, ready
 
@@ -55,7 +56,10 @@ def publish(
     app = ready(ctx)
     destination = to or app.settings.publish_to
     store = _store(destination, endpoint_url, path_style, region)
-    publishing = app.publishing_to(site_url)
+    try:
+        publishing = app.publishing_to(site_url)
+    except KeyFileError as exc:
+        raise fail(f"POLICING_METRICS_SIGNING_KEY_FILE: {exc} (the checkpoints a publish writes are signed with it)", 2)
     try:
         report = publishing.publish(
             edition, revision, to=store, now=now, override_reason=override_reason,
