@@ -311,6 +311,15 @@ def _check_edition(store, directory, heads, roots: _Roots, report: Report, site,
                     f"(position {', '.join(str(e['position']) for e in events)}) say {value!r}",
                 )
         report.items += 1
+    proven = {(f.get("measure"), f.get("area"), f.get("period")): f.get("value") for f in document.get("figures", [])}
+    for line in document.get("scorecard", []):  # the scorecard shows the proven figures again: the same values
+        for period, value in ((line.get("period"), line.get("value")), (line.get("baseline_period"), line.get("baseline_value"))):
+            key = (line.get("measure"), line.get("area"), period)
+            if value is not None and key in proven and proven[key] != value:
+                report.fail(
+                    TAMPERED,
+                    f"{name}: tampered scorecard line {key[0]} {key[1]} {period}: it says {value!r}, but the proven figure says {proven[key]!r}",
+                )
     for paragraph in document.get("paragraphs", []):
         label = f"paragraph {paragraph.get('number')}"
         events = _proved(paragraph, size, root, f"{name}: {label}", report)

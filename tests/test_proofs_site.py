@@ -297,3 +297,14 @@ def test_publish_with_a_signing_key_file_that_is_not_a_key_is_refused_before_any
     assert result.exit_code == 2
     assert "POLICING_METRICS_SIGNING_KEY_FILE" in result.output and "a private key is PRIVATE+KEY+NAME" in result.output
     assert not (tmp_path / "site").exists()
+
+
+def test_a_scorecard_value_that_is_not_its_proven_figure_fails(site, tmp_path):
+    def change(document):
+        line = next(line for line in document["scorecard"] if line["measure"] == "homicide")
+        line["value"] = "47"
+
+    rewrite_edition(site, 1, change)
+    result = run("proof", "check", str(site.root), "--key", key_file(tmp_path))
+    assert result.exit_code == 1
+    assert "tampered scorecard line homicide west-midlands 2021-01/2021-12: it says '47', but the proven figure says '46'" in result.output
