@@ -2,6 +2,7 @@
 #   schedule its release two minutes ahead and run `serve` (API, site and scheduler) on http://127.0.0.1:8080/
 #   until Ctrl-C: the edition appears on the site at its release time. DEMO_SERVE=0 publishes at once and stops.
 # make test: install what the tests need and run the whole suite.
+# make test-embargo: the embargo property test at length (hundreds of examples per engine).
 # make test-deploy: build the container image here and run it (podman; minutes), see deploy/README.md.
 # make deploy-tools: the Debian packages deploy/'s checks run (the PyPI ones come with the test extras).
 PYTHON ?= python3
@@ -12,7 +13,7 @@ NODE_STAMP := node_modules/.installed
 DEMO_PORT ?= 8080
 DEMO_SERVE ?= 1
 
-.PHONY: demo test test-drill test-deploy bench install clean deploy-tools
+.PHONY: demo test test-drill test-embargo test-deploy bench install clean deploy-tools
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -56,6 +57,10 @@ deploy-tools:
 # The failure drill alone (it also runs in `make test`): real processes, faults, a printed summary.
 test-drill: $(STAMP)
 	VENV=$(VENV) deploy/drill/run
+
+# The embargo property at length (marker soak; minutes): POLICING_METRICS_EMBARGO_EXAMPLES examples (400) per engine.
+test-embargo: $(STAMP)
+	$(BIN)/python -m pytest -m soak tests/test_embargo_property.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -208,7 +208,7 @@ def coverage_at(store: EventStore, state: Edition, position: int) -> Coverage:
 
 def published_figures(store: EventStore, editions_then: Mapping[str, list], released: list[tuple[str, int]]) -> set[tuple[str, str, str]]:
     """The figures released revisions published: each one's area's figures recorded (and not
-    withdrawn) at its frozen position for periods ending by its cut-off, and the figures it quotes."""
+    withdrawn) at its frozen position that its coverage there showed, and the figures it quotes."""
     if not released:
         return set()
     figure_events = store.read_prefix("figure-")
@@ -220,15 +220,16 @@ def published_figures(store: EventStore, editions_then: Mapping[str, list], rele
         frozen = state.approvals[revision - 1].position
         then = rules.fold((e.type, e.data) for e in editions_then[name] if e.position <= frozen)
         cutoff = rules.data_cutoff(then) if then is not None else None
-        found |= rules.quoted(then) if then is not None else set()
         if cutoff is None:
             continue
+        found |= rules.quoted(then)
+        covered = coverage_at(store, then, frozen)  # what was held from it then was not published by it
         for stream, events in figure_events.items():
             measure, area, period = stream.removeprefix("figure-").split("/", 2)
             if area != state.area:
                 continue
             before = [e for e in events if e.position <= frozen]
-            if before and before[-1].type != "FigureWithdrawn" and Period.parse(period).end <= cutoff:
+            if before and before[-1].type != "FigureWithdrawn" and covered.shows(measure, area, period):
                 found.add((measure, area, period))
     return found
 

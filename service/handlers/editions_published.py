@@ -9,7 +9,7 @@ is a plain `publishers.model.EditionDocument`: rendering it needs nothing else.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable
 
@@ -20,7 +20,7 @@ from events.domain.rules.editions import Approval, Edition
 from events.domain.comparisons import BASELINE, COMPARISONS, SEED_STYLE, comparison, in_points
 from events.domain.rules.releases import ReleasedRevision
 from events.projections import Projections, line_change
-from events.projections.history import Diff
+from events.projections.history import Diff, FigureChange, FigureDiff
 from publishers import model
 from publishers.times import period_label, signed, value_text
 
@@ -385,7 +385,8 @@ def figure_notices(diff: Diff, shown, quoted, measures, figures) -> list[model.N
         if measure is None:
             continue
         subject = f"{measure.title}, {period_label(key[2])}"
-        for change in figure_diff.changes:
+        change = _net_change(figure_diff)
+        if change is not None:
             old, new = change.previous_value, change.value
             if change.kind == "withdrawn":
                 what = f"{value_text(old, measure.unit)} was withdrawn"
@@ -411,6 +412,24 @@ def figure_notices(diff: Diff, shown, quoted, measures, figures) -> list[model.N
                 )
             )
     return notices
+
+
+def _net_change(figure_diff: FigureDiff) -> FigureChange | None:
+    """A figure's changes since the last release as one: from the value that release showed to the value
+    now, so a value recorded and replaced between releases, never published, is never shown; the
+    reasons of every change that had one. None if the figure is back where it was."""
+    changes = figure_diff.changes
+    if not changes or figure_diff.old_value == figure_diff.new_value:
+        return None
+    last = changes[-1]
+    if len(changes) == 1:
+        return last
+    old, new = figure_diff.old_value, figure_diff.new_value
+    kind = "withdrawn" if new is None else "recorded" if old is None else next(
+        (c.kind for c in reversed(changes) if c.kind not in ("recorded", "withdrawn")), last.kind
+    )
+    reasons = [] if old is None else [c.reason for c in changes if c.reason]
+    return replace(last, previous_value=old, value=new, kind=kind, reason="; ".join(dict.fromkeys(reasons)) or None)
 
 
 def _relative(difference: Decimal, old: Decimal) -> str:
