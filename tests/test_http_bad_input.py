@@ -84,6 +84,21 @@ def test_a_lone_surrogate_in_a_title_is_a_422_naming_the_character(client, edito
     assert "U+D800" in found["detail"] and "title" in found["detail"]
 
 
+@pytest.mark.parametrize("field", ["priority", "unit", "polarity", "baseline_period", "measure"])
+def test_a_lone_surrogate_in_any_field_of_a_body_is_a_422_naming_it_and_writes_nothing(client, admin, store, field):
+    # A field the route's model types only as text once reached the Idempotency-Key's fingerprint, which cannot
+    # encode it: a 500 (seen by the fuzz test).
+    body = {"measure": "knife-crime", "title": "Knife crime", "priority": "serious-violence", "unit": "count",
+            "polarity": "lower-is-better", "baseline_period": "2018-07/2019-06"}  # fmt: skip
+    text = json.dumps(body).replace(json.dumps(body[field]), '"x\\ud800"', 1)
+    head = store.head()
+
+    found = problem(post_raw(client, "/measures", text, admin), 422)
+    assert [e["field"] for e in found["errors"]] == [f"body.{field}"]
+    assert "U+D800" in found["detail"] and "character 2" in found["detail"] and "lone surrogate" in found["detail"]
+    assert store.head() == head
+
+
 def test_a_lone_surrogate_in_an_unknown_key_is_echoed_escaped(client, owner, homicide):
     response = post_raw(client, "/figures", FIGURE + ', "\\udfff": 1}', owner)
 

@@ -11,7 +11,8 @@ from typing import Annotated, Literal, Optional
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from events.domain.editions import edition_stream
 from events.domain.figures import figure_stream
@@ -63,6 +64,32 @@ WRITE_RESPONSES = {
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _unicode(cls, value):
+        """Every text in a body is Unicode that UTF-8 can carry: a lone surrogate (JSON's `"\\ud800"`) is refused
+        here, naming the field, before anything (the Idempotency-Key's fingerprint, a log line) has to encode it."""
+        for text in _texts(value):
+            for index, char in enumerate(text):
+                if "\ud800" <= char <= "\udfff":
+                    raise PydanticCustomError(
+                        "lone_surrogate", "expected Unicode text, found a lone surrogate U+{code} at character {index}",
+                        {"code": f"{ord(char):04X}", "index": index + 1},
+                    )  # fmt: skip
+        return value
+
+
+def _texts(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [text for item in value for text in _texts(item)]
+    if isinstance(value, dict):
+        return [text for pair in value.items() for item in pair for text in _texts(item)]
+    if isinstance(value, BaseModel):
+        return _texts(value.model_dump())
+    return []
 
 
 def _write(request: Request, token: Token, body: BaseModel, action, *, stream: str | None = None, status: int = 200) -> JSONResponse:
