@@ -56,6 +56,21 @@ TABLE = "tree_hashes"
 IN_CHUNK = 500  # ids or positions per `IN (...)`, well inside both engines' limits on parameters
 
 
+def _rows(cursor, sql: str, params: Sequence) -> list[tuple]:
+    """The rows of a read in `cursor`'s transaction, through a cursor of its own.
+
+    In psycopg's pipeline mode (appends on PostgreSQL) a result reaches the cursor that sent its
+    query whenever the server answers: an INSERT sent just before on the same cursor could land after
+    this read was sent, and `fetchall` then found the INSERT's result ("the last operation didn't
+    produce records"), a failed append seen under load."""
+    reader = cursor.connection.cursor()
+    try:
+        reader.execute(sql, params)
+        return reader.fetchall()
+    finally:
+        reader.close()
+
+
 def is_stored(level: int) -> bool:
     return level > 0 and level % LEVEL_STEP == 0
 
@@ -151,8 +166,7 @@ class StoredTree:
         found: dict = {}
         for start in range(0, len(keys), IN_CHUNK):
             chunk = keys[start : start + IN_CHUNK]
-            cursor.execute(self._sql(select + "(" + ", ".join("?" * len(chunk)) + ")"), chunk)
-            found.update(cursor.fetchall())
+            found.update(_rows(cursor, self._sql(select + "(" + ", ".join("?" * len(chunk)) + ")"), chunk))
         return found
 
     def root(self, cursor, size: int) -> bytes:
@@ -221,8 +235,7 @@ class StoredTree:
         position = first
         bound = (1 << 62) if last is None else last
         while position <= bound:
-            cursor.execute(self._events_between, (position, min(bound, position + batch_size - 1)))
-            rows = cursor.fetchall()
+            rows = _rows(cursor, self._events_between, (position, min(bound, position + batch_size - 1)))
             if not rows:
                 return
             yield rows
