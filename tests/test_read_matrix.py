@@ -56,6 +56,8 @@ PUBLIC = {
     "/public/scorecard": {"unreleased": 404, "released": 200},
     f"/public/editions/{EDITION}/edition.json": {"unreleased": 404, "released": 200},
     "/public/history/homicide": {"unreleased": 404, "released": 200},
+    "/public/comparison/homicide": {"unreleased": 404, "released": 200},
+    "/public/comparison/homicide.csv": {"unreleased": 404, "released": 200},
 }
 
 
@@ -142,6 +144,8 @@ def test_the_matrix_covers_every_read_endpoint_of_the_api(world):
         "/public/editions/{edition}/{name}": f"/public/editions/{EDITION}/edition.json",
         "/public/editions/{edition}/r{revision}/{name}": None,  # the same release's files, by revision: test_http_public
         "/public/history/{measure}": "/public/history/homicide",
+        "/public/comparison/{measure}": "/public/comparison/homicide",
+        "/public/comparison/{measure}.csv": "/public/comparison/homicide.csv",
     }
     missing = {path for path in paths if templates.get(path, path) is not None and templates.get(path, path) not in covered}
     assert not missing, f"read endpoints the matrix does not cover: {sorted(missing)}"
