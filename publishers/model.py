@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from events.chain import ChainRow
 from events.domain.fields import carried, uncarried
 
 T = TypeVar("T")
@@ -93,19 +94,15 @@ class Applicability:
 class ProvenEvent:
     """One event of the log as it is hashed (docs/hash-chain.md), with its inclusion proof: what lets a reader
     recompute its hash, hence its leaf, and check the leaf is in the tree of an edition's checkpoint.
-    `data` and `metadata` are canonical JSON text as stored; `proof` the RFC 9162 path, base64 hashes."""
+    `row` holds the columns as stored (`data` and `metadata` canonical JSON text); `proof` the RFC 9162
+    path, base64 hashes."""
 
-    position: int
-    stream: str
-    version: int
-    type: str
-    schema_version: int
-    data: str
-    metadata: str
-    recorded_at: str
-    prev_hash: str
-    hash: str
+    row: ChainRow
     proof: tuple[str, ...]
+
+    @property
+    def position(self) -> int:
+        return self.row.position
 
 
 @dataclass(frozen=True)

@@ -254,16 +254,9 @@ def evidence_json(evidence: Evidence | None) -> dict[str, Any]:
             "tree_size": evidence.tree_size,
             "events": [
                 {
-                    "position": e.position,
-                    "stream": e.stream,
-                    "version": e.version,
-                    "type": e.type,
-                    "schema_version": e.schema_version,
-                    "data": json.loads(e.data),
-                    "metadata": json.loads(e.metadata),
-                    "recorded_at": e.recorded_at,
-                    "prev_hash": e.prev_hash,
-                    "hash": e.hash,
+                    **e.row._asdict(),
+                    "data": json.loads(e.row.data),
+                    "metadata": json.loads(e.row.metadata),
                     "inclusion_proof": list(e.proof),
                 }
                 for e in evidence.events

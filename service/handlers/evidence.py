@@ -59,16 +59,10 @@ def gather(
     def evidence(events: list) -> model.Evidence | None:
         if not events:
             return None
-        proven = []
-        for event in events:
-            row = rows[event.position]
-            proven.append(
-                model.ProvenEvent(
-                    row.position, row.stream, row.version, row.type, row.schema_version, row.data, row.metadata,
-                    row.recorded_at, row.prev_hash, row.hash,
-                    tuple(base64.b64encode(h).decode() for h in proofs[event.position]),
-                )
-            )  # fmt: skip
+        proven = [
+            model.ProvenEvent(rows[event.position], tuple(base64.b64encode(h).decode() for h in proofs[event.position]))
+            for event in events
+        ]
         return model.Evidence(size, tuple(proven))
 
     by_figure = {key: e for key in figures if (e := evidence(chosen[key])) is not None}
