@@ -159,24 +159,13 @@ def _scorecard(reads, area: str | None) -> tuple:
     return released, reads.scorecard_json(released)
 
 
-class ComparisonRowOut(BaseModel):
-    measure: str
-    area: str
+class ComparisonRowOut(ScorecardLineOut):
+    """One area's line of a measure, as its latest released revision published it, and which revision that is."""
+
     area_name: str
-    title: str
     edition: str
     revision: int
     released_at: str
-    period: Optional[str]
-    value: Optional[str]
-    unit: str
-    baseline_period: str
-    baseline_value: Optional[str]
-    change: Optional[str]
-    change_unit: str
-    change_percent: Optional[int]
-    direction: Optional[str]
-    assessment: Optional[str]
 
 
 def _comparison(request: Request, measure: str) -> list[dict]:
