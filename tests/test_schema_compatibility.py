@@ -106,6 +106,9 @@ def test_older_software_stays_ready_on_an_expanded_schema_and_goes_unready_once_
     waited = cli(env, "db", "wait", "--timeout", "5")
     assert waited.returncode == 0, waited.stderr
     assert f"database schema at 0900, newer than this software's {head} and declared compatible" in waited.stdout
+    shown = cli(env, "db", "current")
+    assert shown.returncode == 0, shown.stderr
+    assert f"database: 0900  software: {head}" in shown.stdout and "newer than this software's" in shown.stdout
 
     newest = newer_software(tmp_path, head, contract=True)
     upgrade(engine, migrations=newest)
@@ -118,6 +121,8 @@ def test_older_software_stays_ready_on_an_expanded_schema_and_goes_unready_once_
     assert ready.status_code == 503 and ready.json()["check"] == "schema"
     assert "newer than this software knows" in ready.json()["detail"]
     assert cli(env, "db", "wait", "--timeout", "60").returncode == 1  # at once: waiting will not help
+    shown = cli(env, "db", "current")
+    assert shown.returncode == 1 and "at schema 0901, newer than this software knows" in shown.stderr
 
     # A downgrade records the compatibility of the schema it leaves too.
     command.downgrade(alembic_config(engine, newest), "0900")
@@ -141,3 +146,17 @@ def test_a_newer_schema_that_declares_nothing_is_refused(engine):
         connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
     with pytest.raises(SchemaNewer, match="at schema 9999, newer than this software knows"):
         require_current_schema(engine)
+
+
+def test_db_current_succeeds_only_on_a_schema_this_software_works_with(engine, database_url):
+    env = {"POLICING_METRICS_DATABASE_URL": database_url}
+    missing = cli(env, "db", "current")
+    assert missing.returncode == 1 and "has no schema yet: run `policing-metrics db upgrade`" in missing.stderr
+    upgrade(engine, "0006")
+    older = cli(env, "db", "current")
+    assert older.returncode == 1 and "at schema 0006, older than" in older.stderr
+    upgrade(engine)
+    _, head = schema_revisions(engine)
+    shown = cli(env, "db", "current")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == f"database: {head}  software: {head}\n"

@@ -63,12 +63,20 @@ def _schema_line(app: App, state: str) -> str:
 
 @db_cli.command("current")
 def db_current(ctx: typer.Context) -> None:
-    """Show the database's schema revision and the newest one this software knows."""
+    """Show the database's schema revision and the newest one this software knows.
+
+    Exits 0 when this software works with the schema, as /readyz decides: the same revision, or a newer one
+    declared compatible with it (a rolling upgrade); 1 naming what to do when there is none yet, it is older,
+    or it is newer than this software works with."""
     app: App = ctx.obj
     current, head = schema_revisions(app.engine)
     typer.echo(f"database: {current or 'none'}  software: {head}")
-    if current != head:
-        raise typer.Exit(1)
+    try:
+        state = app.check_schema()
+    except SchemaNotCurrent as exc:  # SchemaNewer too
+        raise fail(str(exc), 1)
+    if state == "compatible":
+        typer.echo(_schema_line(app, state))
 
 
 @cli.command()
