@@ -139,6 +139,20 @@ def _reach_edition(request: Request, token: Token, edition: str) -> None:
         _reach(request, token, state.area, f"edition {edition!r}")
 
 
+def _write_edition(request: Request, token: Token, edition: str, body: BaseModel, action, status: int = 200) -> JSONResponse:
+    """A write to `edition`: by its own organisation's tokens only, held to If-Match on the edition's stream."""
+    _reach_edition(request, token, edition)
+    return _write(request, token, body, action, stream=edition_stream(edition), status=status)
+
+
+def _figure_period(request: Request, token: Token, measure: str, area: str, start: str, end: str) -> str:
+    """The period of a write to one figure, once the token may write that measure in that area."""
+    check_measure(token, measure)
+    period = _period(start, end)
+    _reach(request, token, area, f"figure {measure}/{area}/{period}")
+    return period
+
+
 # -- measures (admin) ---------------------------------------------------------------------------
 
 
@@ -379,9 +393,7 @@ def show_figure(request: Request, token: Reader, measure: Slug, area: Slug, star
     summary="Revise a figure (revision: late data; correction: an error), with a reason",
 )
 def revise(request: Request, token: DataOwner, measure: Slug, area: Slug, start: Month, end: Month, body: RevisionIn) -> JSONResponse:
-    check_measure(token, measure)
-    period = _period(start, end)
-    _reach(request, token, area, f"figure {measure}/{area}/{period}")
+    period = _figure_period(request, token, measure, area, start, end)
     return _write(
         request,
         token,
@@ -400,9 +412,7 @@ def revise(request: Request, token: DataOwner, measure: Slug, area: Slug, start:
     summary="Withdraw a figure, with a reason",
 )
 def withdraw(request: Request, token: DataOwner, measure: Slug, area: Slug, start: Month, end: Month, body: ReasonIn) -> JSONResponse:
-    check_measure(token, measure)
-    period = _period(start, end)
-    _reach(request, token, area, f"figure {measure}/{area}/{period}")
+    period = _figure_period(request, token, measure, area, start, end)
     return _write(
         request,
         token,
@@ -584,14 +594,13 @@ def show_edition(request: Request, token: Reader, edition: Slug, response: Respo
 
 @router.patch("/editions/{edition}", tags=["editions"], responses=WRITE_RESPONSES, summary="Amend an edition's details")
 def amend_edition(request: Request, token: Editor, edition: Slug, body: EditionChangesIn) -> JSONResponse:
-    _reach_edition(request, token, edition)
     changes = body.model_dump(exclude={"reason"}, exclude_none=True)
-    return _write(
+    return _write_edition(
         request,
         token,
+        edition,
         body,
         lambda store: edition_handlers.amend_edition(store, edition, reason=body.reason, metadata=store.metadata, **changes),
-        stream=edition_stream(edition),
     )
 
 
@@ -602,13 +611,12 @@ def amend_edition(request: Request, token: Editor, edition: Slug, body: EditionC
     summary="Whether a national priority applies to the area, and why (Order paragraph 7A(b))",
 )
 def assess(request: Request, token: Editor, edition: Slug, priority: Slug, body: ApplicabilityIn) -> JSONResponse:
-    _reach_edition(request, token, edition)
-    return _write(
+    return _write_edition(
         request,
         token,
+        edition,
         body,
         lambda store: edition_handlers.assess_priority(store, edition, priority, body.applicable, body.reason, store.metadata),
-        stream=edition_stream(edition),
     )
 
 
@@ -620,10 +628,10 @@ def assess(request: Request, token: Editor, edition: Slug, priority: Slug, body:
     summary="Write a numbered paragraph",
 )
 def write_paragraph(request: Request, token: Editor, edition: Slug, number: Number, body: ParagraphIn) -> JSONResponse:
-    _reach_edition(request, token, edition)
-    return _write(
+    return _write_edition(
         request,
         token,
+        edition,
         body,
         lambda store: edition_handlers.write_paragraph(
             store,
@@ -636,7 +644,6 @@ def write_paragraph(request: Request, token: Editor, edition: Slug, number: Numb
             footnotes=body.footnotes,
             metadata=store.metadata,
         ),
-        stream=edition_stream(edition),
         status=201,
     )
 
@@ -648,10 +655,10 @@ def write_paragraph(request: Request, token: Editor, edition: Slug, number: Numb
     summary="Revise a paragraph, with a reason",
 )
 def revise_paragraph(request: Request, token: Editor, edition: Slug, number: Number, body: ParagraphRevisionIn) -> JSONResponse:
-    _reach_edition(request, token, edition)
-    return _write(
+    return _write_edition(
         request,
         token,
+        edition,
         body,
         lambda store: edition_handlers.revise_paragraph(
             store,
@@ -663,7 +670,6 @@ def revise_paragraph(request: Request, token: Editor, edition: Slug, number: Num
             footnotes=body.footnotes,
             metadata=store.metadata,
         ),
-        stream=edition_stream(edition),
     )
 
 
@@ -674,13 +680,12 @@ def revise_paragraph(request: Request, token: Editor, edition: Slug, number: Num
     summary="Remove a paragraph, with a reason",
 )
 def remove_paragraph(request: Request, token: Editor, edition: Slug, number: Number, body: ReasonIn) -> JSONResponse:
-    _reach_edition(request, token, edition)
-    return _write(
+    return _write_edition(
         request,
         token,
+        edition,
         body,
         lambda store: edition_handlers.remove_paragraph(store, edition, number, body.reason, store.metadata),
-        stream=edition_stream(edition),
     )
 
 
@@ -691,13 +696,12 @@ def remove_paragraph(request: Request, token: Editor, edition: Slug, number: Num
     summary="Confirm a number typed into a paragraph is not a recorded figure",
 )
 def confirm_literal(request: Request, token: Editor, edition: Slug, number: Number, body: LiteralIn) -> JSONResponse:
-    _reach_edition(request, token, edition)
-    return _write(
+    return _write_edition(
         request,
         token,
+        edition,
         body,
         lambda store: edition_handlers.confirm_literal(store, edition, number, body.literal, body.reason, store.metadata),
-        stream=edition_stream(edition),
     )
 
 
