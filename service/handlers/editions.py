@@ -9,7 +9,7 @@ reads everything as of one log head and records that head: the edition is frozen
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from events import AppendResult, EventStore, Metadata, NewEvent
 from events.domain.editions import DEFAULT_SECTIONS, EditionApproved, bindings, edition_stream
@@ -34,6 +34,12 @@ def _append(store: EventStore, edition: str, event, version: int, metadata: Meta
     return store.append(edition_stream(edition), [NewEvent.of(event, store.registry)], version, metadata=metadata)
 
 
+def _decide(store: EventStore, edition: str, metadata: Metadata, decide: Callable[[Edition | None], Any]) -> AppendResult:
+    """Fold the edition's stream, let the rule `decide` on it, and append its event at the version read."""
+    current, version = load_edition(store, edition)
+    return _append(store, edition, decide(current), version, metadata)
+
+
 def _measures_in(store: EventStore, *texts: str | None, as_of_position: int | None = None) -> dict[str, Measure | None]:
     names = [b.measure for text in texts if text for b in bindings(text)]
     return {name: state for name, (state, _) in load_measures(store, names, as_of_position).items()}
@@ -50,38 +56,48 @@ def open_edition(
     metadata: Metadata,
     sections: list[tuple[str, str]] | None = None,
 ) -> AppendResult:
-    current, version = load_edition(store, edition)
-    event = rules.open_edition(
-        current,
-        edition=edition,
-        area=area,
-        title=title,
-        authors=authors,
-        lead_contact=lead_contact,
-        sections=list(sections or DEFAULT_SECTIONS),
+    return _decide(
+        store,
+        edition,
+        metadata,
+        lambda current: rules.open_edition(
+            current,
+            edition=edition,
+            area=area,
+            title=title,
+            authors=authors,
+            lead_contact=lead_contact,
+            sections=list(sections or DEFAULT_SECTIONS),
+        ),
     )
-    return _append(store, edition, event, version, metadata)
 
 
 def amend_edition(store: EventStore, edition: str, *, reason: str | None, metadata: Metadata, **changes: Any) -> AppendResult:
-    current, version = load_edition(store, edition)
-    return _append(store, edition, rules.amend_details(current, edition=edition, reason=reason, **changes), version, metadata)
+    return _decide(store, edition, metadata, lambda current: rules.amend_details(current, edition=edition, reason=reason, **changes))
 
 
 def choose_style(
     store: EventStore, edition: str, *, percent_places: int, separators: bool, reason: str | None, metadata: Metadata
 ) -> AppendResult:
-    current, version = load_edition(store, edition)
-    event = rules.choose_style(current, edition=edition, percent_places=percent_places, separators=separators, reason=reason)
-    return _append(store, edition, event, version, metadata)
+    return _decide(
+        store,
+        edition,
+        metadata,
+        lambda current: rules.choose_style(
+            current, edition=edition, percent_places=percent_places, separators=separators, reason=reason
+        ),
+    )
 
 
 def assess_priority(
     store: EventStore, edition: str, priority: str, applicable: bool, reason: str | None, metadata: Metadata
 ) -> AppendResult:
-    current, version = load_edition(store, edition)
-    event = rules.assess_priority(current, edition=edition, priority=priority, applicable=applicable, reason=reason)
-    return _append(store, edition, event, version, metadata)
+    return _decide(
+        store,
+        edition,
+        metadata,
+        lambda current: rules.assess_priority(current, edition=edition, priority=priority, applicable=applicable, reason=reason),
+    )
 
 
 def write_paragraph(
@@ -132,16 +148,18 @@ def revise_paragraph(
 
 
 def remove_paragraph(store: EventStore, edition: str, number: int, reason: str | None, metadata: Metadata) -> AppendResult:
-    current, version = load_edition(store, edition)
-    return _append(store, edition, rules.remove_paragraph(current, edition=edition, number=number, reason=reason), version, metadata)
+    return _decide(store, edition, metadata, lambda current: rules.remove_paragraph(current, edition=edition, number=number, reason=reason))
 
 
 def confirm_literal(
     store: EventStore, edition: str, number: int, literal: str, reason: str | None, metadata: Metadata
 ) -> AppendResult:
-    current, version = load_edition(store, edition)
-    event = rules.confirm_literal(current, edition=edition, number=number, literal=literal, reason=reason)
-    return _append(store, edition, event, version, metadata)
+    return _decide(
+        store,
+        edition,
+        metadata,
+        lambda current: rules.confirm_literal(current, edition=edition, number=number, literal=literal, reason=reason),
+    )
 
 
 @dataclass(frozen=True)
