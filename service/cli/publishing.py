@@ -24,6 +24,10 @@ site_cli = typer.Typer(help="The published site: serve a local folder, check a d
 cli.add_typer(site_cli, name="site")
 
 TO_HELP = "file://DIR (relative), file:///DIR, a directory, or s3://BUCKET/PREFIX."
+# Where the site is, the same three options on every command that opens it.
+TO = typer.Option(None, "--to", help=TO_HELP, show_default="POLICING_METRICS_PUBLISH_TO")
+ENDPOINT_URL = typer.Option(None, "--endpoint-url", help="An S3-compatible server (s3:// only).")
+PATH_STYLE = typer.Option(False, "--path-style", help="Path-style S3 addressing (most self-hosted servers).")
 
 
 def _store(to: str, endpoint_url: Optional[str], path_style: bool, region: Optional[str]):
@@ -38,9 +42,9 @@ def publish(
     ctx: typer.Context,
     edition: str = typer.Argument(..., help="The edition's id, e.g. 2022-02."),
     revision: Optional[int] = typer.Option(None, "--revision", min=1, help="An approved revision.", show_default="the latest"),
-    to: Optional[str] = typer.Option(None, "--to", help=TO_HELP, show_default="POLICING_METRICS_PUBLISH_TO"),
-    endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url", help="An S3-compatible server (s3:// only)."),
-    path_style: bool = typer.Option(False, "--path-style", help="Path-style S3 addressing (most self-hosted servers)."),
+    to: Optional[str] = TO,
+    endpoint_url: Optional[str] = ENDPOINT_URL,
+    path_style: bool = PATH_STYLE,
     region: Optional[str] = typer.Option(None, "--region", help="The S3 region (s3:// only)."),
     site_url: Optional[str] = typer.Option(None, "--site-url", help="Where the site is read.", show_default="POLICING_METRICS_SITE_URL"),
     now: bool = typer.Option(False, "--now", help="Publish before the announced time (needs --override-reason)."),
@@ -74,9 +78,9 @@ def publish(
 @site_cli.command("check")
 def check(
     ctx: typer.Context,
-    to: Optional[str] = typer.Option(None, "--to", help=TO_HELP, show_default="POLICING_METRICS_PUBLISH_TO"),
-    endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url"),
-    path_style: bool = typer.Option(False, "--path-style"),
+    to: Optional[str] = TO,
+    endpoint_url: Optional[str] = ENDPOINT_URL,
+    path_style: bool = PATH_STYLE,
     site_url: Optional[str] = typer.Option(None, "--site-url"),
     against_log: bool = typer.Option(
         True, "--against-log/--site-only", help="Also check the site against the log: every release it records listed, each released manifest the one it names, frozen at a position whose hash is the log's (needs the database)."
@@ -124,9 +128,9 @@ def _root_at(store):
 @site_cli.command("head")
 def head(
     ctx: typer.Context,
-    to: Optional[str] = typer.Option(None, "--to", help=TO_HELP, show_default="POLICING_METRICS_PUBLISH_TO"),
-    endpoint_url: Optional[str] = typer.Option(None, "--endpoint-url"),
-    path_style: bool = typer.Option(False, "--path-style"),
+    to: Optional[str] = TO,
+    endpoint_url: Optional[str] = ENDPOINT_URL,
+    path_style: bool = PATH_STYLE,
 ) -> None:
     """Print the newest log head a published revision was frozen at, as POSITION:HASH, read from the site alone
     (for `verify --expect-head`). Exits 1 if nothing is published."""
