@@ -10,7 +10,7 @@ import typer
 from ..handlers import imports
 from ..handlers.figures import record_figure, revise_figure, withdraw_figure
 from .common import cli, ready
-from .recording import actor_option, metadata, refusals
+from .recording import DRY_RUN, IMPORT_FILE, IMPORT_FORMAT, actor_option, echo_import, metadata, refusals
 
 figures_cli = typer.Typer(help="Figures: a value for one measure, area and reference period.", no_args_is_help=True)
 cli.add_typer(figures_cli, name="figures")
@@ -86,10 +86,10 @@ def withdraw(
 @figures_cli.command("import")
 def import_(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV or JSON file."),
-    format: Optional[str] = typer.Option(None, "--format", help="csv or json.", show_default="from the file's extension"),
+    file: Path = IMPORT_FILE,
+    format: Optional[str] = IMPORT_FORMAT,
     area: Optional[str] = typer.Option(None, "--area", help="The area for rows without one.", show_default=AREA_DEFAULT),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Check the file and say what would change; write nothing."),
+    dry_run: bool = DRY_RUN,
     actor: Optional[str] = actor_option(),
 ) -> None:
     """Import figures: columns measure,period,value,source,note (+ optional area,reason,kind).
@@ -112,6 +112,4 @@ def import_(
             unit=unit,
             dry_run=dry_run,
         )
-    for line in report.details:
-        typer.echo(line)
-    typer.echo(report.summary("recorded", "revised"))
+    echo_import(report, "recorded", "revised")

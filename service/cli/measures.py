@@ -15,7 +15,7 @@ from ..handlers import imports
 from ..handlers.loading import all_measures
 from ..handlers.measures import amend_measure, define_measure, define_measure_in_area, retire_measure, set_measure_for_area
 from .common import cli, fail, ready
-from .recording import actor_option, metadata, refusals
+from .recording import DRY_RUN, IMPORT_FILE, IMPORT_FORMAT, actor_option, echo_import, metadata, refusals
 
 measures_cli = typer.Typer(help="Measures: what is counted, for which priority, and which way is better.", no_args_is_help=True)
 cli.add_typer(measures_cli, name="measures")
@@ -95,9 +95,9 @@ def retire(
 @measures_cli.command("import")
 def import_(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV or JSON file."),
-    format: Optional[str] = typer.Option(None, "--format", help="csv or json.", show_default="from the file's extension"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Check the file and say what would change; write nothing."),
+    file: Path = IMPORT_FILE,
+    format: Optional[str] = IMPORT_FORMAT,
+    dry_run: bool = DRY_RUN,
     actor: Optional[str] = actor_option(),
 ) -> None:
     """Import measures: columns id,title,priority,unit,polarity,baseline_period,source,definition (+ reason to amend, + area to set them for one area).
@@ -110,9 +110,7 @@ def import_(
         report = imports.import_measures(
             app.store, rows, metadata(app, actor), name=str(file), problems=problems, unit=unit, dry_run=dry_run
         )
-    for line in report.details:
-        typer.echo(line)
-    typer.echo(report.summary("defined", "amended"))
+    echo_import(report, "defined", "amended")
 
 
 @measures_cli.command("list")

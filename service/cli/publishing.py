@@ -19,6 +19,7 @@ from publishers.stores import StorageError, content_type_for, open_store
 from ..handlers.checkpoints import KeyFileError
 from ..handlers.publishing import site_url_of
 from .common import actor_of, cli, fail, ready
+from .recording import actor_option
 
 site_cli = typer.Typer(help="The published site: serve a local folder, check a destination.", no_args_is_help=True)
 cli.add_typer(site_cli, name="site")
@@ -51,7 +52,7 @@ def publish(
     override_reason: Optional[str] = typer.Option(
         None, "--override-reason", help="Why it goes out now or unannounced: recorded on the public calendar."
     ),
-    actor: Optional[str] = typer.Option(None, "--actor", envvar="POLICING_METRICS_ACTOR", help="Who is publishing."),
+    actor: Optional[str] = actor_option(),
 ) -> None:
     """Publish an approved edition: its files, then its manifest, then the release event, then feeds and indexes.
 

@@ -12,10 +12,14 @@ from events import Metadata, WrongExpectedVersion
 from events.domain.errors import DomainError, NothingToChange
 
 from ..bootstrap import App
-from ..handlers.imports import ImportRefused
+from ..handlers.imports import ImportRefused, ImportReport
 from .common import cli_metadata, fail
 
 ACTOR_HELP = "Who is making the change, recorded with every event."
+# What every import command takes: the file, its format, and whether to write at all.
+IMPORT_FILE = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV or JSON file.")
+IMPORT_FORMAT = typer.Option(None, "--format", help="csv or json.", show_default="from the file's extension")
+DRY_RUN = typer.Option(False, "--dry-run", help="Check the file and say what would change; write nothing.")
 
 
 def actor_option() -> Optional[str]:
@@ -40,6 +44,13 @@ def refusals() -> Iterator[None]:
         raise fail(str(exc), 1)
     except WrongExpectedVersion as exc:
         raise fail(f"{exc.stream} changed while this command was deciding (someone else wrote to it): run it again", 1)
+
+
+def echo_import(report: ImportReport, added: str, changed: str) -> None:
+    """An import's report: a line for each row that changes something, then the counts."""
+    for line in report.details:
+        typer.echo(line)
+    typer.echo(report.summary(added, changed))
 
 
 def text_from(text: str | None, text_file: Path | None, what: str = "--text") -> str | None:

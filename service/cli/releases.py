@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import timedelta
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import structlog
 import typer
@@ -20,12 +21,21 @@ from ..handlers.releases import ReleaseRefused, Releases
 from ..handlers.tokens import list_tokens
 from ..logging import configure_logging
 from .common import actor_of, cli, fail, ready
+from .recording import actor_option
 
 pre_release_cli = typer.Typer(help="Pre-release access to embargoed editions: grants and each access, for auditors.", no_args_is_help=True)
 cli.add_typer(pre_release_cli, name="pre-release")
 
 AT_HELP = "London time: 2026-02-05 (09:30 that day) or 2026-02-05T09:30; GMT or BST is worked out."
-ACTOR = typer.Option(None, "--actor", envvar="POLICING_METRICS_ACTOR", help="Who is doing this (default: your login).")
+
+
+@contextmanager
+def _refused() -> Iterator[None]:
+    """A release the calendar's rules refuse exits 2 with the rule's message."""
+    try:
+        yield
+    except ReleaseRefused as exc:
+        raise fail(str(exc), 2)
 
 
 def _handlers(ctx: typer.Context) -> Releases:
@@ -50,15 +60,13 @@ def schedule(
     override_reason: Optional[str] = typer.Option(
         None, "--override-reason", help="Why a confirmed release has under four weeks' notice, or falls at a weekend."
     ),
-    actor: Optional[str] = ACTOR,
+    actor: Optional[str] = actor_option(),
 ) -> None:
     """Announce an edition's release on the calendar."""
-    try:
+    with _refused():
         release = _handlers(ctx).announce(
             edition, at, title=title, provisional=provisional, override_reason=override_reason, actor=_actor(ctx, actor)
         )
-    except ReleaseRefused as exc:
-        raise fail(str(exc), 2)
     typer.echo(f"announced {_say(release)}")
 
 
@@ -67,13 +75,11 @@ def confirm(
     ctx: typer.Context,
     edition: str = typer.Argument(...),
     override_reason: Optional[str] = typer.Option(None, "--override-reason", help="Why with under four weeks' notice."),
-    actor: Optional[str] = ACTOR,
+    actor: Optional[str] = actor_option(),
 ) -> None:
     """Make a provisional release time firm."""
-    try:
+    with _refused():
         release = _handlers(ctx).confirm(edition, override_reason=override_reason, actor=_actor(ctx, actor))
-    except ReleaseRefused as exc:
-        raise fail(str(exc), 2)
     typer.echo(f"confirmed {_say(release)}")
 
 
@@ -84,13 +90,11 @@ def reschedule(
     at: str = typer.Option(..., "--at", help=AT_HELP),
     reason: str = typer.Option(..., "--reason", help="Shown on the public calendar beside the change."),
     override_reason: Optional[str] = typer.Option(None, "--override-reason", help="Why a weekend."),
-    actor: Optional[str] = ACTOR,
+    actor: Optional[str] = actor_option(),
 ) -> None:
     """Move a release to another time; the previous time and the reason stay on the calendar."""
-    try:
+    with _refused():
         release = _handlers(ctx).reschedule(edition, at, reason=reason, override_reason=override_reason, actor=_actor(ctx, actor))
-    except ReleaseRefused as exc:
-        raise fail(str(exc), 2)
     typer.echo(f"rescheduled {_say(release)}, previously {display_time(release.previous_release_at)}")
 
 
@@ -99,13 +103,11 @@ def cancel(
     ctx: typer.Context,
     edition: str = typer.Argument(...),
     reason: str = typer.Option(..., "--reason", help="Shown on the public calendar."),
-    actor: Optional[str] = ACTOR,
+    actor: Optional[str] = actor_option(),
 ) -> None:
     """Cancel a release; it stays on the calendar as cancelled, with the reason."""
-    try:
+    with _refused():
         release = _handlers(ctx).cancel(edition, reason=reason, actor=_actor(ctx, actor))
-    except ReleaseRefused as exc:
-        raise fail(str(exc), 2)
     typer.echo(f"cancelled {release.edition} (was {display_time(release.release_at)}): {release.cancellation_reason}")
 
 
@@ -162,7 +164,7 @@ def grant(
     ),
     reason: str = typer.Option(..., "--reason"),
     role: str = typer.Option("", "--role"),
-    actor: Optional[str] = ACTOR,
+    actor: Optional[str] = actor_option(),
 ) -> None:
     """Put a named person on the edition's pre-release access list, with the reason."""
     handlers = _handlers(ctx)
@@ -173,10 +175,8 @@ def grant(
         person = person or holder.name
     if not person:
         raise fail("name the person (--person) or the token they read with (--token)", 2)
-    try:
+    with _refused():
         handlers.grant_access(edition, person, reason=reason, role=role, token_id=token, actor=_actor(ctx, actor))
-    except ReleaseRefused as exc:
-        raise fail(str(exc), 2)
     typer.echo(f"granted pre-release access to {edition} for {person}" + (f" (token {token})" if token else ""))
 
 
@@ -186,13 +186,11 @@ def record(
     edition: str = typer.Argument(...),
     person: str = typer.Option(..., "--person"),
     what: str = typer.Option(..., "--what", help="What was seen, e.g. 'draft r1 scorecard'."),
-    actor: Optional[str] = ACTOR,
+    actor: Optional[str] = actor_option(),
 ) -> None:
     """Record one access to the embargoed edition (an access without a grant is recorded and flagged)."""
-    try:
+    with _refused():
         granted = _handlers(ctx).record_access(edition, person, what=what, actor=_actor(ctx, actor))
-    except ReleaseRefused as exc:
-        raise fail(str(exc), 2)
     if not granted:
         typer.secho(f"warning: {person} has no pre-release access to {edition}; recorded as a breach", err=True, fg=typer.colors.YELLOW)
     typer.echo(f"recorded access to {edition} by {person}")

@@ -14,6 +14,7 @@ from events.domain.rules.tokens import expiry
 
 from ..handlers.tokens import issue_token, list_tokens, revoke_token, rotate_token
 from .common import cli, cli_metadata, fail, ready
+from .recording import actor_option
 
 EXPIRES_HELP = "When the token stops working: a lifetime (90d, 12h) or a time with its offset (2027-03-31T17:00:00Z)."
 tokens_cli = typer.Typer(help="API tokens for the HTTP service (shown once, stored only as hashes).", no_args_is_help=True)
@@ -34,7 +35,7 @@ def create(
     organisation: Optional[str] = typer.Option(
         None, "--organisation", help="data-owner or editor: the organisation whose areas alone it reaches."
     ),
-    actor: Optional[str] = typer.Option(None, "--actor", envvar="POLICING_METRICS_ACTOR"),
+    actor: Optional[str] = actor_option(),
 ) -> None:
     """Create a token and print it once."""
     app = ready(ctx)
@@ -63,7 +64,7 @@ def rotate(
     expires: Optional[str] = typer.Option(
         None, "--expires", help=EXPIRES_HELP + " Without it, the new token lives as long as the old one was issued for."
     ),
-    actor: Optional[str] = typer.Option(None, "--actor", envvar="POLICING_METRICS_ACTOR"),
+    actor: Optional[str] = actor_option(),
 ) -> None:
     """Issue the token's holder a new secret (same name, role and measures) and revoke the old one at once."""
     app = ready(ctx)
@@ -102,7 +103,7 @@ def revoke(
     ctx: typer.Context,
     token_id: str = typer.Argument(..., help="The token id (from `tokens list`)."),
     reason: str = typer.Option(..., "--reason"),
-    actor: Optional[str] = typer.Option(None, "--actor", envvar="POLICING_METRICS_ACTOR"),
+    actor: Optional[str] = actor_option(),
 ) -> None:
     """Revoke a token; requests with it get 401 from then on."""
     try:
