@@ -409,20 +409,20 @@ def edition_json(doc: EditionDocument) -> dict[str, Any]:
 
 # -- scorecard.csv and its CSV on the Web metadata -----------------------------------------------
 
+# An ISO 8601 interval of months or days, as events.domain.fields writes a period.
+PERIOD = {"base": "string", "format": r"^\d{4}-\d{2}(-\d{2})?/\d{4}-\d{2}(-\d{2})?$"}
 # (name, CSVW datatype, required, description): one concept, one name, as in edition.json.
 CSV_COLUMNS: tuple[tuple[str, Any, bool, str], ...] = (
     ("measure", "string", True, "The measure's id."),
     ("title", "string", True, "What the measure counts."),
     ("priority", "string", True, "The national priority the measure reports on (or local)."),
     ("area", "string", True, "The area the figures are for."),
-    ("period", {"base": "string", "format": r"^\d{4}-\d{2}(-\d{2})?/\d{4}-\d{2}(-\d{2})?$"}, False,
-     "The latest figure's reference period: an ISO 8601 interval, both ends inclusive."),
+    ("period", PERIOD, False, "The latest figure's reference period: an ISO 8601 interval, both ends inclusive."),
     ("period_label", "string", False, "The reference period in words."),
     ("value", "decimal", False, "The latest figure, exact as recorded."),
     ("unit", "string", True, "count, rate-per-1000, percent, money or percentage-points."),
     ("polarity", "string", True, "lower-is-better or higher-is-better."),
-    ("baseline_period", {"base": "string", "format": r"^\d{4}-\d{2}(-\d{2})?/\d{4}-\d{2}(-\d{2})?$"}, True,
-     "The baseline's reference period (the national baseline is the year ending June 2019)."),
+    ("baseline_period", PERIOD, True, "The baseline's reference period (the national baseline is the year ending June 2019)."),
     ("baseline_value", "decimal", False, "The baseline figure."),
     ("change", "decimal", False, "value minus baseline_value, exact, in change_unit."),
     ("change_unit", "string", True, "The unit of change: percentage-points for a percentage, points-per-1000 for a rate, else the unit."),
@@ -432,13 +432,11 @@ CSV_COLUMNS: tuple[tuple[str, Any, bool, str], ...] = (
     ("direction", "string", False, "reduction, increase or no change."),
     ("assessment", "string", False, "improving, worsening or no change, given the polarity."),
     ("source", "string", False, "Where the latest figure comes from."),
-    ("previous_period", {"base": "string", "format": r"^\d{4}-\d{2}(-\d{2})?/\d{4}-\d{2}(-\d{2})?$"}, False,
-     "The period of the same length just before the latest figure's."),
+    ("previous_period", PERIOD, False, "The period of the same length just before the latest figure's."),
     ("previous_value", "decimal", False, "The figure for previous_period."),
     ("previous_change", "decimal", False, "value minus previous_value, exact, in change_unit."),
     ("previous_change_percent", "integer", False, "previous_change as a whole percent of previous_value (counts and money)."),
-    ("year_earlier_period", {"base": "string", "format": r"^\d{4}-\d{2}(-\d{2})?/\d{4}-\d{2}(-\d{2})?$"}, False,
-     "The same period a year before the latest figure's (when it is not previous_period)."),
+    ("year_earlier_period", PERIOD, False, "The same period a year before the latest figure's (when it is not previous_period)."),
     ("year_earlier_value", "decimal", False, "The figure for year_earlier_period."),
     ("year_earlier_change", "decimal", False, "value minus year_earlier_value, exact, in change_unit."),
     ("year_earlier_change_percent", "integer", False, "year_earlier_change as a whole percent of year_earlier_value."),
