@@ -150,36 +150,17 @@ def import_edition(
     measures = {measure: found for measure, (found, _) in load_measures(store, names).items()}
     for item in paragraphs:
         number = item.get("number")
+        # What a paragraph says, whether it is written new or revised.
+        says = dict(
+            edition=edition, number=number, text=item.get("text"), heading=item.get("heading") or "", footnotes=item.get("footnotes") or []
+        )
         try:
-            existing = state.paragraphs.get(number)
-            if existing is None:
-                take(
-                    rules.write_paragraph(
-                        state,
-                        measures,
-                        edition=edition,
-                        number=number,
-                        section=item.get("section"),
-                        text=item.get("text"),
-                        heading=item.get("heading") or "",
-                        priority=item.get("priority"),
-                        footnotes=item.get("footnotes") or [],
-                    )
-                )
+            if state.paragraphs.get(number) is None:
+                take(rules.write_paragraph(state, measures, section=item.get("section"), priority=item.get("priority"), **says))
             else:
+                reason = item.get("revision_reason") or document.get("amendment_reason")
                 try:
-                    take(
-                        rules.revise_paragraph(
-                            state,
-                            measures,
-                            edition=edition,
-                            number=number,
-                            text=item.get("text"),
-                            heading=item.get("heading") or "",
-                            footnotes=item.get("footnotes") or [],
-                            reason=item.get("revision_reason") or document.get("amendment_reason"),
-                        )
-                    )
+                    take(rules.revise_paragraph(state, measures, reason=reason, **says))
                 except NothingToChange:
                     pass
             for confirmation in item.get("confirmed") or []:
