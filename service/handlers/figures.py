@@ -84,26 +84,31 @@ def revise_figure(
     source: str = "",
     note: str = "",
 ) -> AppendResult:
-    area, period = rules.check_key(measure, area, period)
-    stream = figure_stream(measure, area, period)
-    current, version = load(store, stream, rules.fold)
-    try:
-        event = rules.revise(
+    return _change(
+        store, measure, area, period, metadata,
+        lambda current, area, period: rules.revise(
             current, measure_id=measure, area=area, period=period, value=value, kind=kind, reason=reason, source=source, note=note
-        )
-    except UnknownFigure as exc:
-        raise _unknown_with_hint(store, exc, measure, area, period) from None
-    return store.append(stream, [NewEvent.of(event, store.registry)], version, metadata=metadata)
+        ),
+    )  # fmt: skip
 
 
 def withdraw_figure(
     store: EventStore, measure: str, area: str, period: str, reason: str | None, metadata: Metadata
 ) -> AppendResult:
+    return _change(
+        store, measure, area, period, metadata,
+        lambda current, area, period: rules.withdraw(current, measure_id=measure, area=area, period=period, reason=reason),
+    )  # fmt: skip
+
+
+def _change(store: EventStore, measure: str, area: str, period: str, metadata: Metadata, decide) -> AppendResult:
+    """Fold a recorded figure's stream, let the rule `decide(current, area, period)` on it (the key in its
+    checked form), and append at the version read; an unknown figure names the areas that have one."""
     area, period = rules.check_key(measure, area, period)
     stream = figure_stream(measure, area, period)
     current, version = load(store, stream, rules.fold)
     try:
-        event = rules.withdraw(current, measure_id=measure, area=area, period=period, reason=reason)
+        event = decide(current, area, period)
     except UnknownFigure as exc:
         raise _unknown_with_hint(store, exc, measure, area, period) from None
     return store.append(stream, [NewEvent.of(event, store.registry)], version, metadata=metadata)
