@@ -314,6 +314,7 @@ class SiteRevision:
     manifest_hash: str
     notices: tuple[Notice, ...] = ()
     frozen_position: int = 0  # the size of the tree its checkpoint signs
+    released_at: str = ""  # UTC: when publishing it finished (the release event's time)
 
 
 @dataclass(frozen=True)
@@ -351,6 +352,9 @@ class Site:
     title: str = "Policing performance statements"
     # The release calendar's files (publishers.calendar.calendar_files): key -> (bytes, content type).
     calendar_files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    # The same measure across areas (publishers.comparison.comparison_rows): measure -> its rows, each from
+    # an area's latest released revision as its edition.json published the line.
+    comparisons: dict[str, tuple[dict, ...]] = field(default_factory=dict)
 
     def newest_first(self) -> list[SiteEdition]:
         """By first release: the order editions came out in, whatever was corrected since."""

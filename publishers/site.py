@@ -3,7 +3,8 @@
 Per edition, `editions/{edition}/status.css` and `editions/{edition}/index.html`: the page of all
 its revisions, and the stylesheet that shows the "not the latest release" banner already inside
 every superseded revision's immutable page. Then `latest/`, the JSON Schema, the release calendar,
-the feeds, and the root `index.html` last: nothing links to a file before the file is there.
+the feeds, the comparison of each measure across areas (`comparison/`), and the root `index.html`
+last: nothing links to a file before the file is there.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from typing import Callable, Iterable
 
 import structlog
 
+from .comparison import comparison_csv
 from .feeds import ATOM_CONTENT_TYPE, RSS_CONTENT_TYPE, feeds
 from .model import Site, SiteEdition, edition_directory, publishable
 from .render import CSVW_METADATA, EDITION_JSON, NOTICE_KINDS, SCORECARD_CSV, SITE_TITLE, environment
 from .stores import content_type_for
+from .times import period_label, signed, signed_percent, value_text
 
 # Copies of the latest edition's machine-readable files under latest/: stable addresses for programs.
 LATEST_COPIES = (EDITION_JSON, SCORECARD_CSV, CSVW_METADATA)
@@ -76,6 +79,31 @@ def latest_index(site: Site, edition: SiteEdition | None) -> bytes:
 
 def site_index(site: Site) -> bytes:
     return _page("site_index.html", root="", editions=site.newest_first())
+
+
+COMPARISON_DIRECTORY = "comparison"
+
+
+def comparison_page(site: Site, measure: str) -> bytes:
+    """comparison/{measure}/index.html: the measure in every area, from each area's latest released revision."""
+    rows = [
+        {
+            **row,
+            "value_text": value_text(row["value"], row["unit"]),
+            "period_label": period_label(row["period"]) or "—",
+            "baseline_text": value_text(row["baseline_value"], row["unit"]),
+            "baseline_label": period_label(row["baseline_period"]),
+            "change_text": signed(row["change"], row["unit"]),
+            "percent_text": signed_percent(row["change_percent"]),
+        }
+        for row in site.comparisons[measure]
+    ]
+    return _page("comparison.html", root="../../", measure=measure, title=rows[0]["title"], rows=rows)
+
+
+def comparison_index(site: Site) -> bytes:
+    measures = {measure: rows[0]["title"] for measure, rows in sorted(site.comparisons.items()) if rows}
+    return _page("comparison_index.html", root="../", measures=measures)
 
 
 def _page(template: str, **context) -> bytes:
@@ -163,6 +191,12 @@ def render_site(
     files.add("feed.atom", lambda: feed(0), ATOM_CONTENT_TYPE)
     files.add("feed.rss", lambda: feed(1), RSS_CONTENT_TYPE)
     files.extend(f for f in transparency if f.key.endswith(".html"))
+    for measure, rows in sorted(site.comparisons.items()):
+        if rows:
+            base = f"{COMPARISON_DIRECTORY}/{measure}"
+            files.add(f"{base}.csv", lambda rows=rows: comparison_csv(rows), content_type_for(f"{base}.csv"))
+            files.add(f"{base}/index.html", lambda measure=measure: comparison_page(site, measure), content_type_for("index.html"))
+    files.add(f"{COMPARISON_DIRECTORY}/index.html", lambda: comparison_index(site), content_type_for("index.html"))
     files.add("index.html", lambda: site_index(site), content_type_for("index.html"))
     return files
 

@@ -40,7 +40,8 @@ CHROMIUM_ARGS = [
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 WIDTHS = (320, 1280)
 # Every page type of the published site: an edition with a correction (r2) and the revision it superseded
-# (r1, with its banner), the page of revisions, the index, latest/, the calendar, how to check the proofs.
+# (r1, with its banner), the page of revisions, the index, latest/, the calendar, how to check the proofs,
+# the comparison across forces.
 PAGES = {
     "index": "index.html",
     "latest": "latest/",
@@ -49,6 +50,8 @@ PAGES = {
     "edition-corrected": f"editions/{EDITION}/r2/",
     "calendar": "calendar.html",
     "proofs": "proofs/index.html",
+    "comparison-index": "comparison/",
+    "comparison": "comparison/homicide/",
 }
 FEEDS = ("feed.atom", "feed.rss", "calendar.atom")
 REFRESH = re.compile(rb'<meta http-equiv="refresh"[^>]*>')

@@ -10,13 +10,13 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from events.domain.fields import NATIONAL_PRIORITIES
 from publishers.stores import LocalDirectory
 from service.bootstrap import App
 from service.config import Settings
-from service.handlers import editions, figures
+from service.handlers import figures
 from service.http import create_app
 
+from .given import an_approved_edition
 from .publish_support import (  # noqa: F401  (fixtures)
     ANALYST,
     EDITION,
@@ -43,15 +43,7 @@ def surrey_approved(store) -> None:
     """A second force's statement, approved and on the calendar, not released: its figures are embargoed."""
     figures.record_figure(store, "homicide", "surrey", "2018-07/2019-06", "7", ANALYST)
     figures.record_figure(store, "homicide", "surrey", "2021-01/2021-12", "9931", ANALYST)  # shows wherever it leaks
-    editions.open_edition(
-        store, SURREY, area="Surrey Police", title="Surrey, February 2022",
-        authors=[{"name": "A. Author", "job_title": "Analyst"}], lead_contact={"name": "A. Author"}, metadata=ANALYST,
-    )  # fmt: skip
-    for priority in NATIONAL_PRIORITIES:
-        editions.assess_priority(store, SURREY, priority, True, f"{priority} applies to Surrey", ANALYST)
-    text = "{{value:homicide:2021-01/2021-12}} homicides against {{baseline:homicide}}"
-    editions.write_paragraph(store, SURREY, 1, section="force-statement", text=text, metadata=ANALYST)
-    editions.approve_edition(store, SURREY, ANALYST)
+    an_approved_edition(store, SURREY, "Surrey Police", title="Surrey, February 2022")
 
 
 def rows(client, measure="homicide"):

@@ -24,7 +24,7 @@ from service.handlers.measures import amend_measure, define_measure_in_area, ret
 from service.handlers.tokens import issue_token
 from service.http import create_app
 
-from .given import ANALYST, a_figure, a_measure, types_of
+from .given import ANALYST, a_figure, a_measure, an_approved_edition, types_of
 
 KENT_BASELINE = "2019-04/2020-03"  # the 12 months to March 2020
 SURREY_BASELINE = "2019-01/2019-12"  # the year ending December 2019
@@ -253,7 +253,6 @@ def test_http_sets_a_measure_for_an_area_and_refuses_bad_input_as_problem_detail
 
 
 def test_a_published_statement_files_each_measure_under_its_areas_priority_and_compares_with_its_baseline(store):
-    from events.domain.fields import NATIONAL_PRIORITIES
     from service.handlers.editions_published import RevisionTimes, edition_document
 
     two_forces(store)
@@ -263,18 +262,10 @@ def test_a_published_statement_files_each_measure_under_its_areas_priority_and_c
     shown = {}
     for area in ("kent", "surrey"):
         edition = f"{area}-2022-02"
-        editions.open_edition(
-            store, edition, area=area, title=f"{area}, February 2022",
-            authors=[{"name": "A. Author", "job_title": "Analyst"}], lead_contact={"name": "A. Author"}, metadata=ANALYST,
-        )  # fmt: skip
-        for priority in NATIONAL_PRIORITIES:
-            editions.assess_priority(store, edition, priority, True, f"{priority} applies", ANALYST)
-        text = "{{value:robbery:2021-01/2021-12}} robberies against {{baseline:robbery}}"
-        editions.write_paragraph(store, edition, 1, section="force-statement", text=text, metadata=ANALYST)
-        _, approval = editions.approve_edition(store, edition, ANALYST)
+        approval = an_approved_edition(store, edition, area, "robbery")
         document = edition_document(store, edition, approval.revision, RevisionTimes("2026-02-05T09:30:00Z", "2026-02-05T09:30:00Z", ()), software_version="test")
         shown[area] = {line.measure: line for line in document.scorecard}, document.paragraphs[0].text
     kent, surrey = shown["kent"][0]["robbery"], shown["surrey"][0]["robbery"]
     assert (kent.priority, kent.baseline_period, kent.change_percent) == ("serious-violence", KENT_BASELINE, -11)
     assert (surrey.priority, surrey.baseline_period, surrey.change_percent) == ("neighbourhood-crime", SURREY_BASELINE, 10)
-    assert (shown["kent"][1], shown["surrey"][1]) == ("800 robberies against 900", "330 robberies against 300")
+    assert (shown["kent"][1], shown["surrey"][1]) == ("800 of robbery against 900", "330 of robbery against 300")

@@ -37,7 +37,7 @@ from events.domain.rules.releases import ON_DEMAND_REASON, correction_time  # no
 from events.records import parse_time
 from events.store import Clock, utc_now
 from events.notes import SIGNATURE_PREFIX, Checkpoint, NoteError, Signature, SigningKey, sign_note
-from publishers import model, transparency
+from publishers import comparison, model, transparency
 from publishers.model import publishable
 from publishers.calendar import calendar_files
 from publishers.publish import PublishError, PublishFailed, Written, put_edition, put_site
@@ -105,6 +105,16 @@ def _split_note(note: str) -> tuple[str, list[Signature]]:
                 continue
             signatures.append(Signature(name, key_id, encoded))
     return note[: split + 1], signatures
+
+
+@dataclass(frozen=True)
+class _Current:
+    """An edition's current released revision, as publishers.comparison takes it."""
+
+    edition: str
+    revision: int
+    released_at: str
+    area: str
 
 
 class ManifestChanged(PublishRefused):
@@ -344,7 +354,10 @@ class Publishing:
             for index, r in enumerate(shown):
                 notices = self._notices(to, edition, r.revision) if index else ()
                 site_revisions.append(
-                    model.SiteRevision(r.revision, r.release_at, r.reason, r.manifest_hash, notices, frozen_position=r.position)
+                    model.SiteRevision(
+                        r.revision, r.release_at, r.reason, r.manifest_hash, notices, frozen_position=r.position,
+                        released_at=r.released_at,
+                    )
                 )
             editions.append(
                 model.SiteEdition(
@@ -361,7 +374,32 @@ class Publishing:
             site_url=self.site_url,
             authority=self.authority,
             calendar_files=calendar_files(calendar, base_url=self.site_url, domain=self.authority),
+            comparisons=self._comparisons(to, editions),
         )
+
+    def _comparisons(self, to: ObjectStore, editions: list[model.SiteEdition]) -> dict[str, tuple[dict, ...]]:
+        """Every measure across areas, from each area's latest released revision's edition.json as published
+        (only those editions' files are read): what `/public/comparison/{measure}` answers."""
+        current = sorted(
+            (_Current(e.edition, e.current.revision, e.current.released_at, e.area) for e in editions),
+            key=lambda c: (c.released_at, c.edition, c.revision), reverse=True,
+        )  # fmt: skip
+        published: dict[tuple[str, int], list[dict]] = {}
+
+        def lines(revision: _Current) -> list[dict]:
+            key = (revision.edition, revision.revision)
+            if key not in published:
+                try:
+                    body = to.get(f"{model.edition_directory(*key)}/{EDITION_JSON}")
+                    published[key] = list(json.loads(body).get("scorecard", []))
+                except (ObjectNotFound, ValueError):
+                    published[key] = []
+            return published[key]
+
+        return {
+            measure: tuple(comparison.comparison_rows(current, measure, lines))
+            for measure in comparison.measures(current, lines)
+        }
 
     def _notices(self, to: ObjectStore, edition: str, revision: int) -> tuple[model.Notice, ...]:
         """A correction's notices as its own edition.json published them."""

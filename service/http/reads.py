@@ -17,9 +17,9 @@ from typing import Callable
 from events import EventStore
 from events.projections import Projections
 from events.domain.rules.releases import ReleasedRevision
-from events.domain.comparisons import change_unit
 from events.projections.model import JSON_KEYS, order_key
-from publishers import model
+from publishers import comparison, model
+from publishers.render import scorecard_json
 
 from publishers.stores import ObjectNotFound, ObjectStore
 
@@ -186,36 +186,11 @@ class ReadModels:
         return vintages
 
 
-COMPARISON_KEYS = (
-    "measure", "area", "area_name", "title", "edition", "revision", "released_at", "period", "value", "unit",
-    "baseline_period", "baseline_value", "change", "change_unit", "change_percent", "direction", "assessment",
-)  # fmt: skip
-
-
 def comparison_rows(reads: "ReadModels", measure: str) -> list[dict]:
-    """The same measure across forces: one row per area, from that area's latest released revision
-    (newest release first), as it published the line; nothing that no release published."""
-    from events.domain.areas import force_areas
-
-    names = {force.area: force.name for force in force_areas()}
-    rows, seen = [], set()
-    for released in reads.released():
-        if released.area in seen:
-            continue
-        seen.add(released.area)
-        for line in reads.document(released).scorecard:
-            if line.measure != measure or line.area != released.area:
-                continue
-            rows.append(
-                {
-                    "measure": measure, "area": line.area, "area_name": names.get(line.area, line.area), "title": line.title,
-                    "edition": released.edition, "revision": released.revision, "released_at": released.released_at,
-                    "period": line.period, "value": line.value, "unit": line.unit, "baseline_period": line.baseline_period,
-                    "baseline_value": line.baseline_value, "change": line.change, "change_unit": change_unit(line.unit),
-                    "change_percent": line.change_percent, "direction": line.direction, "assessment": line.assessment,
-                }
-            )  # fmt: skip
-    return sorted(rows, key=lambda row: row["area"])
+    """The same measure across forces (publishers.comparison), from what the released revisions published."""
+    return comparison.comparison_rows(
+        reads.released(), measure, lambda released: [scorecard_json(line) for line in reads.document(released).scorecard]
+    )
 
 
 def _latest(released: list[Released], edition: str | None, area: str | None) -> Released | None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Optional
 
 from fastapi import APIRouter, Path, Query, Request
@@ -12,10 +9,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from publishers.render import FORMULA_STARTS
+from publishers.comparison import comparison_csv as csv_of
 
 from ..problems import Problem
-from ..reads import COMPARISON_KEYS, comparison_rows
+from ..reads import comparison_rows
 
 router = APIRouter(prefix="/public", tags=["public"])
 Slug = Annotated[str, Path(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80)]
@@ -181,29 +178,7 @@ def _comparison(request: Request, measure: str) -> list[dict]:
     responses={200: {"content": {"text/csv": {}}}},
 )
 def comparison_csv(request: Request, measure: Slug) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180
-    writer.writerow(COMPARISON_KEYS)
-    for row in _comparison(request, measure):
-        writer.writerow([_cell(row[key]) for key in COMPARISON_KEYS])
-    return Response(out.getvalue().encode(), media_type="text/csv; charset=utf-8", headers=CACHE)
-
-
-def _cell(value):
-    """Text a spreadsheet would run as a formula is defused, as in scorecard.csv (numbers stay as they are)."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _is_number(value):
-        return "'" + value
-    return value
-
-
-def _is_number(text: str) -> bool:
-    try:
-        Decimal(text)
-    except InvalidOperation:
-        return False
-    return True
+    return Response(csv_of(_comparison(request, measure)), media_type="text/csv; charset=utf-8", headers=CACHE)
 
 
 @router.get(
