@@ -119,7 +119,7 @@ class EventStore:
         self.clock = clock
         self.dialect = dialect_for(engine)
         self._held_writer = HeldWriter(engine, pipelined=self.dialect.pipelined)
-        self.tree = StoredTree(self.dialect.sql)  # the log's Merkle tree, written with each append
+        self.tree = StoredTree(self.dialect.sql)  # the log's Merkle tree, caught up before it is read
         sql = self.dialect.sql
         self._sql_head = "SELECT position, hash, recorded_at FROM events ORDER BY position DESC LIMIT 1"
         self._sql_stream_version = sql("SELECT max(version) FROM events WHERE stream = ?")
@@ -251,7 +251,6 @@ class EventStore:
                     position += len(stream_rows)
                     versions[stream] = version + len(stream_rows)
                 self.dialect.insert(cursor, rows)
-                self.tree.append(cursor, first_position - 1, head_hex, [row[9] for row in rows])
                 if idempotency_key is not None:
                     first_stream = next(iter(versions))
                     cursor.execute(
@@ -480,11 +479,15 @@ class EventStore:
         With `expect_head` (a head noted earlier), a log that no longer reaches that position,
         or reaches it with another hash, is reported too: that is how a truncated tail shows.
         """
+        # The tree is checked as far as a catch-up that repairs nothing leaves it (an appended tail
+        # has no tree hashes yet): events appended meanwhile are checked by the chain alone.
+        tree_size = self._under_append_lock(lambda cursor: self.tree.catch_up(cursor, repair=False))
         verifier, tree = ChainVerifier(), self.tree.checker()
         total = self.head().position
         with self._cursor() as cursor:
             for rows in self.read_batches(1, batch_size=batch_size, raw=True):
-                if verifier.feed(rows) is not None or tree.feed(cursor, [row[9] for row in rows]) is not None:
+                hashes = [row[9] for row in rows if row[0] <= tree_size]
+                if verifier.feed(rows) is not None or tree.feed(cursor, hashes) is not None:
                     break
                 if progress is not None:
                     progress(verifier.head.position, total)
@@ -508,9 +511,10 @@ class EventStore:
         return VerifyReport(head, breach, head.position, expect_head)
 
     # -- the Merkle tree (events/merkle.py, events/tree.py, docs/proofs.md) ----------------------
-    # Leaf index i is the event at position i + 1; a tree of size n covers positions 1 … n. The
-    # tree always covers the whole log (each append writes its events and their tree hashes in one
-    # transaction), so any size from 0 to the head's position can be asked for, at any later time.
+    # Leaf index i is the event at position i + 1; a tree of size n covers positions 1 … n. Appends
+    # write no tree hashes: each read below first has the table caught up (under the append lock)
+    # unless it covers the size read already, so any size from 0 to the head's position can be asked
+    # for, at any later time, and no reader sees a tree behind the log.
 
     def tree_head(self) -> tuple[int, bytes]:
         """(size, root) of the tree of the whole log as it is now: what a checkpoint signs."""
@@ -518,12 +522,14 @@ class EventStore:
             cursor.execute(self._sql_head)
             row = cursor.fetchone()
             size = 0 if row is None else row[0]
+            self._tree_covering(cursor, size)
             return size, self.tree.root(cursor, size)
 
     def tree_root(self, size: int) -> bytes:
         """The root of the tree of the first `size` events (the root of the empty tree for 0)."""
         with self._cursor() as cursor:
             self._check_tree_size(cursor, size)
+            self._tree_covering(cursor, size)
             return self.tree.root(cursor, size)
 
     def inclusion_proof(self, position: int, size: int) -> list[bytes]:
@@ -538,6 +544,7 @@ class EventStore:
                 raise ProofError(f"position {position!r} is not in a tree of {size} events (positions 1 to {size})")
         with self._cursor() as cursor:
             self._check_tree_size(cursor, size)
+            self._tree_covering(cursor, size)
             proofs = self.tree.inclusion_proofs(cursor, [position - 1 for position in wanted], size)
         return dict(zip(wanted, proofs))
 
@@ -545,17 +552,34 @@ class EventStore:
         """The proof that the tree of `new_size` events extends the tree of `old_size` (nothing rewritten)."""
         with self._cursor() as cursor:
             self._check_tree_size(cursor, new_size)
+            self._tree_covering(cursor, new_size)
             return self.tree.consistency_proof(cursor, old_size, new_size)
+
+    def catch_up_tree(self) -> int:
+        """Extend the stored tree to the log's head, under the append lock; returns the tree's size.
+
+        The readers above do it when they need to; a caller may do it ahead of them (after an import)."""
+        return self._under_append_lock(self.tree.catch_up)
 
     def rebuild_tree(self) -> int:
         """Recompute the stored tree from the log, under the append lock; returns the tree's size."""
+        return self._under_append_lock(lambda cursor: self.tree.rebuild(cursor).size)
+
+    def _tree_covering(self, cursor, size: int) -> None:
+        """Catch the stored tree up first unless it holds what the tree of `size` events needs
+        already (the read goes on with `cursor`, which sees the catch-up's commit)."""
+        if not self.tree.covers(cursor, size):
+            self.catch_up_tree()
+
+    def _under_append_lock(self, work: Callable[[Any], Any]) -> Any:
+        """`work(cursor)` in a transaction of its own on a connection of its own, holding the append lock."""
         connection = self.engine.raw_connection()
         try:
             cursor = connection.cursor()
             self.dialect.begin_append(cursor)
-            size = self.tree.rebuild(cursor).size
+            result = work(cursor)
             connection.commit()
-            return size
+            return result
         except BaseException:
             connection.rollback()
             raise

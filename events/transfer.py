@@ -193,7 +193,6 @@ def write_batches(target: EventStore, start: Head, last_recorded_at: str, batche
         keys = [key for key in batch.keys if key[4] > start.position]
         if not rows and not keys:
             continue
-        before = verifier.head
         breach = verifier.feed(ChainRow(*row) for row in rows)
         if breach is not None:
             raise TransferRefused(f"position {breach.position}: {breach.problem}; nothing from this batch was written")
@@ -206,7 +205,6 @@ def write_batches(target: EventStore, start: Head, last_recorded_at: str, batche
             target.dialect.begin_append(cursor)  # the append lock: nothing appends while a batch goes in
             if rows:
                 cursor.executemany(insert_event, rows)
-                target.tree.append(cursor, before.position, before.hash, [row[9] for row in rows])
             if keys:
                 cursor.executemany(insert_key, keys)
             connection.commit()

@@ -1,15 +1,23 @@
-"""The log's Merkle tree kept in the database, beside the events, in the same transaction as each append.
+"""The log's Merkle tree kept in the database, beside the events, caught up before anything reads it.
 
 Table `tree_hashes` (id, hash): the hash of every complete subtree at levels 4, 8, 12, … (a subtree
 of 16, 256, 4096, … leaves), `id` being its number in events.merkle.stored_index (Go's tlog
 numbering). Level 0 is not stored: a leaf's hash is SHA-256(0x00 ‖ raw32(events.hash)), read from
 the events table; the levels between are folded from at most 8 hashes of the level below them that
-is stored (or of the events). So an append writes one row per 16 events (and reads none while this
-process appended last), and any hash a proof needs costs at most 8 reads.
+is stored (or of the events). So the table holds one row per 16 events, and any hash a proof needs
+costs at most 8 reads.
 
-Everything here works on a DB-API cursor inside the caller's transaction: the store appends the
-events and their tree hashes under one lock and one commit; `rebuild` recomputes the table from the
-events; `TreeChecker` compares it with the events (`verify`).
+Appends write events only. Hashing each event's leaf and interior nodes in the append cost a
+batched append about a tenth of its time (two SHA-256 per event beside the chain's one), so the
+table is brought up to the log's head by `catch_up`, under the append lock, before anything reads
+it: the store's tree_head, tree_root, proofs and verify call it whenever the table does not yet
+cover the size they read (events/store.py). The table is derived from the events alone, so a crash
+between an append and its catch-up loses nothing: the next reader hashes those events. A catch-up
+writes all it adds in one transaction, and resumes from the table's own last row (`covered`).
+
+Everything here works on a DB-API cursor inside the caller's transaction: `catch_up` extends the
+table to the head; `rebuild` recomputes the table from the events; `TreeChecker` compares it with
+the events (`verify`).
 
 What the store offers on top (events/store.py; positions are 1-based, leaf index = position - 1,
 a tree of size n covers positions 1 … n, every size up to the head's position stays available):
@@ -19,6 +27,7 @@ a tree of size n covers positions 1 … n, every size up to the head's position 
     store.inclusion_proof(position, size) -> [bytes]   RFC 9162 inclusion proof of leaf position - 1
     store.inclusion_proofs(positions, size) -> {position: [bytes]}   many at once, one read
     store.consistency_proof(old_size, new_size) -> [bytes]           RFC 9162 consistency proof
+    store.catch_up_tree() -> size                      extend this table to the head (readers do it first)
     store.rebuild_tree() -> size                       recompute this table from the events
 
 Proofs are checked with events.merkle.verify_inclusion / verify_consistency, the leaf hash of an
@@ -97,15 +106,12 @@ class StoredTree:
         self._insert = sql(f"INSERT INTO {TABLE} (id, hash) VALUES (?, ?)")
         self._delete = f"DELETE FROM {TABLE}"
         self._max_id = f"SELECT max(id) FROM {TABLE}"
+        self._head = "SELECT max(position) FROM events"
         self._rows_between = sql(f"SELECT id, hash FROM {TABLE} WHERE id >= ? AND id <= ? ORDER BY id")
         self._rows_beyond = sql(
             f"SELECT min(id) FROM {TABLE} WHERE id > ? AND NOT EXISTS (SELECT 1 FROM events WHERE position > ?)"
         )
         self._events_between = sql("SELECT position, hash FROM events WHERE position >= ? AND position <= ? ORDER BY position")
-        # The right edge of the tree as this process last left it: (size, the hash of the event at
-        # that size, an Appender there). A log is append-only and its hashes chain, so the same size
-        # and head hash mean the same tree: another process's appends change the head and miss.
-        self._edge: tuple[int, str, Appender] | None = None
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -189,47 +195,60 @@ class StoredTree:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def append(self, cursor, size: int, head_hash: str, new_hashes: Sequence[str]) -> None:
-        """Store the tree hashes that events with `new_hashes` (hex), appended after position `size`
-        whose event hash is `head_hash`, complete. In the caller's transaction, under its append lock."""
-        appender = self._appender_at(cursor, size, head_hash)
-        written = appender.extend_levels(leaf_hashes_of(new_hashes), keep=is_stored)
-        if written:
-            rows = [(stored_index(*node), item) for node, item in written]
-            if len(rows) == 1:
-                cursor.execute(self._insert, rows[0])
-            else:
-                cursor.executemany(self._insert, rows)
-        self._edge = (appender.size, new_hashes[-1], appender) if new_hashes else self._edge
+    def covered(self, cursor) -> int:
+        """How many events the stored hashes cover: the last leaf of the last subtree stored, plus one
+        (a multiple of 16; 0 for an empty table). Catching up extends the table from there."""
+        ((last,),) = _rows(cursor, self._max_id, ())
+        if last is None:
+            return 0
+        level, index = split_stored_index(last)
+        return (index + 1) << level
 
-    def _appender_at(self, cursor, size: int, head_hash: str) -> Appender:
-        edge = self._edge
-        self._edge = None  # until this append has written, whatever happens
-        if edge is not None and edge[0] == size and edge[1] == head_hash:
-            return edge[2]
-        if size == 0:
-            return Appender()
+    def covers(self, cursor, size: int) -> bool:
+        """Whether the table holds every stored hash a tree of `size` events needs (proofs, roots)."""
+        return self.covered(cursor) >= size - size % TILE
+
+    def catch_up(self, cursor, batch_size: int = 5000, repair: bool = True) -> int:
+        """Extend the table to the log's head in the caller's transaction, under its append lock;
+        returns the number of events the tree then covers (the head's position).
+
+        Appends write no tree hashes: the table covers `covered` events, and the events after them
+        are hashed here, in batches, from their stored hashes. The right edge at a multiple of 16
+        is all stored hashes, so one read of at most log2(n) of them resumes the tree. A table that
+        lacks a hash of that edge (built before this software kept a tree, or rows removed), or holds
+        one beyond the log, is recomputed from the events, unless `repair` is False (verify: it
+        reports the damage instead, and this returns the head's position, changing nothing).
+        """
+        covered = self.covered(cursor)
+        ((head,),) = _rows(cursor, self._head, ())
+        head = head or 0
         try:
-            frontier = self.reader(cursor)(range_nodes(0, size))
+            if covered % TILE or covered > head:  # a row no append could have written: beyond the log
+                raise TreeMissing(f"the tree holds hashes beyond the log's {head} events")
+            frontier = self.reader(cursor)(range_nodes(0, covered)) if covered else []
         except TreeMissing:
-            # The table is behind the log (built before this software kept a tree, or rows were
-            # removed): it is derived from the events, so rebuild it in this transaction.
-            return self.rebuild(cursor, size)
-        return Appender(size, frontier)
+            if not repair:
+                return head
+            return self.rebuild(cursor, batch_size=batch_size).size
+        appender = Appender(covered, frontier)
+        for rows in self._event_batches(cursor, covered + 1, None, batch_size):
+            self._extend(cursor, appender, rows)
+        return appender.size
 
     def rebuild(self, cursor, size: int | None = None, batch_size: int = 5000) -> Appender:
         """Recompute the whole table from the events (up to position `size`, else all) in the caller's transaction."""
         cursor.execute(self._delete)
         appender = Appender()
-        last_hash = None
         for rows in self._event_batches(cursor, 1, size, batch_size):
-            written = appender.extend_levels(leaf_hashes_of(row[1] for row in rows), keep=is_stored)
-            if written:
-                cursor.executemany(self._insert, [(stored_index(*node), item) for node, item in written])
-            last_hash = rows[-1][1]
-        if last_hash is not None:
-            self._edge = (appender.size, last_hash, appender)
+            self._extend(cursor, appender, rows)
         return appender
+
+    def _extend(self, cursor, appender: Appender, rows: Sequence[tuple]) -> None:
+        """Store the tree hashes that the events of `rows` ((position, hash), following the appender's
+        size) complete."""
+        written = appender.extend_levels(leaf_hashes_of(row[1] for row in rows), keep=is_stored)
+        if written:
+            cursor.executemany(self._insert, [(stored_index(*node), item) for node, item in written])
 
     def _event_batches(self, cursor, first: int, last: int | None, batch_size: int) -> Iterator[list[tuple]]:
         position = first

@@ -1,5 +1,6 @@
-"""The stored Merkle tree, on SQLite and PostgreSQL: every append writes it in its own transaction, its roots and
-proofs are RFC 6962's over the log, verify finds any change to it, and it is rebuilt from the log on demand."""
+"""The stored Merkle tree, on SQLite and PostgreSQL: appends leave it behind and every reader catches it up with the
+log first, its roots and proofs are RFC 6962's over the log, verify finds any change to it, and it is rebuilt from
+the log on demand."""
 
 from __future__ import annotations
 
@@ -42,14 +43,63 @@ def fill(store: EventStore, counts: list[int]) -> None:
         store.append(f"s-{number % 3}", [counted(count=i) for i in range(count)], expected_version=None)
 
 
-def test_every_append_leaves_the_tree_of_the_whole_log_stored(store, engine):
+def test_appends_write_no_tree_hashes_and_the_first_read_brings_the_tree_to_the_head(store, engine):
     fill(store, [1, 1, 3, 1, 15, 1, 16, 40, 1, 1, 2, 100])
+    assert stored_rows(engine) == {}
     size, root = store.tree_head()
     assert size == store.head().position == 182
     assert root == MemoryTree(leaves(store)).root()
     assert stored_rows(engine) == expected_rows(store)
     assert len(stored_rows(engine)) == 182 // 16  # level 4: 11 subtrees of 16 events; none of 256 yet
     assert store.verify().ok
+
+
+# Each reader of the tree, and what it must answer for a log of 70 events (from a MemoryTree of its leaves).
+READERS = {
+    "tree_head": (lambda store: store.tree_head(), lambda tree: (70, tree.root())),
+    "tree_root": (lambda store: store.tree_root(70), lambda tree: tree.root(70)),
+    "inclusion_proofs": (lambda store: store.inclusion_proofs([1, 40, 70], 70),
+                         lambda tree: {p: tree.inclusion_proof(p - 1, 70) for p in (1, 40, 70)}),
+    "consistency_proof": (lambda store: store.consistency_proof(20, 70), lambda tree: tree.consistency_proof(20, 70)),
+    "verify": (lambda store: store.verify().ok, lambda tree: True),
+}
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_every_reader_catches_the_tree_up_with_the_log_before_reading_it(store, engine, reader):
+    fill(store, [40])
+    store.tree_head()  # the tree caught up to 40 events: two subtrees of 16 stored
+    fill(store, [30])  # positions 41 to 70, appended after: their two subtrees of 16 are not stored yet
+    assert len(stored_rows(engine)) == 2
+    read, expected = READERS[reader]
+    assert read(store) == expected(MemoryTree(leaves(store)))
+    assert stored_rows(engine) == expected_rows(store) and len(stored_rows(engine)) == 4
+
+
+def test_a_read_of_a_size_the_stored_tree_covers_writes_nothing(store, engine, monkeypatch):
+    fill(store, [40])
+    store.tree_head()
+    fill(store, [30])
+    monkeypatch.setattr(store, "catch_up_tree", lambda: pytest.fail("caught up for a size already covered"))
+    assert store.tree_root(35) == MemoryTree(leaves(store)).root(35)  # needs subtrees up to position 32 only
+    assert len(stored_rows(engine)) == 2
+
+
+def test_a_log_appended_by_a_process_that_stopped_before_any_read_has_its_tree_at_the_next_read(database_url, clock):
+    first = make_engine(database_url)
+    try:
+        upgrade(first)
+        fill(EventStore(first, test_registry, clock=clock), [33, 1, 50])  # then the process stops: no catch-up ran
+    finally:
+        first.dispose()
+    second = make_engine(database_url)
+    try:
+        store = EventStore(second, test_registry, clock=clock)
+        assert stored_rows(second) == {}
+        assert store.tree_head() == (84, MemoryTree(leaves(store)).root())
+        assert stored_rows(second) == expected_rows(store) and store.verify().ok
+    finally:
+        second.dispose()
 
 
 def test_roots_and_proofs_at_every_earlier_size_verify_against_the_log(store):
@@ -80,38 +130,43 @@ def test_proofs_for_a_size_the_log_has_not_reached_or_a_position_outside_it_are_
         store.consistency_proof(3, 2)
 
 
-def test_appends_by_two_writers_in_turn_keep_one_tree(engine, store, clock):
+def test_appends_and_reads_by_two_writers_in_turn_keep_one_tree(engine, store, clock):
     other = EventStore(engine, test_registry, clock=clock)
     for round_ in range(20):
         (store if round_ % 2 else other).append("s", [counted(count=i) for i in range(round_ % 5 + 1)], expected_version=None)
-    assert stored_rows(engine) == expected_rows(store)
+        if round_ % 3 == 0:  # each catches up from where the other's catch-up left the table
+            assert (other if round_ % 2 else store).tree_head()[1] == MemoryTree(leaves(store)).root()
     assert store.tree_head()[1] == other.tree_head()[1] == MemoryTree(leaves(store)).root()
+    assert stored_rows(engine) == expected_rows(store)
 
 
-def test_an_append_that_fails_after_writing_leaves_neither_its_events_nor_their_tree_hashes(store, engine, monkeypatch):
-    fill(store, [15])
+def test_a_catch_up_that_fails_before_its_commit_writes_nothing_and_the_next_read_does_it(store, engine, monkeypatch):
+    fill(store, [15, 20])
+    original = store.tree.catch_up
 
-    def fail(cursor, position):
+    def fail_after_writing(cursor, **options):
+        original(cursor, **options)
         raise RuntimeError("the connection dropped before the commit")
 
-    monkeypatch.setattr(store.dialect, "notify", fail)
+    monkeypatch.setattr(store.tree, "catch_up", fail_after_writing)
     with pytest.raises(RuntimeError):
-        store.append("s", [counted(count=1)], expected_version=None)  # the 16th event completes a stored subtree
+        store.tree_head()
     monkeypatch.undo()
-    assert store.head().position == 15 and stored_rows(engine) == {}
-    store.append("s", [counted(count=2)], expected_version=None)
-    assert stored_rows(engine) == expected_rows(store) and len(stored_rows(engine)) == 1
+    assert store.head().position == 35 and stored_rows(engine) == {}
+    assert store.tree_head() == (35, MemoryTree(leaves(store)).root())
+    assert stored_rows(engine) == expected_rows(store) and len(stored_rows(engine)) == 2
     assert store.verify().ok
 
 
 @pytest.mark.parametrize("tamper", ["change", "delete", "add"])
 def test_verify_names_a_changed_missing_or_surplus_tree_hash_and_rebuild_restores_the_tree(store, engine, tamper):
     fill(store, [40, 30])
+    store.tree_head()
     with engine.begin() as connection:
         if tamper == "change":
             connection.execute(text(f"UPDATE {TABLE} SET hash = :h WHERE id = (SELECT min(id) FROM {TABLE})"), {"h": b"\x00" * 32})
-        elif tamper == "delete":
-            connection.execute(text(f"DELETE FROM {TABLE} WHERE id = (SELECT max(id) FROM {TABLE})"))
+        elif tamper == "delete":  # not the last: a table lacking its last rows is one not caught up yet
+            connection.execute(text(f"DELETE FROM {TABLE} WHERE id = (SELECT min(id) FROM {TABLE})"))
         else:
             connection.execute(text(f"INSERT INTO {TABLE} (id, hash) VALUES (999999, :h)"), {"h": b"\x01" * 32})
     report = store.verify()
@@ -121,12 +176,14 @@ def test_verify_names_a_changed_missing_or_surplus_tree_hash_and_rebuild_restore
     assert store.verify().ok and stored_rows(engine) == expected_rows(store)
 
 
-def test_a_tree_missing_its_hashes_is_rebuilt_by_the_next_append(store, engine, clock):
+def test_a_tree_missing_a_hash_its_catch_up_resumes_from_is_rebuilt_by_the_next_read(store, engine, clock):
     fill(store, [40])
+    store.tree_head()
     with engine.begin() as connection:
-        connection.execute(text(f"DELETE FROM {TABLE}"))
-    fresh = EventStore(engine, test_registry, clock=clock)  # knows nothing of the tree's edge
-    fresh.append("s", [counted(count=1)], expected_version=None)
+        connection.execute(text(f"DELETE FROM {TABLE} WHERE id = (SELECT min(id) FROM {TABLE})"))
+    fill(store, [30])
+    fresh = EventStore(engine, test_registry, clock=clock)
+    assert fresh.tree_head() == (70, MemoryTree(leaves(store)).root())
     assert stored_rows(engine) == expected_rows(store)
     assert fresh.verify().ok
 
