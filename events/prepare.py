@@ -1,5 +1,9 @@
 """Events about to be appended, checked and made canonical: each one's type and data validated
-against the registry (a batch of one plain type in one pydantic call), its data as canonical JSON."""
+against the registry (a batch of one plain type in one pydantic call), its data as canonical JSON.
+
+An event `NewEvent.of` dumped from an instance of the very schema the registry declares for its
+type (a `ModelEvent`) was validated when that instance was built, and is not validated again;
+every other event (a plain NewEvent: data from a file, a test, another program) is."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import SchemaValidator, core_schema
 
 from .canonical import CanonicalizationError, canonical_lines, canonical_text
-from .records import NewEvent
+from .records import ModelEvent, NewEvent
 from .types import EventRegistry
 
 
@@ -65,21 +69,44 @@ def prepare(registry: EventRegistry, events: Sequence[NewEvent]) -> tuple[list[s
         encoded = canonical_lines(datas)
     except CanonicalizationError:
         encoded = None
-    schema_versions = None if encoded is None else _validated_batch(registry, types, datas)
+    validated = _validated_by_models(registry, events)
+    schema_versions = None if encoded is None else _validated_batch(registry, types, datas, validated)
     if schema_versions is not None:
         return types, schema_versions, [line.decode() for line in encoded], encoded
     validate = registry.validate
     schema_versions = []
     texts = []
-    for index, (name, data) in enumerate(zip(types, datas)):
-        schema_versions.append(validate(name, data, index).version)
+    for index, (name, data, version) in enumerate(zip(types, datas, validated)):
+        schema_versions.append(validate(name, data, index).version if version is None else version)
         texts.append(canonical_text(data))
     return types, schema_versions, texts, None
+
+
+def _validated_by_models(registry: EventRegistry, events: Sequence[NewEvent]) -> list[int | None]:
+    """Per event, its schema version if its model validated it already (a ModelEvent of the schema
+    `registry` declares for its type), else None: it is to be validated here."""
+    if type(registry).validate is not EventRegistry.validate:  # a registry with checks of its own
+        return [None] * len(events)
+    known: dict[tuple[str, type], int | None] = {}
+    versions: list[int | None] = []
+    for event in events:
+        if type(event) is not ModelEvent:
+            versions.append(None)
+            continue
+        key = (event.type, event.schema)
+        if key not in known:
+            event_type = registry.get(event.type) if event.type in registry else None
+            known[key] = event_type.version if event_type is not None and event_type.model is event.schema else None
+        versions.append(known[key])
+    return versions
 
 
 def _validated_one(registry: EventRegistry, event: NewEvent) -> int:
     """The schema version of one valid event; refuses it as the registry's validate would."""
     if type(registry).validate is EventRegistry.validate:
+        (version,) = _validated_by_models(registry, [event])
+        if version is not None:
+            return version
         event_type = registry.get(event.type)
         try:
             _validators(event_type.model)[0](event.data)
@@ -89,16 +116,22 @@ def _validated_one(registry: EventRegistry, event: NewEvent) -> int:
     return registry.validate(event.type, event.data, 0).version
 
 
-def _validated_batch(registry: EventRegistry, types: list[str], datas: list) -> list[int] | None:
-    """Schema versions of a batch of one type, validated in one call; None to go one by one."""
-    if len(types) < 2 or type(registry).validate is not EventRegistry.validate:
+def _validated_batch(registry: EventRegistry, types: list[str], datas: list, validated: list[int | None]) -> list[int] | None:
+    """Schema versions of a batch whose events still to validate (None in `validated`) are of one
+    type, validated in one call; None to go one by one."""
+    if type(registry).validate is not EventRegistry.validate:
         return None
-    name = types[0]
-    if not isinstance(name, str) or types.count(name) != len(types):
+    rest = [index for index, version in enumerate(validated) if version is None]
+    if not rest:
+        return validated  # type: ignore[return-value]  (no None left)
+    if len(rest) < 2:
+        return None
+    name = types[rest[0]]
+    if not isinstance(name, str) or any(types[index] != name for index in rest):
         return None
     event_type = registry.get(name)
     try:
-        _validators(event_type.model)[1](datas)
+        _validators(event_type.model)[1](datas if len(rest) == len(datas) else [datas[index] for index in rest])
     except ValidationError:
         return None  # the one-by-one pass names the first invalid event
-    return [event_type.version] * len(datas)
+    return [event_type.version if version is None else version for version in validated]

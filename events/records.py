@@ -42,7 +42,29 @@ class NewEvent(NamedTuple):
 
     @classmethod
     def of(cls, model: BaseModel, registry: Any) -> "NewEvent":
-        return cls(registry.for_model(type(model)).name, model.model_dump(mode="json"))
+        """The event `model` is, its data dumped from it. A frozen model's values are the ones its
+        schema validated when it was built, so the store need not validate them again (`ModelEvent`);
+        any other model's may have been assigned since."""
+        name, data = registry.for_model(type(model)).name, model.model_dump(mode="json")
+        if not model.model_config.get("frozen"):
+            return cls(name, data)
+        event = ModelEvent(name, data)
+        event.schema = type(model)
+        return event
+
+
+class ModelEvent(NewEvent):
+    """A NewEvent that `NewEvent.of` dumped from a frozen instance of its type's schema (the pydantic
+    model validated the values when the instance was built): the store skips validating its data again
+    when `schema` is the model its own registry declares for the type, and validates everything
+    else. Only code holds one: no input (an HTTP body, a file) becomes one except through a model.
+    Never build one from a model made by `model_construct` or `model_copy(update=...)`, which skip
+    validation; `_replace` gives a plain NewEvent, validated as any other."""
+
+    schema: type[BaseModel]
+
+    def _replace(self, **changes: Any) -> NewEvent:
+        return NewEvent(**{**self._asdict(), **changes})
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import NamedTuple
 
@@ -57,6 +57,12 @@ def force_area(text: str) -> ForceArea | None:
     """The force area `text` names (id, code or name), or None."""
     if not isinstance(text, str):
         return None
+    return _force_area(text)
+
+
+@lru_cache(maxsize=65536)
+def _force_area(text: str) -> ForceArea | None:
+    """Cached: a bulk import names the same areas thousands of times."""
     stripped = text.strip()
     if GSS_CODE.match(stripped):
         return next((f for f in force_areas() if f.code == stripped.upper()), None)

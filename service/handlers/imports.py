@@ -356,37 +356,22 @@ def import_figures(
     problems = list(problems)
     checked: list[tuple[Row, tuple[str, str, str], dict[str, str]]] = []
     seen: dict[tuple[str, str, str], int] = {}
+    latest_end = figure_handlers.latest_period_end(store, period_margin_days)
     for row in rows:
         cells = row.cells
         area = cells.get("area") or default_area
-        row_problems = []
         if area is None:
-            row_problems.append(
+            problems.append(
                 RowProblem(row.line, "area", "expected the area the figure is for: the row and the file name none, and no "
                            "default area is set (POLICING_METRICS_DEFAULT_AREA, --area)", unit)
             )  # fmt: skip
-            problems.extend(row_problems)
             continue
-        for column, check in (
-            ("measure", values.slug),
-            ("area", values.area),
-            ("period", values.period),
-            ("value", values.decimal),
-        ):
-            try:
-                written = check(column, area if column == "area" else cells.get(column, ""))
-            except InvalidValue as exc:
-                row_problems.append(_problem(row, exc, unit))
-            else:
-                if column == "period":
-                    cells["period"] = written  # 2022/23 is 2022-04/2023-03 from here on
-                elif column == "area":
-                    area = written  # Kent Police is kent
-        if cells.get("kind"):
-            try:
-                values.kind("kind", cells["kind"])
-            except InvalidValue as exc:
-                row_problems.append(_problem(row, exc, unit))
+        # Each value is checked here, once: the decision below takes them as written.
+        area, cells["period"], found = figure_rules.row_problems(
+            measure_id=cells.get("measure", ""), area=area, period=cells.get("period", ""), value=cells.get("value", ""),
+            source=cells.get("source", ""), note=cells.get("note", ""), kind=cells.get("kind"), latest_end=latest_end,
+        )  # fmt: skip
+        row_problems = [_problem(row, exc, unit) for exc in found]
         key = (cells.get("measure", ""), area, cells.get("period", ""))
         if not row_problems:
             if key in seen:
@@ -410,7 +395,6 @@ def import_figures(
     appends: list[tuple[str, list[NewEvent], int | None]] = []
     used_measures: dict[str, int] = {}
     registry = store.registry
-    latest_end = figure_handlers.latest_period_end(store, period_margin_days)
     for row, key, cells in checked:
         measure_id, area, period = key
         measure, measure_version = measures[measure_id]
@@ -427,7 +411,6 @@ def import_figures(
                 note=cells.get("note", ""),
                 reason=cells.get("reason") or None,
                 kind=cells.get("kind") or None,
-                latest_end=latest_end,
             )
         except DomainError as exc:
             problems.append(_problem(row, exc, unit))

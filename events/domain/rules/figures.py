@@ -88,6 +88,13 @@ def record(
     values.decimal("value", value)
     values.text("source", source)
     values.text("note", note)
+    return _recorded(measure, current, measure_id=measure_id, area=area, period=period, value=value, source=source, note=note)
+
+
+def _recorded(
+    measure: Measure | None, current: Figure | None, *, measure_id: str, area: str, period: str, value: str, source: str, note: str
+) -> FigureRecorded:
+    """A new figure from values already checked, as far as the measure and the figure allow it."""
     if measure is None:
         raise UnknownMeasure(measure_id)
     if measure.retired:
@@ -95,6 +102,52 @@ def record(
     if current is not None and not current.withdrawn:
         raise FigureAlreadyRecorded(current.key, current.value, value)
     return FigureRecorded(measure=measure_id, area=area, period=period, value=value, source=source or "", note=note or "")
+
+
+def row_problems(
+    *,
+    measure_id: str,
+    area: str,
+    period: str,
+    value: str,
+    source: str = "",
+    note: str = "",
+    kind: str | None = None,
+    latest_end: date | None = None,
+) -> tuple[str, str, list[InvalidValue]]:
+    """Every problem with one figure's values (a row of an import), each naming its field, and the
+    area and period in their written forms (Kent Police is kent, 2022/23 is 2022-04/2023-03): the
+    checks `record` makes, and the kind's. A row without problems is what `decide_import` takes."""
+    problems: list[InvalidValue] = []
+    checks = (
+        ("measure", values.slug, measure_id),
+        ("area", values.area, area),
+        ("period", values.period, period),
+        ("value", values.decimal, value),
+        ("source", values.text, source),
+        ("note", values.text, note),
+    )
+    for field, check, given in checks:
+        try:
+            written = check(field, given)
+        except InvalidValue as exc:
+            problems.append(exc)
+            continue
+        if field == "area":
+            area = written
+        elif field == "period":
+            period = written
+            if latest_end is not None:
+                try:
+                    values.plausible_period("period", period, latest_end)
+                except InvalidValue as exc:
+                    problems.append(exc)
+    if kind:
+        try:
+            values.kind("kind", kind)
+        except InvalidValue as exc:
+            problems.append(exc)
+    return area, period, problems
 
 
 def revise(
@@ -157,20 +210,17 @@ def decide_import(
     note: str = "",
     reason: str | None = None,
     kind: str | None = None,
-    latest_end: date | None = None,
 ) -> FigureRecorded | FigureRevised | None:
-    """A row of a figures file: a new figure, a revision (which needs a reason), or nothing when
-    the value is already recorded, so a file imported twice changes nothing the second time."""
+    """A row of a figures file, its values as `row_problems` found them fine and wrote them: a new
+    figure, a revision (which needs a reason), or nothing when the value is already recorded, so a
+    file imported twice changes nothing the second time. The values are not checked again here (the
+    event's schema still validates every field)."""
     if current is None:
-        return record(
-            measure, None, measure_id=measure_id, area=area, period=period, value=value, source=source, note=note,
-            latest_end=latest_end,
-        )
+        return _recorded(measure, None, measure_id=measure_id, area=area, period=period, value=value, source=source, note=note)
     if current.withdrawn:
         raise FigureIsWithdrawn(
             current.key, current.withdrawn_reason, "an import does not bring it back; record it again deliberately"
         )
-    values.decimal("value", value)
     if values.same_value(current.value, value):
         return None
     if not isinstance(reason, str) or not reason.strip():

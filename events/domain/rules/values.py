@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Callable
 
 from ..errors import InvalidValue, UnpublishableText
@@ -85,15 +86,23 @@ def plausible_period(field: str, value: str, latest_end: date) -> str:
     """A figure counts a period that is over: it ends by `latest_end` (today, or a configured margin
     ahead) and starts in 1900 or later. Checked on the period in its one written form, whatever
     notation it was typed in."""
-    period = Period.parse(value)
-    if period.start.year < EARLIEST_YEAR:
+    start, end = _bounds(value) if isinstance(value, str) else _bounds.__wrapped__(value)
+    if start.year < EARLIEST_YEAR:
         raise InvalidValue(field, f"a period that starts in {EARLIEST_YEAR} or later", value)
-    if period.end > latest_end:
+    if end > latest_end:
         raise InvalidValue(
             field, f"a period that has ended by {latest_end.isoformat()}", value,
-            f"it ends on {period.end.isoformat()}: a figure is for a period that is over",
+            f"it ends on {end.isoformat()}: a figure is for a period that is over",
         )
     return value
+
+
+@lru_cache(maxsize=65536)
+def _bounds(value: str) -> tuple[date, date]:
+    """The first and last day of a period in its written form. Cached: a bulk import checks the same
+    periods thousands of times."""
+    period = Period.parse(value)
+    return period.start, period.end
 
 
 def decimal(field: str, value: Any) -> str:
