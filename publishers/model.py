@@ -120,6 +120,17 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class SourceProof:
+    """A published figure or paragraph of a revision whose approval names its content: the position of the
+    event the approval names as its source, and the RFC 9162 inclusion proof of that event's leaf (its hash,
+    which the approval states) in the tree of `tree_size` events. The event itself is not published."""
+
+    tree_size: int
+    position: int
+    proof: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class CheckpointRef:
     """The tree an edition was frozen at: its size (the frozen position) and root, and where the site keeps
     its signed checkpoint."""
@@ -159,7 +170,7 @@ class EditionParagraph:
     priority: str | None
     footnotes: tuple[str, ...]
     bound: tuple[BoundValue, ...]
-    evidence: Evidence | None = None
+    evidence: Evidence | SourceProof | None = None
 
 
 @dataclass(frozen=True)
@@ -191,7 +202,7 @@ class Figure:
     assessment: str | None
     source: str = ""
     note: str = ""
-    evidence: Evidence | None = None
+    evidence: Evidence | SourceProof | None = None
 
 
 @dataclass(frozen=True)
@@ -290,6 +301,7 @@ class EditionDocument:
     software_version: str = ""
     number_style: NumberStyle = SEED_STYLE
     checkpoint: CheckpointRef | None = None
+    approval: ProvenEvent | None = None  # the approval as hashed, when it names the content (proof format 2)
 
     @property
     def directory(self) -> str:
@@ -313,7 +325,7 @@ class SiteRevision:
     reason: str  # the approval's reason ("" for the first)
     manifest_hash: str
     notices: tuple[Notice, ...] = ()
-    frozen_position: int = 0  # the size of the tree its checkpoint signs
+    tree_size: int = 0  # the size of the tree its checkpoint signs (its approval's, or its frozen position before approvals named their content)
     released_at: str = ""  # UTC: when publishing it finished (the release event's time)
 
 

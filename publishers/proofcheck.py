@@ -289,6 +289,23 @@ def _check_edition(store, directory, heads, roots: _Roots, report: Report, site,
         heads[size] = checkpoint.root
     if heads[size] != root:
         return  # a fork, reported
+    if document.get("proof_format") == 2:
+        _check_approved(document, size, root, name, report)
+    else:
+        _check_events(document, size, root, name, report)
+    proven = {(f.get("measure"), f.get("area"), f.get("period")): f.get("value") for f in document.get("figures", [])}
+    for line in document.get("scorecard", []):  # the scorecard shows the proven figures again: the same values
+        for period, value in ((line.get("period"), line.get("value")), (line.get("baseline_period"), line.get("baseline_value"))):
+            key = (line.get("measure"), line.get("area"), period)
+            if value is not None and key in proven and proven[key] != value:
+                report.fail(
+                    TAMPERED,
+                    f"{name}: tampered scorecard line {key[0]} {key[1]} {period}: it says {value!r}, but the proven figure says {proven[key]!r}",
+                )
+
+
+def _check_events(document: dict, size: int, root: bytes, name: str, report: Report) -> None:
+    """Proof format 1: each figure and paragraph carries the events it is folded from."""
     for figure in document.get("figures", []):
         label = f"figure {figure.get('measure')} {figure.get('area')} {figure.get('period')}"
         events = _proved(figure, size, root, f"{name}: {label}", report)
@@ -311,15 +328,6 @@ def _check_edition(store, directory, heads, roots: _Roots, report: Report, site,
                     f"(position {', '.join(str(e['position']) for e in events)}) say {value!r}",
                 )
         report.items += 1
-    proven = {(f.get("measure"), f.get("area"), f.get("period")): f.get("value") for f in document.get("figures", [])}
-    for line in document.get("scorecard", []):  # the scorecard shows the proven figures again: the same values
-        for period, value in ((line.get("period"), line.get("value")), (line.get("baseline_period"), line.get("baseline_value"))):
-            key = (line.get("measure"), line.get("area"), period)
-            if value is not None and key in proven and proven[key] != value:
-                report.fail(
-                    TAMPERED,
-                    f"{name}: tampered scorecard line {key[0]} {key[1]} {period}: it says {value!r}, but the proven figure says {proven[key]!r}",
-                )
     for paragraph in document.get("paragraphs", []):
         label = f"paragraph {paragraph.get('number')}"
         events = _proved(paragraph, size, root, f"{name}: {label}", report)
@@ -340,6 +348,84 @@ def _check_edition(store, directory, heads, roots: _Roots, report: Report, site,
                     f"{name}: tampered {label}: edition.json says {field_name} {published[field_name]!r}, but its events say {value!r}",
                 )
         report.items += 1
+
+
+FIGURE_FIELDS = ("measure", "area", "period", "value", "note", "source")
+PARAGRAPH_FIELDS = {"text": "template", "heading": "heading_template", "section": "section", "footnotes": "footnotes", "priority": "priority"}
+
+
+def _check_approved(document: dict, size: int, root: bytes, name: str, report: Report) -> None:
+    """Proof format 2: the approval names what the revision publishes; it re-hashes and is in the tree, every
+    figure and paragraph is what it names, and each source hash it names is in the tree at its position."""
+    approval = document.get("approval")
+    if not isinstance(approval, dict):
+        report.fail(MISSING, f"{name}: edition.json is in proof format 2 but carries no approval")
+        return
+    try:
+        digest = event_hash_of(approval)
+        if digest != approval.get("hash"):
+            raise ProofError(f"it hashes to {digest}, not the {approval.get('hash')} it states")
+        if len(approval["prev_hash"]) != len(GENESIS_HASH):
+            raise ProofError("a prev_hash is 64 hex digits")
+        verify_inclusion(
+            approval["position"] - 1, size, event_leaf_hash(digest), [_b64(h, "a proof hash") for h in approval["inclusion_proof"]], root
+        )
+        data, frozen = approval["data"], document.get("frozen_at") or {}
+        if (approval["type"], approval["stream"]) != ("EditionApproved", edition_stream(document.get("edition"))):
+            raise ProofError(f"it is a {approval['type']} of {approval['stream']}, not this edition's approval")
+        if (data["revision"], data["position"], data["head_hash"]) != (document.get("revision"), frozen.get("position"), frozen.get("head_hash")):
+            raise ProofError(
+                f"it approves revision {data['revision']} frozen at {data['position']}, not this revision frozen at {frozen.get('position')}"
+            )
+        content = data["content"]
+        approved_figures = {(f["measure"], f["area"], f["period"]): f for f in content["figures"]}
+        approved_paragraphs = {p["number"]: p for p in content["paragraphs"]}
+    except (ProofError, KeyError, TypeError, ValueError) as exc:
+        report.fail(
+            TAMPERED,
+            f"tampered {name}: approval: its event at position {approval.get('position')} is not this revision's approval "
+            f"in the tree of {size} events the checkpoint signs ({exc})",
+        )
+        return
+    where = f"its approval (position {approval['position']})"
+    items = [
+        (f"figure {f.get('measure')} {f.get('area')} {f.get('period')}", f, approved_figures.pop((f.get("measure"), f.get("area"), f.get("period")), None),
+         {field_name: field_name for field_name in FIGURE_FIELDS})
+        for f in document.get("figures", [])
+    ] + [
+        (f"paragraph {p.get('number')}", p, approved_paragraphs.pop(p.get("number"), None), PARAGRAPH_FIELDS)
+        for p in document.get("paragraphs", [])
+    ]  # fmt: skip
+    for label, item, approved, fields in items:
+        if approved is None:
+            report.fail(TAMPERED, f"{name}: tampered {label}: edition.json publishes it, but {where} does not name it")
+            continue
+        said = [(f, item.get(published), approved.get(f)) for f, published in fields.items() if item.get(published) != approved.get(f)]
+        for field_name, published, value in said:
+            report.fail(TAMPERED, f"{name}: tampered {label}: edition.json says {field_name} {published!r}, but {where} says {value!r}")
+        if item.get("position") != approved["position"]:
+            report.fail(TAMPERED, f"{name}: tampered {label}: its position {item.get('position')} is not the {approved['position']} {where} names")
+            continue
+        proof = item.get("proof")
+        if not proof or "inclusion_proof" not in proof:
+            report.fail(MISSING, f"{name}: {label} carries no proof")
+            continue
+        if proof.get("tree_size") != size:
+            report.fail(TREE_SIZE, f"{name}: {label}: its proof is for a tree of {proof.get('tree_size')} events, but the edition's checkpoint is of {size}")
+            continue
+        try:
+            verify_inclusion(
+                approved["position"] - 1, size, event_leaf_hash(approved["hash"]), [_b64(h, "a proof hash") for h in proof["inclusion_proof"]], root
+            )
+        except (ProofError, TypeError, ValueError) as exc:
+            report.fail(TAMPERED, f"{name}: tampered {label}: the event {where} names at position {approved['position']} is not in the tree of {size} events the checkpoint signs ({exc})")
+            continue
+        if not said:
+            report.items += 1
+    for key in approved_figures:
+        report.fail(TAMPERED, f"{name}: tampered edition.json: {where} names figure {' '.join(key)}, which it leaves out")
+    for number in approved_paragraphs:
+        report.fail(TAMPERED, f"{name}: tampered edition.json: {where} names paragraph {number}, which it leaves out")
 
 
 def _paragraph(events: list[dict]) -> dict:

@@ -24,7 +24,9 @@ from events.domain.comparisons import NumberStyle
 from events.domain.editions import BINDING, FOOTNOTE_MARK
 
 from .charts import trend_svg
-from .model import EditionDocument, EditionLine, EditionParagraph, Evidence, Figure, edition_directory, priority_title, publishable
+from .model import (
+    EditionDocument, EditionLine, EditionParagraph, Evidence, Figure, ProvenEvent, SourceProof, edition_directory, priority_title, publishable,
+)  # fmt: skip
 from .stores import content_type_for
 from .times import display_time, iso_london, period_label, signed, signed_percent, styled_percent, value_text
 
@@ -243,26 +245,31 @@ class _DocView:
 # -- edition.json -------------------------------------------------------------------------------
 
 
-def evidence_json(evidence: Evidence | None) -> dict[str, Any]:
-    """A figure's or paragraph's `position` and `proof` (docs/proofs.md): its events as hashed, each with
-    its inclusion proof in the tree of the edition's checkpoint."""
+def proven_event_json(e: ProvenEvent) -> dict[str, Any]:
+    """An event exactly as the log hashed it, with its inclusion proof (docs/proofs.md)."""
+    return {**e.row._asdict(), "data": json.loads(e.row.data), "metadata": json.loads(e.row.metadata), "inclusion_proof": list(e.proof)}
+
+
+def evidence_json(evidence: Evidence | SourceProof | None) -> dict[str, Any]:
+    """A figure's or paragraph's `position` and `proof` (docs/proofs.md). Proof format 2: the inclusion proof
+    of the source event the approval names, in the tree of the edition's checkpoint. Format 1: its events as
+    hashed, each with its inclusion proof."""
     if evidence is None:
         return {"position": None, "proof": None}
+    if isinstance(evidence, SourceProof):
+        return {"position": evidence.position, "proof": {"tree_size": evidence.tree_size, "inclusion_proof": list(evidence.proof)}}
     return {
         "position": evidence.position,
-        "proof": {
-            "tree_size": evidence.tree_size,
-            "events": [
-                {
-                    **e.row._asdict(),
-                    "data": json.loads(e.row.data),
-                    "metadata": json.loads(e.row.metadata),
-                    "inclusion_proof": list(e.proof),
-                }
-                for e in evidence.events
-            ],
-        },
+        "proof": {"tree_size": evidence.tree_size, "events": [proven_event_json(e) for e in evidence.events]},
     }
+
+
+def approval_json(doc: EditionDocument) -> dict[str, Any]:
+    """Proof format 2 (the approval names what the revision publishes): the marker and the approval event;
+    nothing for a revision published in format 1, whose edition.json keeps its bytes."""
+    if doc.approval is None:
+        return {}
+    return {"proof_format": 2, "approval": proven_event_json(doc.approval)}
 
 
 def checkpoint_json(doc: EditionDocument) -> dict[str, Any] | None:
@@ -345,6 +352,7 @@ def edition_json(doc: EditionDocument) -> dict[str, Any]:
         "reason": doc.reason,
         "frozen_at": {"position": doc.frozen_position, "head_hash": doc.head_hash},
         "checkpoint": checkpoint_json(doc),
+        **approval_json(doc),
         "number_style": doc.number_style.as_data(),
         "authors": [{"name": p.name, "job_title": p.job_title} for p in doc.authors],
         "lead_contact": {"name": doc.lead_contact.name, "email": doc.lead_contact.email, "phone": doc.lead_contact.phone},

@@ -4,6 +4,8 @@ and of a second, embargoed edition."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -90,6 +92,20 @@ def another_edition(store: EventStore, edition: str = "2022-05", title: str = "S
         "{{direction:homicide:2021-04/2022-03}} against the baseline.",
     )
     editions.approve_edition(store, edition, ANALYST)
+
+
+def rewrite_edition(site, revision: int, change, edition: str = EDITION) -> None:
+    """Change a published edition.json (a LocalDirectory's) as a forger would, and its manifest's SHA-256 with it."""
+    directory = site.root / f"editions/{edition}/r{revision}"
+    document = json.loads((directory / "edition.json").read_text())
+    change(document)
+    body = json.dumps(document).encode()
+    (directory / "edition.json").write_bytes(body)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        if entry["path"] == "edition.json":
+            entry["sha256"], entry["size"] = hashlib.sha256(body).hexdigest(), len(body)
+    (directory / "manifest.json").write_text(json.dumps(manifest))
 
 
 def announce(store: EventStore, clock: FakeClock, edition: str, at: str, *, confirmed: bool = True) -> str:

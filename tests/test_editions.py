@@ -22,6 +22,7 @@ from events.domain.errors import (
     UnknownParagraph,
 )
 from events.domain.fields import NATIONAL_PRIORITIES
+from events.domain.figures import figure_stream
 from service.handlers import editions
 from service.handlers.figures import revise_figure
 
@@ -307,7 +308,17 @@ def test_approval_freezes_the_edition_at_the_log_head_and_a_later_one_is_revisio
 
     event = store.read_stream(STREAM)[-1]
     assert event.type == "EditionApproved"
+    content = event.data.pop("content")
     assert event.data == {"edition": E, "revision": 1, "position": head.position, "head_hash": head.hash, "reason": ""}
+    # It names what the revision publishes, each with the event it comes from (docs/proofs.md).
+    written = store.read_stream(STREAM)[-2]
+    assert content["paragraphs"] == [
+        {"number": 4, "section": written.data["section"], "text": P4, "heading": "", "priority": written.data.get("priority"),
+         "footnotes": [], "position": written.position, "hash": written.hash}
+    ]  # fmt: skip
+    recorded = store.read_stream(figure_stream("homicide", "west-midlands", Y2021))[-1]
+    (homicide,) = [f for f in content["figures"] if (f["measure"], f["period"]) == ("homicide", Y2021)]
+    assert (homicide["value"], homicide["position"], homicide["hash"]) == ("46", recorded.position, recorded.hash)
     revise_figure(store, "homicide", "west-midlands", Y2021, "47", "revision", "late data", ANALYST)
     frozen = editions.view_edition(store, E, approval.position)
     assert frozen.rendered(P4).startswith("Volumes from January 2021 to December 2021 saw 46 homicides")
@@ -315,6 +326,9 @@ def test_approval_freezes_the_edition_at_the_log_head_and_a_later_one_is_revisio
         editions.approve_edition(store, E, ANALYST)
     _, second = editions.approve_edition(store, E, ANALYST, reason="late homicide data")
     assert (second.revision, second.reason) == (2, "late homicide data")
+    revised = store.read_stream(figure_stream("homicide", "west-midlands", Y2021))[-1]
+    (homicide,) = [f for f in second.content.figures if (f.measure, f.period) == ("homicide", Y2021)]
+    assert (homicide.value, homicide.position, homicide.hash) == ("47", revised.position, revised.hash)
     assert editions.view_edition(store, E).rendered(P4).startswith("Volumes from January 2021 to December 2021 saw 47")
 
 

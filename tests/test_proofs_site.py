@@ -32,6 +32,7 @@ from .publish_support import (  # noqa: F401  (fixtures)
     correct_burglary,
     example_database,
     example_store,
+    rewrite_edition,
 )
 from .serving import StaticSite
 from .test_go_interop import go_interop  # noqa: F401  (fixture)
@@ -67,38 +68,39 @@ def edition(site: LocalDirectory, revision: int) -> dict:
     return json.loads(site.get(f"editions/{EDITION}/r{revision}/edition.json"))
 
 
-def rewrite_edition(site: LocalDirectory, revision: int, change) -> None:
-    """Change edition.json as a forger would, and its manifest's SHA-256 with it."""
-    directory = site.root / f"editions/{EDITION}/r{revision}"
-    document = json.loads((directory / "edition.json").read_text())
-    change(document)
-    body = json.dumps(document).encode()
-    (directory / "edition.json").write_bytes(body)
-    manifest = json.loads((directory / "manifest.json").read_text())
-    for entry in manifest["files"]:
-        if entry["path"] == "edition.json":
-            entry["sha256"], entry["size"] = hashlib.sha256(body).hexdigest(), len(body)
-    (directory / "manifest.json").write_text(json.dumps(manifest))
-
-
 def homicide(document: dict) -> dict:
     return next(f for f in document["figures"] if f["measure"] == "homicide" and f["period"] == "2021-01/2021-12")
 
 
-def test_every_figure_and_paragraph_carries_its_event_and_a_proof_against_the_checkpoint_the_manifest_names(site, example_store):
+def approved(document: dict, item: dict) -> dict:
+    """What the revision's approval names for a published figure or paragraph."""
+    content = document["approval"]["data"]["content"]
+    if "measure" in item:
+        return next(f for f in content["figures"] if (f["measure"], f["area"], f["period"]) == (item["measure"], item["area"], item["period"]))
+    return next(p for p in content["paragraphs"] if p["number"] == item["number"])
+
+
+def test_the_approval_and_a_proof_of_each_source_event_against_the_checkpoint_the_manifest_names(site, example_store):
     for revision in (1, 2):
         document = edition(site, revision)
         manifest = json.loads(site.get(f"editions/{EDITION}/r{revision}/manifest.json"))
-        size = manifest["frozen_at"]["position"]
+        approval = document["approval"]
+        size = approval["position"]  # the tree runs to the approval, which names what the revision publishes
+        assert document["proof_format"] == 2 and manifest["frozen_at"]["position"] < size
+        assert (approval["type"], approval["stream"], approval["schema_version"]) == ("EditionApproved", f"edition-{EDITION}", 2)
+        assert approval["data"]["revision"] == revision and approval["data"]["position"] == manifest["frozen_at"]["position"]
         assert manifest["checkpoint"] == document["checkpoint"] == {
             "size": size, "root_hash": base64.b64encode(example_store.tree_root(size)).decode(), "key": f"checkpoints/{size}",
         }  # fmt: skip
         checkpoint, _ = open_checkpoint(site.get(f"checkpoints/{size}"), [KEY.verifier()])
         assert (checkpoint.origin, checkpoint.size) == (KEY.name, size)
         for item in document["figures"] + document["paragraphs"]:
-            assert item["proof"]["tree_size"] == size and item["position"] == item["proof"]["events"][-1]["position"] <= size
-    assert homicide(edition(site, 1))["proof"]["events"][0]["data"]["value"] == "46"
-    assert site.get("checkpoint") == site.get(f"checkpoints/{json.loads(site.get(f'editions/{EDITION}/r2/manifest.json'))['frozen_at']['position']}")
+            assert set(item["proof"]) == {"tree_size", "inclusion_proof"}  # no event of its own is published
+            assert item["proof"]["tree_size"] == size and item["position"] == approved(document, item)["position"] <= manifest["frozen_at"]["position"]
+        assert len(approval["data"]["content"]["figures"]) == len(document["figures"])
+        assert len(approval["data"]["content"]["paragraphs"]) == len(document["paragraphs"])
+    assert approved(edition(site, 1), homicide(edition(site, 1)))["value"] == "46"
+    assert site.get("checkpoint") == site.get(f"checkpoints/{edition(site, 2)['checkpoint']['size']}")
     assert site.get("checkpoint.pub").decode() == f"{KEY.verifier()}\n"
     page = site.get(f"editions/{EDITION}/r1/index.html").decode()
     assert 'href="../../../proofs/"' in page and "how to check this statement" in page
@@ -128,29 +130,47 @@ def test_a_tampered_figure_fails_naming_the_figure_and_what_its_event_says(site,
     rewrite_edition(site, 1, lambda d: homicide(d).update(value="47"))
     result = run("proof", "check", str(site.root), "--key", key_file(tmp_path))
     assert result.exit_code == 1
-    assert "tampered figure homicide west-midlands 2021-01/2021-12: edition.json says value '47', but its events" in result.output
-    assert "say '46'" in result.output
+    position = edition(site, 1)["approval"]["position"]
+    assert f"tampered figure homicide west-midlands 2021-01/2021-12: edition.json says value '47', but its approval (position {position}) says '46'" in result.output
 
 
-def test_a_figure_tampered_together_with_its_event_is_no_longer_in_the_signed_tree(site, tmp_path):
+def test_a_figure_tampered_together_with_its_approval_is_no_longer_in_the_signed_tree(site, tmp_path):
     def both(document):
         homicide(document).update(value="47")
-        homicide(document)["proof"]["events"][0]["data"]["value"] = "47"
+        approved(document, homicide(document))["value"] = "47"
 
     rewrite_edition(site, 1, both)
     result = run("proof", "check", str(site.root), "--key", key_file(tmp_path))
     assert result.exit_code == 1
-    assert "tampered edition 2022-02 revision 1: figure homicide west-midlands 2021-01/2021-12: its event at position" in result.output
+    assert "tampered edition 2022-02 revision 1: approval: its event at position" in result.output
+    assert "hashes to" in result.output
 
-    def rehashed(document):  # the forger also states the event's new hash: the tree does not hold it
+    def rehashed(document):  # the forger also states the approval's new hash: the tree does not hold it
         from publishers.proofcheck import event_hash_of
 
-        event = homicide(document)["proof"]["events"][0]
-        event["hash"] = event_hash_of(event)
+        document["approval"]["hash"] = event_hash_of(document["approval"])
 
     rewrite_edition(site, 1, rehashed)
     result = run("proof", "check", str(site.root), "--key", key_file(tmp_path))
     assert result.exit_code == 1 and "does not lead to the root" in result.output
+
+
+def test_a_source_proof_that_does_not_lead_to_the_root_fails_naming_the_figure(site, tmp_path):
+    def forged(document):
+        homicide(document)["proof"]["inclusion_proof"][0] = base64.b64encode(hashlib.sha256(b"x").digest()).decode()
+
+    rewrite_edition(site, 1, forged)
+    result = run("proof", "check", str(site.root), "--key", key_file(tmp_path))
+    position = homicide(edition(site, 1))["position"]
+    assert result.exit_code == 1
+    assert (
+        "tampered figure homicide west-midlands 2021-01/2021-12: the event its approval (position "
+        f"{edition(site, 1)['approval']['position']}) names at position {position} is not in the tree"
+    ) in result.output
+
+    rewrite_edition(site, 1, lambda d: homicide(d).update(position=position + 1, proof=homicide(edition(site, 2))["proof"]))
+    result = run("proof", "check", str(site.root), "--key", key_file(tmp_path))
+    assert result.exit_code == 1 and f"its position {position + 1} is not the {position} its approval" in result.output
 
 
 def test_a_paragraph_tampered_fails(site, tmp_path):
@@ -214,13 +234,14 @@ def test_nothing_unreleased_is_named_by_the_proofs_checkpoints_or_their_index(si
         for word in UNRELEASED:
             assert word not in text, (key, word)
     sizes = {c["size"] for c in json.loads(site.get("proofs/index.json"))["checkpoints"]}
-    released = {json.loads(site.get(f"editions/{EDITION}/r{r}/manifest.json"))["frozen_at"]["position"] for r in (1, 2)}
+    released = {edition(site, r)["checkpoint"]["size"] for r in (1, 2)}
     assert sizes == released  # the unreleased approval's position is no checkpoint
     assert set(site.list("checkpoints/")) == {f"checkpoints/{size}" for size in released}
-    streams = {e["stream"] for key, text in published.items() if key.endswith("edition.json")
-               for item in json.loads(text)["figures"] + json.loads(text)["paragraphs"] for e in item["proof"]["events"]}  # fmt: skip
-    assert streams <= {f"edition-{EDITION}"} | {s for s in streams if s.startswith("figure-")}
-    assert not any(UNRELEASED[2] in s for s in streams)
+    for key, text in published.items():  # the only event published is each revision's own approval
+        if key.endswith("edition.json"):
+            document = json.loads(text)
+            assert not any("events" in item["proof"] for item in document["figures"] + document["paragraphs"])
+            assert document["approval"]["stream"] == f"edition-{EDITION}"
 
 
 @pytest.fixture
@@ -268,11 +289,13 @@ def test_go_checks_the_published_sites_checkpoints_inclusion_and_consistency_pro
     for revision in (1, 2):
         document = edition(site, revision)
         size, root = document["checkpoint"]["size"], document["checkpoint"]["root_hash"]
-        for item in document["figures"] + document["paragraphs"]:
-            for event in item["proof"]["events"]:
-                leaf = base64.b64encode(event_leaf_hash(event_hash_of(event))).decode()
-                inclusion.append({"index": event["position"] - 1, "size": size, "root": root, "leaf": leaf,
-                                  "proof": event["inclusion_proof"]})  # fmt: skip
+        approval = document["approval"]
+        leaf = base64.b64encode(event_leaf_hash(event_hash_of(approval))).decode()
+        inclusion.append({"index": approval["position"] - 1, "size": size, "root": root, "leaf": leaf, "proof": approval["inclusion_proof"]})
+        for item in document["figures"] + document["paragraphs"]:  # the source hash the approval names, at its position
+            leaf = base64.b64encode(event_leaf_hash(approved(document, item)["hash"])).decode()
+            inclusion.append({"index": item["position"] - 1, "size": size, "root": root, "leaf": leaf,
+                              "proof": item["proof"]["inclusion_proof"]})  # fmt: skip
     consistency = []
     for entry in index["consistency"]:
         proof = json.loads(site.get(entry["key"]))

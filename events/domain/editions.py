@@ -290,12 +290,56 @@ class LiteralNumberConfirmed(DomainEvent):
     reason: Reason
 
 
-@registry.event("EditionApproved")
+class ApprovedFigure(BaseModel):
+    """A figure as the approved revision publishes it, and the event that gave it that value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    measure: Slug
+    area: Slug
+    period: str
+    value: str
+    note: str = ""
+    source: str = ""
+    position: int = Field(ge=1)  # the figure's last FigureRecorded or FigureRevised up to the frozen position
+    hash: str = Field(pattern=r"^[0-9a-f]{64}$")  # that event's stored hash: its Merkle leaf
+
+
+class ApprovedParagraph(BaseModel):
+    """A paragraph as the approved revision publishes it (text and heading as written, with their
+    placeholders), and the event that gave it that text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    number: int = Field(ge=1)
+    section: Slug
+    text: str
+    heading: str = ""
+    priority: Optional[Priority] = None
+    footnotes: list[str] = []
+    position: int = Field(ge=1)  # its last ParagraphWritten or ParagraphRevised up to the frozen position
+    hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class ApprovedContent(BaseModel):
+    """What an approved revision publishes, as the log stood at its frozen position: the approval commits
+    to it, so a published edition's proof opens the approval and never the events under it (docs/proofs.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    figures: list[ApprovedFigure]
+    paragraphs: list[ApprovedParagraph]
+
+
+def _approved_v1_to_v2(data: dict) -> dict:
+    """Version 1 did not carry what the revision publishes: its edition proves its figures with their events."""
+    return {**data, "content": None}
+
+
+@registry.event("EditionApproved", version=2, upcasters={1: _approved_v1_to_v2})
 class EditionApproved(DomainEvent):
     """Freezes the edition at a log position: it is rendered from the log as it stood there.
 
     Revision 1 is the first approval; a correction after publication approves revision 2, ...
-    with the reason it supersedes the previous one.
+    with the reason it supersedes the previous one. Version 2 adds `content`: every figure and
+    paragraph the revision publishes, each with the position and hash of the event it comes from.
     """
 
     edition: Slug
@@ -303,6 +347,7 @@ class EditionApproved(DomainEvent):
     position: int = Field(ge=0)
     head_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
     reason: Text = ""
+    content: Optional[ApprovedContent] = None
 
 
 def edition_stream(edition: str) -> str:

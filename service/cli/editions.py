@@ -269,7 +269,7 @@ def approve(
     """Approve the edition: freeze it at the current log head."""
     app = ready(ctx)
     with refusals():
-        result, approval = handlers.approve_edition(app.store, edition, metadata(app, actor), reason)
+        result, approval = handlers.approve_edition(app.store, edition, metadata(app, actor), reason, projections=app.projections)
     typer.echo(
         f"edition {edition} revision {approval.revision} approved: frozen at position {approval.position} "
         f"(hash {approval.head_hash[:12]}…; the approval itself is position {result.last_position})"

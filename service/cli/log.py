@@ -124,9 +124,15 @@ def verify(
         log.error("verify.failed", position=report.breach.position, problem=report.breach.problem)
         what = "Merkle tree damaged" if isinstance(report.breach, TreeBreach) else "chain broken"
         raise fail(f"{what} at position {report.breach.position}: {report.breach.problem}", 1)
-    against = ""
+    from service.handlers.editions_published import approval_disagreements
+
+    approvals, wrong = approval_disagreements(app.store, app.projections)
+    if wrong:
+        log.error("verify.approval_disagrees", problem=wrong[0])
+        raise fail(f"approval disagrees with the log: {wrong[0]}" + (f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""), 1)
+    against = f"; {approvals} approval(s) name what the log held at their frozen positions"
     if site is not None:
-        against = _against_site(app, site)
+        against += _against_site(app, site)
     log.info("verify.ok", checked=report.checked, head=str(report.head), site=site)
     typer.echo(f"ok: {report.checked} events verified; head {report.head}; Merkle tree matches{against}")
 

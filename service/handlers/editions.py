@@ -26,7 +26,7 @@ from .loading import load_figures, load_measures
 
 def load_edition(store: EventStore, edition: str, as_of_position: int | None = None) -> tuple[Edition | None, int]:
     events = store.read_stream(edition_stream(edition), as_of_position=as_of_position)
-    state = rules.fold(((e.type, e.data) for e in events), (e.recorded_at for e in events))
+    state = rules.fold(((e.type, e.data) for e in events), (e.recorded_at for e in events), (e.position for e in events))
     return state, (events[-1].version if events else 0)
 
 
@@ -258,16 +258,23 @@ def check_edition(store: EventStore, edition: str) -> tuple[Edition, list[Proble
 
 
 def approve_edition(
-    store: EventStore, edition: str, metadata: Metadata, reason: str | None = None
+    store: EventStore, edition: str, metadata: Metadata, reason: str | None = None, *, projections=None
 ) -> tuple[AppendResult, EditionApproved]:
     """Check the edition as of the current head and, if nothing stands in the way, freeze it there.
 
+    The approval names what the revision publishes there (every figure and paragraph, each with the
+    position and hash of its source event), folded by the same function its edition is rendered with
+    (editions_published.approved_content): a published edition's proof opens that, not the events.
     The edition stream is appended at the version it had at that head, so an edit that lands
     between the check and the approval makes the approval conflict rather than freeze unchecked text.
     """
+    from .editions_published import approved_content  # it renders from this module's views
+
     head = store.head()
     view = view_edition(store, edition, head.position)
+    problems = view.problems()
+    content = approved_content(store, edition, head.position, projections) if not problems else None
     event = rules.approve(
-        view.state, view.problems(), edition=edition, position=head.position, head_hash=head.hash, reason=reason
+        view.state, problems, edition=edition, position=head.position, head_hash=head.hash, reason=reason, content=content
     )
     return _append(store, edition, event, view.version, metadata), event

@@ -64,6 +64,101 @@ def previous_versions(state: Edition, times: RevisionTimes, revision: int) -> tu
     return tuple(versions)
 
 
+@dataclass(frozen=True)
+class Frozen:
+    """What an edition shows as the log stood at one position: the one fold both its approval's content and
+    its rendering come from, so the two cannot disagree."""
+
+    view: object  # editions.EditionView
+    paragraphs: list[model.EditionParagraph]
+    scorecard: list[model.EditionLine]
+    figures: list[model.Figure]  # the figures list: what edition.json publishes of each
+    measures: dict
+    folded: dict  # every figure read (shown ones and their baselines), as folded
+    covered: object  # Coverage.shows
+
+
+def frozen_at(store: EventStore, edition: str, position: int, projections: Projections) -> Frozen:
+    """The edition as the log stood at `position` (projections caught up to at least there)."""
+    view = view_edition(store, edition, position)
+    paragraphs = [_paragraph(paragraph, view) for paragraph in view.state.in_order()]
+    # The scorecard, the trends and the figures list show what the edition covers, nothing else (see Coverage).
+    covered = view.coverage.shows
+    lines = projections.scorecard_lines(at=position, area=view.state.area, covered=covered)
+    figure_keys, measures, figures = _figures_shown(store, view, lines, position)
+    scorecard = [_scorecard_line(line, projections, measures, figures, position, covered) for line in lines]
+    return Frozen(view, paragraphs, scorecard, _published_figures(figure_keys, measures, figures), measures, figures, covered)
+
+
+def approved_content(store: EventStore, edition: str, position: int, projections: Projections | None = None) -> dict:
+    """What the revision approved at `position` publishes, as EditionApproved's `content` (its data): every
+    figure and paragraph with the fields edition.json shows and proof check compares, and the position and
+    hash of the event that gave it them."""
+    return content_of(store, edition, position, frozen_at(store, edition, position, caught_up(projections or Projections(store))))
+
+
+def content_of(store: EventStore, edition: str, position: int, frozen: Frozen) -> dict:
+    figures, paragraphs = evidence.sources(
+        store, position, [(f.measure, f.area, f.period) for f in frozen.figures], [p.number for p in frozen.paragraphs], edition
+    )
+    return {
+        "figures": [
+            {"measure": f.measure, "area": f.area, "period": f.period, "value": f.value, "note": f.note, "source": f.source,
+             "position": figures[key].position, "hash": figures[key].hash}
+            for f in frozen.figures if (key := (f.measure, f.area, f.period)) in figures
+        ],
+        "paragraphs": [
+            {"number": p.number, "section": p.section, "text": p.template, "heading": p.heading_template, "priority": p.priority,
+             "footnotes": list(p.footnotes), "position": paragraphs[p.number].position, "hash": paragraphs[p.number].hash}
+            for p in frozen.paragraphs if p.number in paragraphs
+        ],
+    }  # fmt: skip
+
+
+class ApprovalDisagrees(ValueError):
+    """An approval's content is not what the log gives at its frozen position: it cannot be published."""
+
+
+def content_difference(named: dict, found: dict) -> str | None:
+    """The first figure or paragraph where an approval's content (`named`) differs from the log's (`found`)."""
+    for kind, key in (("figures", ("measure", "area", "period")), ("paragraphs", ("number",))):
+        said = {tuple(item[k] for k in key): item for item in named.get(kind, [])}
+        there = {tuple(item[k] for k in key): item for item in found.get(kind, [])}
+        for item_key in list(dict.fromkeys([*there, *said])):
+            label = f"{kind[:-1]} {' '.join(map(str, item_key))}"
+            if item_key not in said:
+                return f"it leaves out {label}, which the log holds there"
+            if item_key not in there:
+                return f"it names {label}, which the log does not show there"
+            for field_name, value in there[item_key].items():
+                if said[item_key].get(field_name) != value:
+                    return f"{label}: it says {field_name} {said[item_key].get(field_name)!r}, the log {value!r}"
+        if [tuple(i[k] for k in key) for i in named.get(kind, [])] != [tuple(i[k] for k in key) for i in found.get(kind, [])]:
+            return f"its {kind} are not in the order the edition shows them"
+    return None if named == found else "it differs from the log's"
+
+
+def approval_disagreements(store: EventStore, projections: Projections | None = None) -> tuple[int, list[str]]:
+    """(how many approvals name their content, a sentence for each whose content is not the fold of the log at
+    its frozen position): what `policing-metrics verify` adds to the chain, so a wrong approval is caught."""
+    projections = caught_up(projections or Projections(store))
+    checked, problems = 0, []
+    for stream, events in sorted(store.read_prefix("edition-").items()):
+        edition = stream.removeprefix("edition-")
+        state = rules.fold(((e.type, e.data) for e in events), (e.recorded_at for e in events), (e.position for e in events))
+        for approval in state.approvals if state is not None else []:
+            if approval.content is None:
+                continue
+            checked += 1
+            difference = content_difference(approval.content, approved_content(store, edition, approval.position, projections))
+            if difference is not None:
+                problems.append(
+                    f"edition {edition} revision {approval.revision}: its approval (position {approval.event_position}) is not what "
+                    f"the log held at its frozen position {approval.position}: {difference}"
+                )
+    return checked, problems
+
+
 def edition_document(
     store: EventStore,
     edition: str,
@@ -79,22 +174,27 @@ def edition_document(
         raise ValueError(f"edition {edition!r} has no approved revision {revision}")
     approval = approval_of(current, revision)
     position = approval.position
-    view = view_edition(store, edition, position)
-    state = view.state
+    frozen = frozen_at(store, edition, position, projections)
+    state, covered, measures, figures = frozen.view.state, frozen.covered, frozen.measures, frozen.folded
     area = state.area
-
-    paragraphs = [_paragraph(paragraph, view) for paragraph in state.in_order()]
-    # The scorecard, the trends and the figures list show what the edition covers, nothing else (see Coverage).
-    covered = view.coverage.shows
-    lines = projections.scorecard_lines(at=position, area=area, covered=covered)
-    figure_keys, measures, figures = _figures_shown(store, view, lines, position)
-    scorecard = [_scorecard_line(line, projections, measures, figures, position, covered) for line in lines]
-    published_figures = _published_figures(figure_keys, measures, figures)
+    paragraphs, scorecard, published_figures = frozen.paragraphs, frozen.scorecard, frozen.figures
 
     # What lets a reader check each figure and paragraph against the edition's checkpoint (docs/proofs.md).
-    figure_evidence, paragraph_evidence, root = evidence.gather(
-        store, position, [(f.measure, f.area, f.period) for f in published_figures], [p.number for p in paragraphs], edition
-    )
+    keys = [(f.measure, f.area, f.period) for f in published_figures]
+    numbers = [p.number for p in paragraphs]
+    approved = None
+    if approval.content is not None:
+        difference = content_difference(approval.content, content_of(store, edition, position, frozen))
+        if difference is not None:
+            raise ApprovalDisagrees(
+                f"edition {edition} revision {revision}: its approval (position {approval.event_position}) is not what the "
+                f"log held at its frozen position {position}: {difference}; it cannot be published"
+            )
+        figure_evidence, paragraph_evidence, approved, root = evidence.gather_approved(
+            store, approval.tree_size, approval.content, approval.event_position
+        )
+    else:
+        figure_evidence, paragraph_evidence, root = evidence.gather(store, position, keys, numbers, edition)
     published_figures = [
         dataclasses.replace(f, evidence=figure_evidence.get((f.measure, f.area, f.period))) for f in published_figures
     ]
@@ -138,7 +238,8 @@ def edition_document(
         previous_versions=previous_versions(current, times, revision),
         software_version=software_version,
         number_style=state.style,
-        checkpoint=model.CheckpointRef(position, root),
+        checkpoint=model.CheckpointRef(approval.tree_size, root),
+        approval=approved,
     )
 
 

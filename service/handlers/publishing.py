@@ -355,7 +355,7 @@ class Publishing:
                 notices = self._notices(to, edition, r.revision) if index else ()
                 site_revisions.append(
                     model.SiteRevision(
-                        r.revision, r.release_at, r.reason, r.manifest_hash, notices, frozen_position=r.position,
+                        r.revision, r.release_at, r.reason, r.manifest_hash, notices, tree_size=r.tree_size or r.position,
                         released_at=r.released_at,
                     )
                 )
@@ -442,8 +442,8 @@ class Publishing:
         sizes: dict[int, list[tuple[str, int]]] = {}
         for edition in site.editions:
             for revision in edition.revisions:
-                if revision.frozen_position:
-                    sizes.setdefault(revision.frozen_position, []).append((edition.edition, revision.revision))
+                if revision.tree_size:
+                    sizes.setdefault(revision.tree_size, []).append((edition.edition, revision.revision))
         origin = self.signing_key.name if self.signing_key else self.authority
         heads = []
         for size in sorted(sizes):

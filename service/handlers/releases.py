@@ -265,6 +265,7 @@ class Released:
     position: int  # the log position its approval froze
     reason: str  # its approval's reason (why it supersedes the revision before)
     state: Edition  # the edition at `position`: what its title, area and authors were when approved
+    tree_size: int = 0  # the tree its published edition is proved in (Approval.tree_size)
 
     @property
     def title(self) -> str:
@@ -285,14 +286,16 @@ def released_editions(store: EventStore, release_events: dict[str, list] | None 
     out = []
     for edition, found in sorted(revisions.items()):
         events = edition_events.get(edition_stream(edition), [])
-        approvals = edition_rules.fold(((e.type, e.data) for e in events), (e.recorded_at for e in events)).approvals
+        approvals = edition_rules.fold(
+            ((e.type, e.data) for e in events), (e.recorded_at for e in events), (e.position for e in events)
+        ).approvals
         for released in found:
             approval = approvals[released.revision - 1]
             state = edition_rules.fold((e.type, e.data) for e in events if e.position <= approval.position)
             out.append(
                 Released(
                     edition, released.revision, released.release_at, released.released_at, released.manifest_hash,
-                    approval.position, approval.reason, state,
+                    approval.position, approval.reason, state, approval.tree_size,
                 )
             )
     return out

@@ -77,6 +77,14 @@ class Approval:
     head_hash: str
     reason: str
     recorded_at: str = ""
+    content: dict[str, Any] | None = None  # what the revision publishes (EditionApproved v2), as data
+    event_position: int = 0  # the approval's own log position (0: not read)
+
+    @property
+    def tree_size(self) -> int:
+        """The tree its published edition is proved in (docs/proofs.md): an approval that names what it
+        publishes is itself proved, so the tree runs to the approval; else the frozen position."""
+        return self.event_position if self.content is not None and self.event_position else self.position
 
 
 @dataclass
@@ -100,11 +108,15 @@ class Edition:
         return [(p.number, b) for p in self.in_order() for b in bindings(f"{p.heading}\n{p.text}")]
 
 
-def fold(events: Iterable[tuple[str, dict[str, Any]]], recorded_at: Iterable[str] | None = None) -> Edition | None:
+def fold(
+    events: Iterable[tuple[str, dict[str, Any]]], recorded_at: Iterable[str] | None = None, positions: Iterable[int] | None = None
+) -> Edition | None:
     state: Edition | None = None
     times = iter(recorded_at) if recorded_at is not None else None
+    places = iter(positions) if positions is not None else None
     for type_, data in events:
         when = next(times, "") if times is not None else ""
+        where = next(places, 0) if places is not None else 0
         if type_ == "EditionOpened":
             state = Edition(
                 data["edition"],
@@ -151,7 +163,9 @@ def fold(events: Iterable[tuple[str, dict[str, Any]]], recorded_at: Iterable[str
             state.paragraphs[data["number"]].confirmed[data["literal"]] = data["reason"]
         elif type_ == "EditionApproved":
             state.approvals.append(
-                Approval(data["revision"], data["position"], data["head_hash"], data.get("reason", ""), when)
+                Approval(
+                    data["revision"], data["position"], data["head_hash"], data.get("reason", ""), when, data.get("content"), where
+                )
             )
     return state
 
@@ -640,8 +654,10 @@ def approve(
     position: int,
     head_hash: str,
     reason: str | None = None,
+    content: dict[str, Any] | None = None,
 ) -> EditionApproved:
-    """Freeze the edition at `position`; a later approval is the next revision and needs a reason."""
+    """Freeze the edition at `position`; a later approval is the next revision and needs a reason.
+    `content`: what the revision publishes there (ApprovedContent's data), which the approval commits to."""
     state = _require(current, edition)
     if problems:
         raise NotReadyToApprove(edition, problems)
@@ -650,7 +666,9 @@ def approve(
         values.reason(
             "reason", reason, f"a reason for approving revision {revision}, which supersedes revision {revision - 1}"
         )
-    return EditionApproved(edition=edition, revision=revision, position=position, head_hash=head_hash, reason=reason or "")
+    return EditionApproved(
+        edition=edition, revision=revision, position=position, head_hash=head_hash, reason=reason or "", content=content
+    )
 
 
 # -- what an edition covers ----------------------------------------------------------------------

@@ -720,7 +720,9 @@ def approve(request: Request, token: Editor, edition: Slug, body: ApprovalIn) ->
         request,
         token,
         body,
-        lambda store: edition_handlers.approve_edition(store, edition, store.metadata, reason=body.reason),
+        lambda store: edition_handlers.approve_edition(
+            store, edition, store.metadata, reason=body.reason, projections=request.app.state.reads.projections
+        ),
         if_match_stream=edition_stream(edition),
     )
     if out is None:
