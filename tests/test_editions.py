@@ -439,3 +439,17 @@ def test_paragraph_commands_refuse_with_the_rule_that_was_broken(run):
     assert no_reason.exit_code == 1 and "reason: expected a reason for revising paragraph 1" in no_reason.output
     assert run("edition", "paragraph", "remove", E, "1", "--reason", "merged").exit_code == 0
     assert run("edition", "paragraph", "write", E, "3").exit_code == 2  # no text at all
+
+
+def test_an_approval_of_version_one_reads_as_naming_no_content():
+    from events.domain import registry
+
+    old = {"edition": E, "revision": 1, "position": 40, "head_hash": "ab" * 32, "reason": ""}
+    assert registry.upcast("EditionApproved", 1, old) == {**old, "content": None}
+    from events.domain.rules.editions import fold
+
+    opened = {"edition": E, "area": "west-midlands", "title": "t", "authors": [{"name": "a"}], "lead_contact": {"name": "c"},
+              "sections": [{"section": "force-statement", "title": "Force statement"}]}  # fmt: skip
+    state = fold([("EditionOpened", opened), ("EditionApproved", registry.upcast("EditionApproved", 1, old))], positions=[1, 41])
+    approval = state.approvals[0]
+    assert (approval.content, approval.event_position, approval.tree_size) == (None, 41, 40)  # proved in the frozen tree, as before
