@@ -8,10 +8,15 @@ What is checked (docs/proofs.md, "Checking"):
   `checkpoint`, the index, manifests, edition.json files, consistency proofs, checkpoints the reader
   kept): that would be a fork, proof the log was rewritten;
 - a consistency proof from each checkpoint to the next: the log only grew between two editions;
-- for each figure and paragraph of each edition.json: its proof is for the edition's checkpoint's tree
-  size; each of its events, re-hashed from the published envelope (docs/hash-chain.md), leads to that
-  checkpoint's root; and what edition.json publishes is what those events say (a figure's measure,
-  area, period, value and note; a paragraph's text, heading, section and footnotes).
+- for each edition.json in proof format 2: its approval, re-hashed from the published envelope
+  (docs/hash-chain.md), leads to the checkpoint's root and is this revision's; every figure and paragraph
+  is what the approval names (a figure's measure, area, period, value, note and source; a paragraph's
+  text, heading, section, footnotes and priority), and every one it names is published; each proof is
+  for the checkpoint's tree size and leads from the source hash the approval names, at its position,
+  to the root;
+- in the first format (no `proof_format`): each figure's and paragraph's events, re-hashed, lead to the
+  root, and say what edition.json publishes;
+- each scorecard line's values are those proven figures'.
 
 Each problem names its kind; `Report.exit_code` ranks them: a fork 4, a signature 3, anything else 1.
 """

@@ -22,6 +22,7 @@ from events.domain.rules.releases import ReleasedRevision
 from events.projections import Projections, line_change
 from events.projections.history import Diff, FigureChange, FigureDiff
 from publishers import model
+from publishers.publish import PublishError
 from publishers.times import period_label, signed, value_text
 
 from . import evidence
@@ -115,7 +116,7 @@ def content_of(store: EventStore, edition: str, position: int, frozen: Frozen) -
     }  # fmt: skip
 
 
-class ApprovalDisagrees(ValueError):
+class ApprovalDisagrees(PublishError):
     """An approval's content is not what the log gives at its frozen position: it cannot be published."""
 
 
