@@ -100,6 +100,23 @@ def test_verify_reports_the_head_and_the_first_bad_position(client, token, store
     assert not bad["ok"] and bad["first_bad_position"] == 2
 
 
+def test_verify_catches_an_approval_that_names_a_value_the_log_did_not_hold(client, token, store):
+    from service.handlers import editions
+
+    from .test_proofs_drafts import APPROVER, E, append_wrong_approval, drafted_then_revised
+
+    secret = token("auditor")
+    drafted_then_revised(store)
+    editions.approve_edition(store, E, APPROVER)
+    good = client.get("/audit/verify", headers=bearer(secret)).json()
+    assert good["ok"] and good["approvals"] == 1 and good["problem"] is None
+    append_wrong_approval(store)
+    bad = client.get("/audit/verify", headers=bearer(secret)).json()
+    assert not bad["ok"] and bad["approvals"] == 2 and bad["first_bad_position"] is None
+    assert bad["problem"].startswith(f"approval disagrees with the log: edition {E} revision 2: its approval")
+    assert bad["problem"].endswith("it says value '45', the log '46'")
+
+
 def test_bad_query_parameters_are_422_problems_naming_the_field(client, token):
     response = client.get("/audit/log", params={"from": "zero"}, headers=bearer(token("auditor")))
     assert response.status_code == 422

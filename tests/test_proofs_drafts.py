@@ -153,10 +153,24 @@ def test_an_edition_approved_before_approvals_named_their_content_keeps_its_evid
     assert "2 checkpoint(s), 1 consistency proof(s), 2 edition(s)" in result.output
 
 
+def append_wrong_approval(store: EventStore):
+    """Approve revision 2 as any approval is appended, but naming 45 for the homicide figure the log holds as 46;
+    returns the head it is frozen at."""
+    from events.domain.rules import editions as rules
+    from service.handlers.editions_published import approved_content
+
+    head = store.head()
+    view = editions.view_edition(store, E, head.position)
+    content = approved_content(store, E, head.position)
+    next(f for f in content["figures"] if f["period"] == Y2021)["value"] = "45"
+    wrong = rules.approve(view.state, [], edition=E, position=head.position, head_hash=head.hash, reason="wrong", content=content)
+    store.append(edition_stream(E), [NewEvent.of(wrong, store.registry)], view.version, metadata=APPROVER)
+    return head
+
+
 def test_verify_with_the_database_catches_an_approval_that_names_a_value_the_log_did_not_hold(store, clock, site, database_url, monkeypatch):
     """The chain is intact: the approval was appended as any event is; only what it names is false."""
-    from events.domain.rules import editions as rules
-    from service.handlers.editions_published import ApprovalDisagrees, approved_content
+    from service.handlers.editions_published import ApprovalDisagrees
 
     drafted_then_revised(store)
     monkeypatch.setenv("POLICING_METRICS_DATABASE_URL", database_url)
@@ -165,12 +179,7 @@ def test_verify_with_the_database_catches_an_approval_that_names_a_value_the_log
     assert verified.exit_code == 0 and "1 approval(s) name what the log held at their frozen positions" in verified.output, verified.output
 
     clock.advance(days=1)
-    head = store.head()
-    view = editions.view_edition(store, E, head.position)
-    content = approved_content(store, E, head.position)
-    next(f for f in content["figures"] if f["period"] == Y2021)["value"] = "45"
-    wrong = rules.approve(view.state, [], edition=E, position=head.position, head_hash=head.hash, reason="wrong", content=content)
-    store.append(edition_stream(E), [NewEvent.of(wrong, store.registry)], view.version, metadata=APPROVER)
+    head = append_wrong_approval(store)
 
     verified = CliRunner().invoke(cli, ["verify"], catch_exceptions=False)
     assert verified.exit_code == 1

@@ -53,6 +53,7 @@ class VerifyOut(BaseModel):
     head: HeadOut
     first_bad_position: int | None = None
     problem: str | None = None
+    approvals: int = 0  # approvals naming their content, each re-folded from the log at its frozen position
 
 
 @router.get(
@@ -106,13 +107,20 @@ async def verify(
             expected = Head.parse(expect_head)
         except ValueError as exc:
             raise Problem(422, "Invalid request", f"expect_head: {exc}")
-    report = await run_in_threadpool(request.app.state.store.verify, expected)
+    store = request.app.state.store
+    report = await run_in_threadpool(store.verify, expected)
+    approvals, wrong = 0, []
+    if report.ok:  # then every approval names what the log held at its frozen position (docs/proofs.md)
+        from service.handlers.editions_published import approval_disagreements
+
+        approvals, wrong = await run_in_threadpool(lambda: approval_disagreements(store, _projections(request)))
     return VerifyOut(
-        ok=report.ok,
+        ok=report.ok and not wrong,
         checked=report.checked,
         head=HeadOut(position=report.head.position, hash=report.head.hash),
         first_bad_position=report.breach.position if report.breach else None,
-        problem=report.breach.problem if report.breach else None,
+        problem=report.breach.problem if report.breach else (f"approval disagrees with the log: {wrong[0]}" if wrong else None),
+        approvals=approvals,
     )
 
 
