@@ -4,7 +4,7 @@ index of them all, and a page on how to check.
 
 | key | what |
 |---|---|
-| `checkpoints/{size}` | the signed checkpoint (C2SP tlog-checkpoint in a signed note) of the tree of `size` events, one per released revision's frozen position |
+| `checkpoints/{size}` | the signed checkpoint (C2SP tlog-checkpoint in a signed note) of the tree of `size` events, one per released revision's tree size (its approval's position; its frozen position before approvals named their content) |
 | `checkpoint` | the latest of them (the largest size) |
 | `proofs/consistency/{old}-{new}.json` | the RFC 9162 consistency proof from each checkpoint to the next |
 | `checkpoint.pub` | the verifier keys that sign the checkpoints, one per line (Go's note verifier key format) |
@@ -41,7 +41,7 @@ def b64(data: bytes) -> str:
 
 @dataclass(frozen=True)
 class TreeHead:
-    """A released revision's tree: its size (the frozen position), root, the revisions frozen there, and its
+    """A released revision's tree: its size (up to its approval, or its frozen position in the first proof format), root, the revisions proved in it, and its
     checkpoint as published (a signed note; the bare checkpoint text when no key is configured)."""
 
     size: int

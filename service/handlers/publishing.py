@@ -436,7 +436,7 @@ class Publishing:
         return written
 
     def transparency(self, to: ObjectStore, site: model.Site) -> list:
-        """The site's checkpoints (one per released revision's frozen size), consistency proofs between them,
+        """The site's checkpoints (one per released revision's tree size), consistency proofs between them,
         verifier keys, index and page. A checkpoint already published keeps its signatures (an earlier key's,
         a cosigner's) and gains this key's; one of the same size with another root is a fork: refused."""
         sizes: dict[int, list[tuple[str, int]]] = {}
