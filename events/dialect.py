@@ -38,6 +38,15 @@ class Dialect:
         """Begin an append's transaction, holding the lock that serialises appends."""
         raise NotImplementedError
 
+    def begin_derived(self, cursor: Any) -> None:
+        """`begin_append` for a transaction that writes only what the events give again (the Merkle
+        tree's catch-up): its commit need not wait for the disk, since one lost in a power cut is
+        redone by the next reader. `end_derived` follows it, committed or not."""
+        self.begin_append(cursor)
+
+    def end_derived(self, cursor: Any) -> None:
+        """After a `begin_derived` transaction has ended: put back what it changed on the connection."""
+
     def insert(self, cursor: Any, rows: list[tuple]) -> None:
         cursor.executemany(self.sql(INSERT_SQL), rows)
 

@@ -42,6 +42,10 @@ class Postgres(Dialect):
         # psycopg has already opened a transaction; the lock is released at its end.
         cursor.execute("SELECT pg_advisory_xact_lock(%s::int, hashtext(current_schema()))", (APPEND_LOCK_KEY,))
 
+    def begin_derived(self, cursor: Any) -> None:
+        self.begin_append(cursor)
+        cursor.execute("SET LOCAL synchronous_commit TO off")  # for this transaction only
+
     def notify(self, cursor: Any, position: int) -> None:
         # Delivered on commit only, so listeners never wake for an event they cannot see.
         cursor.execute(f"SELECT pg_notify({CHANNEL_SQL}, %s)", (str(position),))

@@ -572,17 +572,22 @@ class EventStore:
             self.catch_up_tree()
 
     def _under_append_lock(self, work: Callable[[Any], Any]) -> Any:
-        """`work(cursor)` in a transaction of its own on a connection of its own, holding the append lock."""
+        """`work(cursor)` in a transaction of its own on a connection of its own, holding the append
+        lock; a transaction of derived writes (dialect.begin_derived: the tree only), whose commit
+        need not reach the disk before it returns."""
         connection = self.engine.raw_connection()
         try:
             cursor = connection.cursor()
-            self.dialect.begin_append(cursor)
-            result = work(cursor)
-            connection.commit()
-            return result
-        except BaseException:
-            connection.rollback()
-            raise
+            try:
+                self.dialect.begin_derived(cursor)
+                result = work(cursor)
+                connection.commit()
+                return result
+            except BaseException:
+                connection.rollback()
+                raise
+            finally:
+                self.dialect.end_derived(cursor)
         finally:
             connection.close()
 

@@ -13,7 +13,8 @@ table is brought up to the log's head by `catch_up`, under the append lock, befo
 it: the store's tree_head, tree_root, proofs and verify call it whenever the table does not yet
 cover the size they read (events/store.py). The table is derived from the events alone, so a crash
 between an append and its catch-up loses nothing: the next reader hashes those events. A catch-up
-writes all it adds in one transaction, and resumes from the table's own last row (`covered`).
+writes all it adds in one transaction, whose commit need not reach the disk (dialect.begin_derived:
+one lost is redone), and resumes from the table's own last row (`covered`).
 
 Everything here works on a DB-API cursor inside the caller's transaction: `catch_up` extends the
 table to the head; `rebuild` recomputes the table from the events; `TreeChecker` compares it with

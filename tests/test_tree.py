@@ -158,6 +158,37 @@ def test_a_catch_up_that_fails_before_its_commit_writes_nothing_and_the_next_rea
     assert store.verify().ok
 
 
+@pytest.mark.parametrize("fails", [False, True], ids=["committed", "failed"])
+def test_a_catch_up_hands_its_connection_back_with_durable_commits(store, monkeypatch, fails):
+    # The catch-up's own commit skips the wait for the disk (it writes only what the events give
+    # again); the pooled connection it used must not go on committing so for whoever takes it next.
+    fill(store, [20])
+    used = []
+    end_derived, catch_up = store.dialect.end_derived, store.tree.catch_up
+
+    def ended(cursor):
+        end_derived(cursor)
+        used.append(cursor.connection)
+
+    def failing(cursor, **options):
+        catch_up(cursor, **options)
+        raise RuntimeError("the connection dropped before the commit")
+
+    monkeypatch.setattr(store.dialect, "end_derived", ended)
+    if fails:
+        monkeypatch.setattr(store.tree, "catch_up", failing)
+        with pytest.raises(RuntimeError):
+            store.catch_up_tree()
+    else:
+        assert store.catch_up_tree() == 20
+    (driver,) = used
+    cursor = driver.cursor()
+    cursor.execute("PRAGMA synchronous" if store.dialect.name == "sqlite" else "SHOW synchronous_commit")
+    assert cursor.fetchone()[0] in (2, "on")  # SQLite's FULL; PostgreSQL's on
+    cursor.close()
+    driver.rollback()
+
+
 @pytest.mark.parametrize("tamper", ["change", "delete", "add"])
 def test_verify_names_a_changed_missing_or_surplus_tree_hash_and_rebuild_restores_the_tree(store, engine, tamper):
     fill(store, [40, 30])
