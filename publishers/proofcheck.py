@@ -37,7 +37,7 @@ from events.domain.rules import figures as figure_rules
 from events.merkle import ProofError, event_leaf_hash, verify_consistency, verify_inclusion
 from events.notes import BadSignature, Checkpoint, NoteError, UnverifiedNote, VerifierKey, open_checkpoint
 
-from .model import checkpoint_key
+from .model import checkpoint_key, publishable
 from .stores import ObjectNotFound, ObjectStore
 from .transparency import CHECKPOINT, PROOFS_INDEX, VERIFIER_KEYS, consistency_key
 
@@ -326,7 +326,7 @@ def _check_events(document: dict, size: int, root: bytes, name: str, report: Rep
         if state is not None and state.source:
             said["source"] = state.source
         for field_name, value in said.items():
-            if figure.get(field_name) != value:
+            if figure.get(field_name) != publishable(value):
                 report.fail(
                     TAMPERED,
                     f"{name}: tampered {label}: edition.json says {field_name} {figure.get(field_name)!r}, but its events "
@@ -347,7 +347,7 @@ def _check_events(document: dict, size: int, root: bytes, name: str, report: Rep
             "section": paragraph.get("section"), "footnotes": paragraph.get("footnotes"), "priority": paragraph.get("priority"),
         }  # fmt: skip
         for field_name, value in said.items():
-            if published[field_name] != value:
+            if published[field_name] != publishable(value):
                 report.fail(
                     TAMPERED,
                     f"{name}: tampered {label}: edition.json says {field_name} {published[field_name]!r}, but its events say {value!r}",
@@ -405,7 +405,9 @@ def _check_approved(document: dict, size: int, root: bytes, name: str, report: R
         if approved is None:
             report.fail(TAMPERED, f"{name}: tampered {label}: edition.json publishes it, but {where} does not name it")
             continue
-        said = [(f, item.get(published), approved.get(f)) for f, published in fields.items() if item.get(published) != approved.get(f)]
+        said = [  # as published: with what no published text may carry replaced (publishers.model.publishable)
+            (f, item.get(published), approved.get(f)) for f, published in fields.items() if item.get(published) != publishable(approved.get(f))
+        ]
         for field_name, published, value in said:
             report.fail(TAMPERED, f"{name}: tampered {label}: edition.json says {field_name} {published!r}, but {where} says {value!r}")
         if item.get("position") != approved["position"]:

@@ -20,6 +20,7 @@ from linkify_it import LinkifyIt
 from markupsafe import Markup, escape
 
 from events.domain.areas import force_area
+from events.domain.fields import UNCARRIED
 from events.domain.comparisons import NumberStyle
 from events.domain.editions import BINDING, FOOTNOTE_MARK
 
@@ -90,8 +91,11 @@ def environment() -> Environment:
 
 
 def dumps(document: Any) -> bytes:
-    """JSON as published: sorted keys, two-space indent, UTF-8, a final newline: stable bytes."""
-    return (json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode()
+    """JSON as published: sorted keys, two-space indent, UTF-8, a final newline: stable bytes. A character
+    no published text may carry (events.domain.fields.uncarried) is written as its JSON escape: only an
+    event as hashed, inside a proof, can still hold one, and a reader must read back exactly its bytes."""
+    text = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    return UNCARRIED.sub(lambda m: json.dumps(m.group())[1:-1], text).encode()
 
 
 # -- index.html ---------------------------------------------------------------------------------

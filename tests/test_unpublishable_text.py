@@ -29,6 +29,7 @@ from events.domain import registry
 from events.domain import fields
 from events.domain.errors import InvalidValue, NothingToChange, UnpublishableText
 from publishers.check import check_lag, check_site
+from publishers.proofcheck import check as proof_check
 from publishers.stores import LocalDirectory
 from service.cli import cli
 from service.handlers import editions, figures, measures
@@ -158,6 +159,10 @@ def test_a_log_already_holding_such_text_publishes_with_each_character_replaced(
     assert "Statement\ufffd February 2022" in page and not fields.uncarried(page)
     document = site.get(f"editions/{EDITION}/r{report.revision}/edition.json").decode()
     assert "burglary \ufffd corrected" in json.loads(document)["reason"]
+    # The approval is published as hashed, its character JSON-escaped, so its proof still holds.
+    assert not fields.uncarried(document) and "burglary \\ufffe corrected" in document
+    assert json.loads(document)["approval"]["data"]["reason"] == "burglary \ufffe corrected"
+    assert proof_check(site).problems == []
     assert check_lag(site, publishing.site(site), SITE_URL) == []
 
 

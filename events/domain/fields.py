@@ -67,6 +67,9 @@ _UNCARRIED = re.compile(
 )
 
 
+UNCARRIED = _UNCARRIED  # for a writer that escapes such characters rather than replacing them (JSON)
+
+
 def uncarried(value: str) -> tuple[int, str] | None:
     """The first character of `value` that XML, HTML or iCalendar cannot carry, with its index, or None."""
     match = _UNCARRIED.search(value)
