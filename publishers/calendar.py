@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from feedgen.feed import FeedGenerator
 from icalendar import Calendar, Event
@@ -20,7 +20,7 @@ from icalendar import Calendar, Event
 from events.domain.calendar import TIME_ZONE, Change, Release, parse_zoned
 from events.records import parse_time
 
-from .model import publishable
+from .model import edition_directory, publishable
 from .render import SITE_TITLE, environment
 from .stores import content_type_for
 from .times import display_time
@@ -38,8 +38,10 @@ def release_uid(edition: str, domain: str) -> str:
     return f"release-{edition}@{domain}"
 
 
-def edition_path(edition: str, revision: int) -> str:
-    return f"editions/{edition}/r{revision}/"
+def edition_path(edition: str, revision: int, organisations: Mapping[str, str] = {}) -> str:
+    """A released revision's folder from the calendar's own folder; `organisations` (edition -> organisation)
+    places a hub's editions in their organisations' sections."""
+    return edition_directory(edition, revision, organisations.get(edition, "")) + "/"
 
 
 def _url(base_url: str | None, path: str) -> str | None:
@@ -103,7 +105,8 @@ def _ordered(releases: Iterable[Release]) -> list[Release]:
 
 
 def calendar_ics(
-    releases: Iterable[Release], *, domain: str = "policing-metrics.invalid", name: str = "Release calendar", base_url: str | None = None
+    releases: Iterable[Release], *, domain: str = "policing-metrics.invalid", name: str = "Release calendar", base_url: str | None = None,
+    organisations: Mapping[str, str] = {},
 ) -> bytes:
     """calendar.ics: one VEVENT per release, times in Europe/London with its VTIMEZONE."""
     releases = _ordered(releases)
@@ -132,7 +135,7 @@ def calendar_ics(
         event.add("description", _description(release))
         event.add("transp", "TRANSPARENT")  # a release does not make anyone busy
         if release.status == "released" and release.released_revision is not None:
-            url = _url(base_url, edition_path(release.edition, release.released_revision))
+            url = _url(base_url, edition_path(release.edition, release.released_revision, organisations))
             if url:
                 event.add("url", url)
         calendar.add_component(event)
@@ -144,7 +147,7 @@ def calendar_ics(
     return calendar.to_ical()
 
 
-def release_record(release: Release, base_url: str | None = None) -> dict:
+def release_record(release: Release, base_url: str | None = None, organisations: Mapping[str, str] = {}) -> dict:
     """One release as calendar.json has it."""
     released = None
     if release.status == "released":
@@ -153,8 +156,8 @@ def release_record(release: Release, base_url: str | None = None) -> dict:
             "released_at": release.released_at,
             "late_by_seconds": release.late_by_seconds,
             "manifest_hash": release.manifest_hash,
-            "path": edition_path(release.edition, release.released_revision),
-            "url": _url(base_url, edition_path(release.edition, release.released_revision)),
+            "path": edition_path(release.edition, release.released_revision, organisations),
+            "url": _url(base_url, edition_path(release.edition, release.released_revision, organisations)),
         }
     return {
         "edition": release.edition,
@@ -181,13 +184,13 @@ def release_record(release: Release, base_url: str | None = None) -> dict:
     }
 
 
-def calendar_json(releases: Iterable[Release], *, base_url: str | None = None) -> bytes:
+def calendar_json(releases: Iterable[Release], *, base_url: str | None = None, organisations: Mapping[str, str] = {}) -> bytes:
     """calendar.json: every release, soonest first, with its change history."""
     releases = _ordered(releases)
     document = {
         "time_zone": TIME_ZONE,
         "updated": _last_changed(releases).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if releases else None,
-        "releases": [release_record(r, base_url) for r in releases],
+        "releases": [release_record(r, base_url, organisations) for r in releases],
     }
     return (json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode()
 
@@ -200,6 +203,7 @@ def calendar_feed(
     domain: str = "policing-metrics.invalid",
     title: str = "Release calendar changes",
     author: str = SITE_TITLE,
+    organisations: Mapping[str, str] = {},
 ) -> bytes:
     """An Atom feed with one entry per calendar change (announced, confirmed, moved, cancelled, released), newest first.
 
@@ -226,7 +230,8 @@ def calendar_feed(
         entry.content(_sentence(release, change), type="text")
         entry.category(term=change.kind, label=change.kind)
         if change.kind in ("released", "corrected") and release.released_revision is not None:
-            entry.link(href=site_url.rstrip("/") + "/" + edition_path(release.edition, release.released_revision), rel="alternate")
+            path = edition_path(release.edition, release.released_revision, organisations)
+            entry.link(href=site_url.rstrip("/") + "/" + path, rel="alternate")
         else:
             entry.link(href=site_url, rel="alternate")
     return feed.atom_str(pretty=True)
@@ -249,14 +254,14 @@ class CalendarFiles(dict):
 STATUS_WORDS = {"provisional": "Provisional", "confirmed": "Confirmed", "released": "Released", "cancelled": "Cancelled"}
 
 
-def calendar_html(releases: Iterable[Release]) -> bytes:
+def calendar_html(releases: Iterable[Release], organisations: Mapping[str, str] = {}) -> bytes:
     """calendar.html: coming releases soonest first, then past and cancelled ones newest first, each with its changes."""
     releases = _ordered(releases)
 
     def view(release: Release) -> dict:
         url = None
         if release.status == "released" and release.released_revision is not None:
-            url = edition_path(release.edition, release.released_revision)
+            url = edition_path(release.edition, release.released_revision, organisations)
         return {
             "title": release.title,
             "status": release.status,
@@ -279,18 +284,28 @@ def calendar_html(releases: Iterable[Release]) -> bytes:
 
 
 def calendar_files(
-    releases: Iterable[Release], *, base_url: str, domain: str, name: str = "Release calendar"
+    releases: Iterable[Release], *, base_url: str, domain: str, name: str = "Release calendar",
+    organisations: Mapping[str, str] = {},
 ) -> CalendarFiles:
-    """The calendar's files at the site root, key -> (bytes, content type): mutable keys, short cache."""
+    """The calendar's files at `base_url` (the site's root, or an organisation's section), key -> (bytes,
+    content type): mutable keys, short cache. `organisations` (edition -> organisation) places a hub's
+    editions, from the root, in their sections."""
     releases = [publishable(release) for release in releases]
     root = base_url.rstrip("/") + "/"
     files = CalendarFiles()
-    files.add("calendar.html", lambda: calendar_html(releases), content_type_for("calendar.html"))
-    files.add("calendar.ics", lambda: calendar_ics(releases, domain=domain, name=name, base_url=base_url), ICS_CONTENT_TYPE)
-    files.add("calendar.json", lambda: calendar_json(releases, base_url=base_url), JSON_CONTENT_TYPE)
+    files.add("calendar.html", lambda: calendar_html(releases, organisations), content_type_for("calendar.html"))
+    files.add(
+        "calendar.ics",
+        lambda: calendar_ics(releases, domain=domain, name=name, base_url=base_url, organisations=organisations),
+        ICS_CONTENT_TYPE,
+    )
+    files.add("calendar.json", lambda: calendar_json(releases, base_url=base_url, organisations=organisations), JSON_CONTENT_TYPE)
     files.add(
         "calendar.atom",
-        lambda: calendar_feed(releases, feed_url=root + "calendar.atom", site_url=root, domain=domain, title=f"{name}: changes"),
+        lambda: calendar_feed(
+            releases, feed_url=root + "calendar.atom", site_url=root, domain=domain, title=f"{name}: changes",
+            organisations=organisations,
+        ),  # fmt: skip
         ATOM_CONTENT_TYPE,
     )
     return files

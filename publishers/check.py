@@ -25,10 +25,25 @@ from typing import Callable, Iterable
 from .links import ENTRY_POINTS
 from .links import links as _links
 from .links import target as _target
-from .model import Site, edition_directory
+from .model import Site, section_prefix
 from .stores import ObjectNotFound, ObjectStore
 
-_REVISION = re.compile(r"^(editions/[^/]+/r\d+)/")
+# A revision's directory: `editions/{edition}/r{n}`, or `{organisation}/editions/...` in a hub's section.
+_REVISION = re.compile(r"^((?:[a-z0-9]+(?:-[a-z0-9]+)*/)?editions/[^/]+/r\d+)/")
+
+
+def revision_directory(key: str) -> str | None:
+    """The revision directory a key is in (`editions/E/rN`, `kent-police/editions/E/rN`), or None."""
+    found = _REVISION.match(key)
+    return found.group(1) if found else None
+
+
+def released_manifest(release: dict) -> str:
+    """The key of the manifest an `EditionReleased` event names among the keys it records."""
+    return next(
+        (key for key in release.get("keys", []) if key.endswith("/manifest.json") and revision_directory(key)),
+        f"editions/{release['edition']}/r{release['revision']}/manifest.json",
+    )
 
 
 @dataclass(frozen=True)
@@ -46,7 +61,7 @@ def frozen_heads(store: ObjectStore) -> list[FrozenHead]:
     """Every published manifest's `frozen_at`, oldest position first (a manifest that is not valid JSON is
     left to `check_site`, which reports it)."""
     heads = []
-    for key in store.list("editions/"):
+    for key in store.list():
         if not key.endswith("/manifest.json") or not _REVISION.match(key):
             continue
         try:
@@ -88,7 +103,7 @@ def check_site(store: ObjectStore, site_url: str | None = None) -> list[str]:
     keys = set(store.list())
     problems: list[str] = []
     complete: set[str] = set()
-    for key in sorted(k for k in keys if k.startswith("editions/") and k.endswith("/manifest.json")):
+    for key in sorted(k for k in keys if _REVISION.match(k) and k.endswith("/manifest.json")):
         directory = key[: -len("manifest.json")]
         try:
             manifest = json.loads(store.get(key))
@@ -145,12 +160,18 @@ def check_lag(store: ObjectStore, site: Site, site_url: str | None = None) -> li
         return targets[page]
 
     newest = site.newest_first()[0] if site.editions else None
+    sections = {o: site.section(o) for o in site.organisations}
     for edition in site.editions:
         revision = edition.current.revision
-        wanted = f"{edition_directory(edition.edition, revision)}/index.html"
-        pages = ["index.html", "feed.atom", "feed.rss", "calendar.json", f"editions/{edition.edition}/index.html"]
+        wanted = f"{edition.directory}/index.html"
+        pages = ["index.html", "feed.atom", "feed.rss", "calendar.json", f"{edition.folder}/index.html"]
         if edition is newest:
             pages.append("latest/index.html")
+        if edition.organisation in sections:  # and its organisation's section's own pages
+            prefix = section_prefix(edition.organisation)
+            pages += [f"{prefix}{page}" for page in ("index.html", "feed.atom", "feed.rss", "calendar.json")]
+            if edition == sections[edition.organisation].newest_first()[0]:
+                pages.append(f"{prefix}latest/index.html")
         for page in pages:
             found = linked(page)
             if found is None or wanted not in found:
@@ -189,7 +210,7 @@ def checkpoint_disagreements(store: ObjectStore, root_at: Callable[[int], bytes 
 
 def check_against_log(
     store: ObjectStore,
-    released: Iterable[tuple[str, int, str]],
+    released: Iterable[tuple[str, int, str, str]],
     hash_at: Callable[[int], str | None],
     root_at: Callable[[int], bytes | None] | None = None,
 ) -> list[str]:
@@ -200,8 +221,7 @@ def check_against_log(
     problems = frozen_head_disagreements(store, hash_at)
     if root_at is not None:
         problems += checkpoint_disagreements(store, root_at)
-    for edition, revision, manifest_hash in released:
-        key = f"editions/{edition}/r{revision}/manifest.json"
+    for edition, revision, manifest_hash, key in released:
         try:
             body = store.get(key)
         except ObjectNotFound:

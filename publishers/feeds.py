@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from feedgen.feed import FeedGenerator
 
-from .model import Site, SiteEdition, edition_directory, priority_title, publishable
+from .model import Site, SiteEdition, priority_title, publishable
 from .times import display_time, utc
 
 ATOM_CONTENT_TYPE = "application/atom+xml"
@@ -22,8 +22,9 @@ PRIORITY_SCHEME = "https://www.gov.uk/government/publications/national-crime-and
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-def feed_id(authority: str) -> str:
-    return f"tag:{authority},2021:statements"
+def feed_id(authority: str, organisation: str = "") -> str:
+    """The whole site's feed, or one organisation's section's."""
+    return f"tag:{authority},2021:statements" + (f"/{organisation}" if organisation else "")
 
 
 def entry_id(authority: str, edition: SiteEdition) -> str:
@@ -32,7 +33,7 @@ def entry_id(authority: str, edition: SiteEdition) -> str:
 
 
 def entry_url(site: Site, edition: SiteEdition) -> str:
-    return f"{site.site_url}{edition_directory(edition.edition, edition.current.revision)}/"
+    return f"{site.site_url}{edition.directory}/"
 
 
 def entry_summary(edition: SiteEdition) -> str:
@@ -62,7 +63,7 @@ def _ordered(site: Site) -> list[SiteEdition]:
 def _generator(site: Site, self_url: str, self_type: str) -> tuple[FeedGenerator, list[SiteEdition]]:
     editions = _ordered(publishable(site))
     feed = FeedGenerator()
-    feed.id(feed_id(site.authority))
+    feed.id(feed_id(site.authority, site.section_of))
     feed.title(site.title)
     feed.subtitle("Statutory policing performance statements, newest first; a revision or correction updates its statement's entry.")
     _links(feed, site, self_url, self_type)
@@ -90,15 +91,15 @@ def _generator(site: Site, self_url: str, self_type: str) -> tuple[FeedGenerator
 
 def _links(feed: FeedGenerator, site: Site, self_url: str, self_type: str) -> None:
     feed.link(href=self_url, rel="self", type=self_type, replace=True)
-    feed.link(href=site.site_url, rel="alternate", type="text/html")
+    feed.link(href=site.url, rel="alternate", type="text/html")
 
 
 def feeds(site: Site) -> tuple[bytes, bytes]:
     """feed.atom and feed.rss, from one generator: the entries are built once for both."""
-    feed, editions = _generator(site, f"{site.site_url}feed.atom", ATOM_CONTENT_TYPE)
+    feed, editions = _generator(site, f"{site.url}feed.atom", ATOM_CONTENT_TYPE)
     atom = feed.atom_str(pretty=True)
     # RSS 2.0 has no `updated`: an item's pubDate is its latest revision's time, so readers see a correction.
-    _links(feed, site, f"{site.site_url}feed.rss", RSS_CONTENT_TYPE)
+    _links(feed, site, f"{site.url}feed.rss", RSS_CONTENT_TYPE)
     feed.description("Statutory policing performance statements, newest first.")
     for entry, edition in zip(feed.entry(), editions):
         entry.pubDate(utc(edition.updated_at))

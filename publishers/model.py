@@ -306,15 +306,28 @@ class EditionDocument:
     number_style: NumberStyle = SEED_STYLE
     checkpoint: CheckpointRef | None = None
     approval: ProvenEvent | None = None  # the approval as hashed, when it names the content (proof format 2)
+    # The organisation whose site section (`{organisation}/`) it is published in, "" for the site's root:
+    # fixed at its first approval (events.domain.rules.organisations.section_of).
+    organisation: str = ""
 
     @property
     def directory(self) -> str:
-        return edition_directory(self.edition, self.revision)
+        return edition_directory(self.edition, self.revision, self.organisation)
 
 
-def edition_directory(edition: str, revision: int) -> str:
+def section_prefix(organisation: str) -> str:
+    """An organisation's site section's keys begin with this: "kent-police/"; the site's root is ""."""
+    return f"{organisation}/" if organisation else ""
+
+
+def edition_folder(edition: str, organisation: str = "") -> str:
+    """An edition's folder: `editions/{edition}`, in its organisation's section in a hub."""
+    return f"{section_prefix(organisation)}editions/{edition}"
+
+
+def edition_directory(edition: str, revision: int, organisation: str = "") -> str:
     """Where a revision's files live: immutable keys under it."""
-    return f"editions/{edition}/r{revision}"
+    return f"{edition_folder(edition, organisation)}/r{revision}"
 
 
 # -- the site around editions ------------------------------------------------------------------
@@ -344,6 +357,16 @@ class SiteEdition:
     revisions: tuple[SiteRevision, ...]
     summary: str = ""
     authors: tuple[str, ...] = ()
+    organisation: str = ""  # whose site section it is published in ("": the root)
+
+    @property
+    def folder(self) -> str:
+        return edition_folder(self.edition, self.organisation)
+
+    @property
+    def directory(self) -> str:
+        """Its current revision's directory, from the site's root."""
+        return edition_directory(self.edition, self.current.revision, self.organisation)
 
     @property
     def current(self) -> SiteRevision:
@@ -371,6 +394,16 @@ class Site:
     # The same measure across areas (publishers.comparison.comparison_rows): measure -> its rows, each from
     # an area's latest released revision as its edition.json published the line.
     comparisons: dict[str, tuple[dict, ...]] = field(default_factory=dict)
+    # A hub's organisations (id -> name), each with a site section, and each section's release calendar
+    # files (as calendar_files, keyed within the section).
+    organisations: dict[str, str] = field(default_factory=dict)
+    section_calendars: dict[str, dict[str, tuple[bytes, str]]] = field(default_factory=dict)
+    section_of: str = ""  # in `section`'s view: the organisation whose section this is
+
+    @property
+    def url(self) -> str:
+        """Where this view lives: the site's address, or its organisation's section's."""
+        return f"{self.site_url}{section_prefix(self.section_of)}"
 
     def newest_first(self) -> list[SiteEdition]:
         """By first release: the order editions came out in, whatever was corrected since."""
@@ -380,3 +413,16 @@ class Site:
 
     def edition(self, edition: str) -> SiteEdition | None:
         return next((e for e in self.editions if e.edition == edition), None)
+
+    def section(self, organisation: str) -> Site:
+        """One organisation's site section: its editions only, its own calendar, its address under the site's."""
+        return dataclasses.replace(
+            self,
+            editions=tuple(e for e in self.editions if e.organisation == organisation),
+            section_of=organisation,
+            title=f"{self.organisations[organisation]}: {self.title}",
+            calendar_files=self.section_calendars.get(organisation, {}),
+            comparisons={},
+            organisations={},
+            section_calendars={},
+        )

@@ -37,6 +37,7 @@ from events.domain.rules import figures as figure_rules
 from events.merkle import ProofError, event_leaf_hash, verify_consistency, verify_inclusion
 from events.notes import BadSignature, Checkpoint, NoteError, UnverifiedNote, VerifierKey, open_checkpoint
 
+from .check import revision_directory
 from .model import checkpoint_key, publishable
 from .stores import ObjectNotFound, ObjectStore
 from .transparency import CHECKPOINT, PROOFS_INDEX, VERIFIER_KEYS, consistency_key
@@ -256,11 +257,12 @@ def _json(store: ObjectStore, key: str):
 
 
 def _editions(store: ObjectStore) -> list[str]:
-    """Revision directories ('editions/2022-02/r1/', or '' for a downloaded edition) holding edition.json."""
+    """Revision directories ('editions/2022-02/r1/', 'kent-police/editions/2022-02/r1/' in a hub's section, or
+    '' for a downloaded edition) holding edition.json."""
     keys = store.list()
     if "edition.json" in keys and "manifest.json" in keys:
         return [""]
-    return sorted(k[: -len("manifest.json")] for k in keys if k.startswith("editions/") and k.endswith("/manifest.json"))
+    return sorted(k[: -len("manifest.json")] for k in keys if revision_directory(k) and k.endswith("/manifest.json"))
 
 
 def _check_edition(store, directory, heads, roots: _Roots, report: Report, site, open_note) -> None:

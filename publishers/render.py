@@ -61,9 +61,11 @@ class RenderedEdition:
     files: dict[str, bytes]
     manifest: bytes
 
+    organisation: str = ""
+
     @property
     def directory(self) -> str:
-        return edition_directory(self.edition, self.revision)
+        return edition_directory(self.edition, self.revision, self.organisation)
 
     @property
     def manifest_hash(self) -> str:
@@ -226,6 +228,7 @@ def render_html(doc: EditionDocument) -> bytes:
         other_figures=_other_figures(doc),
         notice_kinds=NOTICE_KINDS,
         root="../../../",
+        hub="../../../../" if doc.organisation else "../../../",  # the checkpoints, proofs and schema are the hub's
         site_title=SITE_TITLE,
         software_version=doc.software_version,
     )
@@ -502,7 +505,7 @@ def csvw_metadata(doc: EditionDocument) -> dict[str, Any]:
             f"{doc.frozen_position} at which revision {doc.revision} of edition {doc.edition} was approved."
         ),
         "dc:issued": {"@value": doc.release_at, "@type": "xsd:dateTime"},
-        "dc:identifier": f"{edition_directory(doc.edition, doc.revision)}/{SCORECARD_CSV}",
+        "dc:identifier": f"{doc.directory}/{SCORECARD_CSV}",
         "dialect": {"header": True, "encoding": "utf-8", "delimiter": ",", "lineTerminators": ["\r\n"]},
         "tableSchema": {
             "columns": [
@@ -528,7 +531,7 @@ def manifest(doc: EditionDocument, files: dict[str, bytes]) -> bytes:
             "frozen_at": {"position": doc.frozen_position, "head_hash": doc.head_hash},
             "checkpoint": checkpoint_json(doc),
             "software": {"name": SOFTWARE, "version": doc.software_version},
-            "directory": edition_directory(doc.edition, doc.revision) + "/",
+            "directory": doc.directory + "/",
             "files": [
                 {
                     "path": name,
@@ -551,4 +554,4 @@ def render_edition(doc: EditionDocument) -> RenderedEdition:
         INDEX: render_html(doc),
     }
     assert tuple(files) == EDITION_FILES
-    return RenderedEdition(doc.edition, doc.revision, files, manifest(doc, files))
+    return RenderedEdition(doc.edition, doc.revision, files, manifest(doc, files), doc.organisation)

@@ -17,7 +17,7 @@ import structlog
 
 from .comparison import comparison_csv
 from .feeds import ATOM_CONTENT_TYPE, RSS_CONTENT_TYPE, feeds
-from .model import Site, SiteEdition, edition_directory, publishable
+from .model import Site, SiteEdition, edition_directory, publishable, section_prefix
 from .render import CSVW_METADATA, EDITION_JSON, NOTICE_KINDS, SCORECARD_CSV, SITE_TITLE, environment
 from .stores import content_type_for
 from .times import period_label, signed, signed_percent, value_text
@@ -71,14 +71,23 @@ def edition_index(site: Site, edition: SiteEdition) -> bytes:
     )
 
 
+def here(site: Site, edition: SiteEdition) -> str:
+    """An edition's folder from the root of `site` (the whole site, or an organisation's section)."""
+    return edition.folder.removeprefix(section_prefix(site.section_of))
+
+
 def latest_index(site: Site, edition: SiteEdition | None) -> bytes:
     if edition is None:
         return _page("empty_latest.html", root="../")
-    return _page("latest.html", root="../", edition=edition, site_url=site.site_url)
+    return _page("latest.html", root="../", edition=edition, folder=here(site, edition), site_url=site.site_url)
 
 
 def site_index(site: Site) -> bytes:
-    return _page("site_index.html", root="", editions=site.newest_first())
+    """The root index (a hub's lists its organisations' sections too), or an organisation's section's."""
+    return _page(
+        "site_index.html", root="", editions=site.newest_first(), folder=lambda edition: here(site, edition),
+        organisations=site.organisations, section=site.section_of, site_title=site.title,
+    )  # fmt: skip
 
 
 COMPARISON_DIRECTORY = "comparison"
@@ -95,8 +104,11 @@ def comparison_page(site: Site, measure: str) -> bytes:
             "baseline_label": period_label(row["baseline_period"]),
             "change_text": signed(row["change"], row["unit"]),
             "percent_text": signed_percent(row["change_percent"]),
+            "directory": edition.directory,
         }
         for row in site.comparisons[measure]
+        for edition in [site.edition(row["edition"])]
+        if edition is not None
     ]
     return _page("comparison.html", root="../../", measure=measure, title=rows[0]["title"], rows=rows)
 
@@ -133,11 +145,14 @@ def proofs_page(site: Site, heads, keys: list[str]) -> bytes:
     """proofs/index.html: how to check a statement, and every checkpoint."""
     from .transparency import b64, consistency_key
 
+    directories = {
+        (e.edition, r.revision): edition_directory(e.edition, r.revision, e.organisation) for e in site.editions for r in e.revisions
+    }
     rows = [
         {
             "size": h.size,
             "root_b64": b64(h.root),
-            "revisions": h.revisions,
+            "revisions": [(e, n, directories.get((e, n), edition_directory(e, n))) for e, n in h.revisions],
             "next_proof": consistency_key(h.size, heads[i + 1].size) if i + 1 < len(heads) else None,
         }
         for i, h in enumerate(heads)
@@ -153,11 +168,14 @@ def render_site(
     transparency: Iterable[SiteFile] = (),
 ) -> SiteFiles:
     """The site's mutable files in write order. `refresh` names the editions whose own pages to include;
-    `latest_files` holds the newest edition's current files to copy under latest/ (read from the store);
+    `latest_files` holds the newest edition's current files to copy under each latest/, by key there (read
+    from the store: `latest_keys`);
     `transparency` the checkpoints and proofs (publishers.transparency), written first.
     A file that fails to render is in `failed` instead, and the rest are still there."""
     files = SiteFiles()
     files.failed.update(getattr(site.calendar_files, "failed", {}))
+    for organisation, calendar in site.section_calendars.items():
+        files.failed.update({section_prefix(organisation) + key: why for key, why in getattr(calendar, "failed", {}).items()})
     site = publishable(site)
     # Checkpoints and proofs first: the edition pages link to them; the page on checking them links to the
     # revisions, so it comes after the edition pages, with the other pages.
@@ -167,29 +185,17 @@ def render_site(
         edition = site.edition(name)
         if edition is None:
             continue  # not released (or not in this destination): nothing public may name it
-        base = f"editions/{edition.edition}"
+        base = edition.folder
         # The page of all revisions first: if the stylesheet then fails, a superseded page merely lacks its
         # banner for a while; the other way round its banner would point at a page without the newer revision.
         files.add(f"{base}/index.html", lambda edition=edition: edition_index(site, edition), content_type_for("index.html"))
         files.add(f"{base}/status.css", lambda edition=edition: status_css(edition), content_type_for("status.css"))
-    newest = site.newest_first()[0] if site.editions else None
-    if newest is not None and latest_files:
-        for name in LATEST_COPIES:
-            if name in latest_files:
-                files.append(SiteFile(f"latest/{name}", latest_files[name], content_type_for(name)))
-    files.add("latest/index.html", lambda: latest_index(site, newest), content_type_for("index.html"))
-    files.add(SCHEMA_KEY, edition_schema, content_type_for(SCHEMA_KEY))
-    for key, (body, content_type) in sorted(site.calendar_files.items()):
-        files.append(SiteFile(key, body, content_type))
-    both: list[tuple[bytes, bytes]] = []  # the feeds are built once for both
-
-    def feed(index: int) -> bytes:
-        if not both:
-            both.append(feeds(site))
-        return both[0][index]
-
-    files.add("feed.atom", lambda: feed(0), ATOM_CONTENT_TYPE)
-    files.add("feed.rss", lambda: feed(1), RSS_CONTENT_TYPE)
+    # A hub's organisations' sections, each whole before the root index links to it.
+    for organisation in sorted(site.organisations):
+        section = site.section(organisation)
+        _around(files, section, latest_files or {})
+        files.add(f"{section_prefix(organisation)}index.html", lambda section=section: site_index(section), content_type_for("index.html"))
+    _around(files, site, latest_files or {})
     files.extend(f for f in transparency if f.key.endswith(".html"))
     for measure, rows in sorted(site.comparisons.items()):
         if rows:
@@ -201,10 +207,39 @@ def render_site(
     return files
 
 
+def _around(files: SiteFiles, site: Site, latest_files: dict[str, bytes]) -> None:
+    """latest/, the schema (the root's only), the release calendar and the feeds of `site`: the whole site,
+    or an organisation's section (its editions only, its keys under `{organisation}/`)."""
+    prefix = section_prefix(site.section_of)
+    newest = site.newest_first()[0] if site.editions else None
+    if newest is not None:
+        for name in LATEST_COPIES:
+            if f"{prefix}latest/{name}" in latest_files:
+                key = f"{prefix}latest/{name}"
+                files.append(SiteFile(key, latest_files[key], content_type_for(name)))
+    files.add(f"{prefix}latest/index.html", lambda: latest_index(site, newest), content_type_for("index.html"))
+    if not prefix:
+        files.add(SCHEMA_KEY, edition_schema, content_type_for(SCHEMA_KEY))
+    for key, (body, content_type) in sorted(site.calendar_files.items()):
+        files.append(SiteFile(prefix + key, body, content_type))
+    both: list[tuple[bytes, bytes]] = []  # the feeds are built once for both
+
+    def feed(index: int) -> bytes:
+        if not both:
+            both.append(feeds(site))
+        return both[0][index]
+
+    files.add(f"{prefix}feed.atom", lambda: feed(0), ATOM_CONTENT_TYPE)
+    files.add(f"{prefix}feed.rss", lambda: feed(1), RSS_CONTENT_TYPE)
+
+
 def latest_keys(site: Site) -> dict[str, str]:
-    """name -> key of the files latest/ copies: the newest edition's current revision."""
-    if not site.editions:
-        return {}
-    newest = site.newest_first()[0]
-    directory = edition_directory(newest.edition, newest.current.revision)
-    return {name: f"{directory}/{name}" for name in LATEST_COPIES}
+    """key under a latest/ -> the key it copies: the newest edition's current revision's files, for the whole
+    site's latest/ and for each organisation's section's."""
+    keys = {}
+    for view in [site, *(site.section(organisation) for organisation in sorted(site.organisations))]:
+        if view.editions:
+            newest = view.newest_first()[0]
+            for name in LATEST_COPIES:
+                keys[f"{section_prefix(view.section_of)}latest/{name}"] = f"{newest.directory}/{name}"
+    return keys

@@ -7,55 +7,22 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
-
-from events import Metadata
 from publishers.check import check_site
-from publishers.stores import LocalDirectory
 from service.handlers import figures
-from service.handlers.organisations import define_organisation
-from service.handlers.publishing import Publishing, for_scheduler
-from service.scheduler import ReleaseScheduler
 
-from .given import ANALYST, BASELINE, Y2021, a_figure, a_measure, an_approved_edition
-from .publish_support import SITE_URL, VERSION, announce
+from .given import ANALYST, Y2021
+from .hub_support import KENT, KENT_DUE, SURREY, SURREY_DUE, at, hub  # noqa: F401  (fixture)
+from .publish_support import SITE_URL
 
-ADMIN = Metadata(actor="admin")
-KENT, SURREY = "kent-2022-02", "surrey-2022-02"
-KENT_DUE, SURREY_DUE = "2026-01-07T09:30", "2026-01-14T09:30"
 PAGES = ("comparison/index.html", "comparison/homicide/index.html", "comparison/homicide.csv")
 
 
-@pytest.fixture
-def hub(store, clock, tmp_path):
-    """Kent's and Surrey's statements approved in one deployment, Kent's due a week before Surrey's."""
-    define_organisation(store, "kent-police", "Kent Police", ["Kent"], ADMIN)
-    define_organisation(store, "surrey-police", "Surrey Police", ["Surrey"], ADMIN)
-    a_measure(store, "homicide")
-    for area, baseline, latest in (("kent", "20", "17"), ("surrey", "7", "9931")):  # 9931 shows wherever it leaks
-        a_figure(store, "homicide", BASELINE, baseline, area=area)
-        a_figure(store, "homicide", Y2021, latest, area=area)
-    an_approved_edition(store, KENT, "kent")
-    an_approved_edition(store, SURREY, "surrey")
-    announce(store, clock, KENT, KENT_DUE)
-    announce(store, clock, SURREY, SURREY_DUE)
-    site = LocalDirectory(tmp_path / "site")
-    publishing = Publishing(store, site_url=SITE_URL, software_version=VERSION, clock=clock)
-    scheduler = ReleaseScheduler(store, for_scheduler(publishing, lambda: site), clock=clock)
-    return site, publishing, scheduler
-
-
-def at(clock, due: str, second_before: bool = False) -> None:
-    day, time = due.split("T")
-    clock.now = clock.now.replace(day=int(day[-2:]), hour=9, minute=29 if second_before else 30, second=59 if second_before else 0)
-
-
-def text(site: LocalDirectory, key: str) -> str:
+def text(site, key: str) -> str:
     return site.get(key).decode()
 
 
 def test_the_site_compares_a_measure_across_forces_only_from_released_editions(hub, store, clock):
-    site, publishing, scheduler = hub
+    site, publishing, scheduler = hub.site, hub.publishing, hub.scheduler
     at(clock, KENT_DUE)
     assert [a.edition for a in scheduler.sweep()] == [KENT]
 

@@ -34,18 +34,23 @@ def _keys(values: list[str]) -> list[VerifierKey]:
 
 
 def _site_of_edition(source: str, store: ObjectStore) -> ObjectStore | None:
-    """The site around a downloaded revision directory (editions/E/rN/ is three levels down), if it is there."""
-    if isinstance(store, LocalDirectory):
-        parent = store.root.parent.parent.parent
-        return LocalDirectory(parent) if (parent / "proofs" / "index.json").is_file() else None
-    parts = urlsplit(source)
-    path = posixpath.normpath(parts.path.rstrip("/") + "/../../..") + "/"
-    try:
-        site = open_site(urlunsplit((parts.scheme, parts.netloc, path, "", "")))
-        site.get("proofs/index.json")
-    except StorageError:
-        return None
-    return site
+    """The site around a downloaded revision directory, if it is there: editions/E/rN/ is three levels down,
+    four in an organisation's section of a hub (ORG/editions/E/rN/)."""
+    for up in (3, 4):
+        if isinstance(store, LocalDirectory):
+            parent = store.root.parents[up - 1]
+            if (parent / "proofs" / "index.json").is_file():
+                return LocalDirectory(parent)
+            continue
+        parts = urlsplit(source)
+        path = posixpath.normpath(parts.path.rstrip("/") + "/.." * up) + "/"
+        try:
+            site = open_site(urlunsplit((parts.scheme, parts.netloc, path, "", "")))
+            site.get("proofs/index.json")
+        except StorageError:
+            continue
+        return site
+    return None
 
 
 @proof_cli.command("check")

@@ -12,7 +12,7 @@ import typer
 
 from events.domain.errors import DomainError
 from events.transfer import hash_at
-from publishers.check import check_against_log, check_lag, check_site, published_head
+from publishers.check import check_against_log, check_lag, check_site, published_head, released_manifest
 from publishers.publish import PublishError
 from publishers.stores import StorageError, content_type_for, open_store
 
@@ -98,7 +98,7 @@ def check(
             publishing = app.publishing_to(url)
             problems += check_lag(store, publishing.site(store), url)
             released = [
-                (e.data["edition"], e.data["revision"], e.data["manifest_hash"])
+                (e.data["edition"], e.data["revision"], e.data["manifest_hash"], released_manifest(e.data))
                 for e in app.store.read_all(1)
                 if e.type == "EditionReleased"
             ]

@@ -27,6 +27,7 @@ from publishers.times import period_label, signed, value_text
 
 from . import evidence
 from .editions import load_edition, view_edition
+from .organisations import edition_organisation
 from .loading import load_figures, load_measures
 
 def caught_up(projections: Projections) -> Projections:
@@ -213,6 +214,7 @@ def edition_document(
         notices = tuple(figure_notices(diff, shown, quoted, measures, figures) + paragraph_notices(diff, edition))
 
     return model.EditionDocument(
+        organisation=edition_organisation(store, edition),
         edition=edition,
         revision=revision,
         area=area,

@@ -30,6 +30,8 @@ import structlog
 
 from events import EventStore
 from events.domain.editions import edition_stream
+from events.domain.organisations import ORGANISATIONS_STREAM
+from events.domain.rules import organisations as organisation_rules
 from events.domain.errors import EmbargoInForce, ReleaseWasCancelled, UnknownEdition  # noqa: F401 - refusals of a publish
 from events.domain.rules import editions as edition_rules
 from events.domain.rules import releases as release_rules
@@ -47,6 +49,7 @@ from publishers.times import display_time
 from publishers.stores import ObjectNotFound, ObjectStore, StorageError
 
 from .editions_published import RevisionTimes, edition_document
+from .organisations import edition_organisation
 from .releases import PublishOutcome, Releases, released_editions
 
 if TYPE_CHECKING:
@@ -115,6 +118,7 @@ class _Current:
     revision: int
     released_at: str
     area: str
+    directory: str
 
 
 class ManifestChanged(PublishRefused):
@@ -311,7 +315,7 @@ class Publishing:
             recorded_hash = next(r.manifest_hash for r in self.releases.released(edition) if r.revision == revision)
             if rendered.manifest_hash != recorded_hash:
                 # The release is recorded and its files are here: the site around them must still list it.
-                if to.exists(f"{model.edition_directory(edition, revision)}/manifest.json"):
+                if to.exists(f"{rendered.directory}/manifest.json"):
                     self.refresh_site(to, refresh=[edition], revision=revision)
                 raise ManifestChanged(
                     f"edition {edition} revision {revision} was released with manifest {recorded_hash}, but rendering it "
@@ -334,7 +338,7 @@ class Publishing:
 
     def site(self, to: ObjectStore) -> model.Site:
         """Every released edition whose current revision is complete in `to`, and the release calendar."""
-        present = {key.rsplit("/", 1)[0] for key in to.list("editions/") if key.endswith("/manifest.json")}
+        present = {key.rsplit("/", 1)[0] for key in to.list() if key.endswith("/manifest.json")}
         streams = self.store.read_prefix("release-")
         calendar = [release for _, events in sorted(streams.items()) if (release := release_rules.fold(events)) is not None]
         by_edition: dict[str, list] = {}
@@ -342,7 +346,8 @@ class Publishing:
             by_edition.setdefault(released.edition, []).append(released)
         editions = []
         for edition, revisions in by_edition.items():
-            shown = [r for r in revisions if model.edition_directory(edition, r.revision) in present]
+            organisation = revisions[0].organisation
+            shown = [r for r in revisions if model.edition_directory(edition, r.revision, organisation) in present]
             missing = [r.revision for r in revisions if r not in shown]
             if missing:
                 log.warning("site.revisions_missing", edition=edition, revisions=missing, destination=to.location(),
@@ -352,7 +357,7 @@ class Publishing:
             state = shown[-1].state
             site_revisions = []
             for index, r in enumerate(shown):
-                notices = self._notices(to, edition, r.revision) if index else ()
+                notices = self._notices(to, model.edition_directory(edition, r.revision, organisation)) if index else ()
                 site_revisions.append(
                     model.SiteRevision(
                         r.revision, r.release_at, r.reason, r.manifest_hash, notices, tree_size=r.tree_size or r.position,
@@ -367,21 +372,45 @@ class Publishing:
                     priorities=tuple(p for p in model.PRIORITY_TITLES if state.applicability.get(p, (False, ""))[0]),
                     revisions=tuple(site_revisions),
                     authors=tuple(a["name"] for a in state.authors),
+                    organisation=organisation,
                 )
             )
+        organisations, owners = self._organisations(calendar, by_edition)
         return model.Site(
             editions=tuple(editions),
             site_url=self.site_url,
             authority=self.authority,
-            calendar_files=calendar_files(calendar, base_url=self.site_url, domain=self.authority),
+            calendar_files=calendar_files(calendar, base_url=self.site_url, domain=self.authority, organisations=owners),
             comparisons=self._comparisons(to, editions),
+            organisations=organisations,
+            section_calendars={
+                organisation: calendar_files(
+                    [release for release in calendar if owners.get(release.edition) == organisation],
+                    base_url=f"{self.site_url}{organisation}/", domain=self.authority, name=f"{name}: release calendar",
+                )
+                for organisation, name in organisations.items()
+            },
         )
+
+    def _organisations(self, calendar: list, released: dict[str, list]) -> tuple[dict[str, str], dict[str, str]]:
+        """The hub's organisations (id -> name), and the organisation of each edition on the calendar whose
+        section is not the root (edition -> organisation): a released one's as it was published."""
+        defined = self.store.read_stream(ORGANISATIONS_STREAM)
+        organisations = organisation_rules.fold((e.type, e.data) for e in defined)
+        owners = {edition: revisions[0].organisation for edition, revisions in released.items()}
+        unreleased = [release.edition for release in calendar if release.edition not in owners]
+        streams = self.store.read_streams([edition_stream(edition) for edition in unreleased]) if organisations else {}
+        for edition in unreleased:
+            if organisations:
+                owners[edition] = edition_organisation(self.store, edition, streams.get(edition_stream(edition), []), defined)
+        names = {o.organisation: o.name for o in sorted(organisations.values(), key=lambda o: o.organisation)}
+        return names, {edition: owner for edition, owner in owners.items() if owner}
 
     def _comparisons(self, to: ObjectStore, editions: list[model.SiteEdition]) -> dict[str, tuple[dict, ...]]:
         """Every measure across areas, from each area's latest released revision's edition.json as published
         (only those editions' files are read): what `/public/comparison/{measure}` answers."""
         current = sorted(
-            (_Current(e.edition, e.current.revision, e.current.released_at, e.area) for e in editions),
+            (_Current(e.edition, e.current.revision, e.current.released_at, e.area, e.directory) for e in editions),
             key=lambda c: (c.released_at, c.edition, c.revision), reverse=True,
         )  # fmt: skip
         published: dict[tuple[str, int], list[dict]] = {}
@@ -390,7 +419,7 @@ class Publishing:
             key = (revision.edition, revision.revision)
             if key not in published:
                 try:
-                    body = to.get(f"{model.edition_directory(*key)}/{EDITION_JSON}")
+                    body = to.get(f"{revision.directory}/{EDITION_JSON}")
                     published[key] = list(json.loads(body).get("scorecard", []))
                 except (ObjectNotFound, ValueError):
                     published[key] = []
@@ -401,10 +430,10 @@ class Publishing:
             for measure in comparison.measures(current, lines)
         }
 
-    def _notices(self, to: ObjectStore, edition: str, revision: int) -> tuple[model.Notice, ...]:
+    def _notices(self, to: ObjectStore, directory: str) -> tuple[model.Notice, ...]:
         """A correction's notices as its own edition.json published them."""
         try:
-            document = json.loads(to.get(f"{model.edition_directory(edition, revision)}/{EDITION_JSON}"))
+            document = json.loads(to.get(f"{directory}/{EDITION_JSON}"))
         except (ObjectNotFound, ValueError):
             return ()
         return tuple(model.Notice(**notice) for notice in document.get("notices", []))
@@ -422,7 +451,7 @@ class Publishing:
                 seen = self._released_signature()
                 try:
                     site = self.site(to)
-                    latest = {name: to.get(key) for name, key in latest_keys(site).items()}
+                    latest = {key: to.get(source) for key, source in latest_keys(site).items()}
                 except StorageError as exc:
                     raise PublishFailed(edition, revision, exc.location or "", "site", exc) from exc
                 transparency = self.transparency(to, site)

@@ -21,8 +21,11 @@ from events.domain.rules import editions as edition_rules
 from events.domain.rules import releases as rules
 from events.domain.rules.editions import Edition
 from events.domain.rules.releases import ReleasedRevision, release_time, released_revisions  # noqa: F401
+from events.domain.organisations import ORGANISATIONS_STREAM
 from events.records import format_time
 from events.store import Clock, utc_now
+
+from .organisations import edition_organisation
 
 # A command that keeps meeting a concurrent change to the same release gives up after this many reads.
 ATTEMPTS = 5
@@ -266,6 +269,7 @@ class Released:
     reason: str  # its approval's reason (why it supersedes the revision before)
     state: Edition  # the edition at `position`: what its title, area and authors were when approved
     tree_size: int = 0  # the tree its published edition is proved in (Approval.tree_size)
+    organisation: str = ""  # whose site section it is published in (service.handlers.organisations)
 
     @property
     def title(self) -> str:
@@ -283,19 +287,21 @@ def released_editions(store: EventStore, release_events: dict[str, list] | None 
     revisions = {stream.removeprefix("release-"): released_revisions(events) for stream, events in streams.items()}
     revisions = {edition: found for edition, found in revisions.items() if found}
     edition_events = store.read_streams([edition_stream(edition) for edition in revisions])
+    defined = store.read_stream(ORGANISATIONS_STREAM)
     out = []
     for edition, found in sorted(revisions.items()):
         events = edition_events.get(edition_stream(edition), [])
         approvals = edition_rules.fold(
             ((e.type, e.data) for e in events), (e.recorded_at for e in events), (e.position for e in events)
         ).approvals
+        organisation = edition_organisation(store, edition, events, defined)
         for released in found:
             approval = approvals[released.revision - 1]
             state = edition_rules.fold((e.type, e.data) for e in events if e.position <= approval.position)
             out.append(
                 Released(
                     edition, released.revision, released.release_at, released.released_at, released.manifest_hash,
-                    approval.position, approval.reason, state, approval.tree_size,
+                    approval.position, approval.reason, state, approval.tree_size, organisation,
                 )
             )
     return out

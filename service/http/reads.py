@@ -108,7 +108,8 @@ class ReadModels:
         key = ("file", released.edition, released.revision, name)
         if key not in self._encoded:
             try:
-                self._encoded[key] = self.published().get(f"editions/{released.edition}/r{released.revision}/{name}")
+                directory = model.edition_directory(released.edition, released.revision, released.organisation)
+                self._encoded[key] = self.published().get(f"{directory}/{name}")
             except ObjectNotFound:
                 return None
         return self._encoded[key]

@@ -48,6 +48,14 @@ def define(organisations: Mapping[str, Organisation], organisation: str, name: s
     return OrganisationDefined(organisation=organisation, name=name, areas=ids)
 
 
+def section_of(organisations: Mapping[str, Organisation], area: str) -> str:
+    """The organisation whose site section an edition of `area` is published in: its owner's id, or ""
+    (the site's root) for an area no organisation owns. Fixed once for an edition, from the organisations as its first revision was
+    approved (its frozen position), so a later definition never moves a published edition."""
+    owner = owner_of(organisations, area)
+    return owner.organisation if owner is not None else ""
+
+
 def reaches(organisation: str | None, organisations: Mapping[str, Organisation], area: str) -> bool:
     """Whether a token of `organisation` (None: the hub's own) may touch `area`'s unreleased material."""
     if organisation is None:
