@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from sqlalchemy import Engine
 
 from .canonical import canonical_bytes, canonical_text
-from .chain import GENESIS, GENESIS_HASH, Breach, ChainVerifier, Head, chain_rows
+from .chain import GENESIS, GENESIS_HASH, Breach, ChainVerifier, Head, chain_rows, chain_rows_across
 from .decoding import decode, decoding
 from .dialect import COLUMNS, Listener
 from .engines import dialect_for
@@ -237,19 +237,30 @@ class EventStore:
                 # recorded_at never decreases along the log
                 recorded_at = max(format_time(self.clock()), last_time)
                 first_position, head_hex = position + 1, prev_hex
-                rows: list[tuple] = []
                 versions: dict[str, int] = {}
-                for (stream, events, _), part in zip(entries, slices):
-                    if not events:
-                        continue
+                written = [(stream, part) for (stream, events, _), part in zip(entries, slices) if events]
+                if len(written) == 1:
+                    ((stream, part),) = written
                     version = current.get(stream, 0)
-                    stream_rows, prev_hex = chain_rows(
+                    rows, prev_hex = chain_rows(
                         prev_hex, position + 1, stream, version + 1, types[part], schema_versions[part], texts[part],
                         meta_text, recorded_at, None if encoded is None else encoded[part],
-                    )
-                    rows.extend(stream_rows)
-                    position += len(stream_rows)
-                    versions[stream] = version + len(stream_rows)
+                    )  # fmt: skip
+                    versions[stream] = version + len(rows)
+                else:  # several streams (a bulk import: one event each), chained in one pass
+                    streams: list[str] = []
+                    event_versions: list[int] = []
+                    for stream, part in written:
+                        version = current.get(stream, 0)
+                        count = part.stop - part.start
+                        streams.extend([stream] * count)
+                        event_versions.extend(range(version + 1, version + count + 1))
+                        versions[stream] = version + count
+                    rows, prev_hex = chain_rows_across(
+                        prev_hex, position + 1, streams, event_versions, types, schema_versions, texts, meta_text,
+                        recorded_at, encoded,
+                    )  # fmt: skip
+                position += len(rows)
                 self.dialect.insert(cursor, rows)
                 if idempotency_key is not None:
                     first_stream = next(iter(versions))

@@ -14,7 +14,6 @@ from contextlib import suppress
 from functools import partial
 from typing import Any
 
-from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine
 from sqlalchemy import event
 
@@ -89,6 +88,8 @@ def _unusable(connection: Any) -> bool:
     """Still in a transaction (it could not even roll back), closed, or broken."""
     if isinstance(connection, sqlite3.Connection):
         return connection.in_transaction
+    from psycopg.pq import TransactionStatus  # loaded with psycopg's connection, not by every start-up
+
     return connection.closed or connection.broken or connection.info.transaction_status != TransactionStatus.IDLE
 
 

@@ -117,6 +117,21 @@ def test_importing_the_domain_loads_no_database_driver_or_web_framework():
     assert [name for name in loaded if name.split(".")[0] in heavy] == []
 
 
+def test_the_command_line_starts_without_loading_what_only_some_commands_use():
+    # Every command pays for what `import service.cli` loads (a figures import's time counts it):
+    # bank holidays, address and number checks and the PostgreSQL driver load where they are used.
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, service.cli; print(' '.join(sorted(sys.modules)))"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert "service.cli.figures" in loaded
+    deferred = ("holidays", "email_validator", "phonenumbers", "psycopg")
+    assert [name for name in loaded if name.split(".")[0] in deferred] == []
+
+
 
 # The store reads and writes these with its own SQL (events/store.py, events/tree.py); the migrations declare them.
 WRITTEN_BY_THE_STORE = {"events", "idempotency_keys", "tree_hashes"}

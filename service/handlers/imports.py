@@ -13,7 +13,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from events import EventStore, Metadata, NewEvent
 from events.domain.errors import DomainError, InvalidValue, MeasureIsRetired, UnknownMeasure
@@ -56,8 +56,9 @@ class ImportRefused(DomainError):
         super().__init__(f"{name}: {rows} bad row(s), nothing was imported:\n{listed}")
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
+    """A row's line (or JSON item) and its cells by column. A named tuple: a bulk import makes one per row."""
+
     line: int
     cells: dict[str, str]
 

@@ -13,8 +13,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
-import email_validator
-import phonenumbers
 
 from ..comparisons import BASELINE, SEED_STYLE, NumberStyle, change_of, comparison, in_points, style_of
 from ..editions import (
@@ -189,6 +187,8 @@ def _contact(contact: Any) -> dict[str, str]:
     """The lead contact the public is told to write to or ring: an address and a number that can be used."""
     checked = _person("lead_contact", contact, ("name", "email", "phone"))
     if checked["email"]:
+        import email_validator  # loaded when an address is checked, not at every start-up
+
         try:
             email_validator.validate_email(checked["email"], check_deliverability=False)
         except email_validator.EmailNotValidError as exc:
@@ -196,6 +196,8 @@ def _contact(contact: Any) -> dict[str, str]:
                 "lead_contact.email", "an email address such as performance@west-midlands.police.uk", checked["email"], str(exc)
             ) from None
     if checked["phone"]:
+        import phonenumbers  # as email_validator
+
         try:
             number = phonenumbers.parse(checked["phone"], "GB")
         except phonenumbers.NumberParseException as exc:

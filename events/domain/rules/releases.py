@@ -14,9 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
-from typing import Iterable, Sequence
-
-import holidays
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from ...records import format_time
 from ..areas import force_area
@@ -57,6 +55,9 @@ from ..errors import (
     WeekendRelease,
 )
 from ..fields import carried
+
+if TYPE_CHECKING:
+    import holidays
 
 DEFAULT_RELEASE_TIME = time(9, 30)
 NOTICE = timedelta(weeks=4)  # Code of Practice T3.1: confirmed dates at least four weeks ahead
@@ -142,6 +143,8 @@ def nation_of(area: str | None) -> str:
 
 @lru_cache(maxsize=64)
 def _bank_holidays(nation: str, year: int) -> holidays.HolidayBase:
+    import holidays  # loaded when a release date is checked, not by every command's start-up
+
     return holidays.country_holidays("GB", subdiv=nation, years=year)
 
 
