@@ -31,7 +31,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from events.errors import EventStoreError
-from publishers.stores import ImmutableObjectConflict, ObjectNotFound, ObjectStore, StorageError, s3
+from publishers.stores import ImmutableObjectConflict, ObjectNotFound, ObjectStore, StorageError
+from publishers.stores.base import retry_listeners
 
 if TYPE_CHECKING:
     from events import EventStore
@@ -204,7 +205,7 @@ def count_retry(operation: str) -> None:
     OBJECT_STORE_RETRIES.labels(operation).inc()
 
 
-s3.retry_listeners.append(count_retry)
+retry_listeners.append(count_retry)
 
 
 def observe_attempt(attempt: Any) -> None:

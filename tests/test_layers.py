@@ -119,7 +119,7 @@ def test_importing_the_domain_loads_no_database_driver_or_web_framework():
 
 def test_the_command_line_starts_without_loading_what_only_some_commands_use():
     # Every command pays for what `import service.cli` loads (a figures import's time counts it):
-    # bank holidays, address and number checks and the PostgreSQL driver load where they are used.
+    # bank holidays, address and number checks, the PostgreSQL driver and boto3 load where they are used.
     loaded = subprocess.run(
         [sys.executable, "-c", "import sys, service.cli; print(' '.join(sorted(sys.modules)))"],
         cwd=ROOT,
@@ -128,7 +128,7 @@ def test_the_command_line_starts_without_loading_what_only_some_commands_use():
         check=True,
     ).stdout.split()
     assert "service.cli.figures" in loaded
-    deferred = ("holidays", "email_validator", "phonenumbers", "psycopg")
+    deferred = ("holidays", "email_validator", "phonenumbers", "psycopg", "boto3", "botocore")
     assert [name for name in loaded if name.split(".")[0] in deferred] == []
 
 

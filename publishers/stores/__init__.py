@@ -15,7 +15,6 @@ from .errors import (
 from .headers import CACHE_IMMUTABLE, CACHE_SHORT, content_type_for
 from .http import HttpSite
 from .local import LocalDirectory
-from .s3 import S3, RetryPolicy
 
 __all__ = [
     "CACHE_IMMUTABLE",
@@ -39,3 +38,12 @@ __all__ = [
     "open_site",
     "open_store",
 ]
+
+
+def __getattr__(name: str):
+    """S3 and RetryPolicy, loaded (with boto3) on first use: most commands never open an s3:// store."""
+    if name in ("S3", "RetryPolicy"):
+        from . import s3
+
+        return getattr(s3, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,9 +5,14 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Callable
 
 from .errors import InvalidKey, ObjectNotFound
 from .headers import CACHE_IMMUTABLE, CACHE_SHORT
+
+# Called with the operation's name before each retry of a storage request (the service counts them
+# for its metrics). Here, not in s3.py, so that listening does not load boto3.
+retry_listeners: list[Callable[[str], None]] = []
 
 
 @dataclass(frozen=True)

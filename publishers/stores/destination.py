@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from .base import ObjectStore
 from .errors import InvalidDestination
 from .local import LocalDirectory
-from .s3 import DEFAULT_RETRY, S3, RetryPolicy
+
+if TYPE_CHECKING:  # boto3 loads when an s3:// store is opened, not at every start-up
+    from .s3 import RetryPolicy
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
@@ -20,12 +23,13 @@ def open_store(
     endpoint_url: str | None = None,
     region: str | None = None,
     path_style: bool = False,
-    retry: RetryPolicy = DEFAULT_RETRY,
+    retry: RetryPolicy | None = None,
 ) -> ObjectStore:
     """`file://DIR` or a plain path gives a LocalDirectory; `s3://BUCKET/PREFIX` gives an S3 store.
 
     `file://var/public` is the relative directory var/public and `file:///srv/site` the absolute /srv/site.
-    The S3 options apply to s3:// only; given with a directory they are refused rather than ignored.
+    The S3 options (and `retry`, s3.DEFAULT_RETRY when None) apply to s3:// only; given with a directory they
+    are refused rather than ignored.
     """
     if not destination.strip():
         raise InvalidDestination(destination, "it is empty")
@@ -35,7 +39,11 @@ def open_store(
         bucket, _, prefix = destination[match.end() :].partition("/")
         if not bucket:
             raise InvalidDestination(destination, "it names no bucket")
-        return S3(bucket, prefix, endpoint_url=endpoint_url, region=region, path_style=path_style, retry=retry)
+        from .s3 import DEFAULT_RETRY, S3
+
+        return S3(
+            bucket, prefix, endpoint_url=endpoint_url, region=region, path_style=path_style, retry=retry or DEFAULT_RETRY
+        )
     if scheme not in (None, "file"):
         raise InvalidDestination(destination, f"{scheme}:// is not supported")
     if endpoint_url or region or path_style:

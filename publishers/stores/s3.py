@@ -30,7 +30,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
-from .base import ObjectInfo, ObjectStore, PutResult, check_key, sha256_hex
+from .base import ObjectInfo, ObjectStore, PutResult, check_key, retry_listeners, sha256_hex
 from .errors import (
     ChecksumMismatch,
     ImmutableObjectConflict,
@@ -77,8 +77,6 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY = RetryPolicy()
-# Called with the operation's name before each retry (the service counts them for its metrics).
-retry_listeners: list[Callable[[str], None]] = []
 
 
 def is_transient(error: BaseException) -> bool:
