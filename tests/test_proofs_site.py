@@ -331,3 +331,18 @@ def test_a_scorecard_value_that_is_not_its_proven_figure_fails(site, tmp_path):
     result = run("proof", "check", str(site.root), "--key", key_file(tmp_path))
     assert result.exit_code == 1
     assert "tampered scorecard line homicide west-midlands 2021-01/2021-12: it says '47', but the proven figure says '46'" in result.output
+
+
+def test_a_figure_left_out_or_another_revisions_approval_fails_naming_it(site, example_store, tmp_path):
+    rewrite_edition(site, 1, lambda d: d["figures"].remove(homicide(d)))
+    result = run("proof", "check", str(site.root), "--key", key_file(tmp_path))
+    assert result.exit_code == 1
+    assert "names figure homicide west-midlands 2021-01/2021-12, which it leaves out" in result.output
+
+    # Revision 1's approval, with a true proof that it is in revision 2's tree: it is still not revision 2's.
+    first, size = edition(site, 1)["approval"], edition(site, 2)["checkpoint"]["size"]
+    proof = [base64.b64encode(h).decode() for h in example_store.inclusion_proof(first["position"], size)]
+    rewrite_edition(site, 2, lambda d: d.update(approval={**first, "inclusion_proof": proof}))
+    result = run("proof", "check", str(site.root), "--key", key_file(tmp_path))
+    assert result.exit_code == 1
+    assert f"it approves revision 1 frozen at {first['data']['position']}, not this revision frozen at" in result.output
