@@ -105,9 +105,9 @@ def gather_approved(
     events (up to the approval): the approval as hashed with its inclusion proof, and for each figure and
     paragraph only the inclusion proof of its source event's leaf, whose hash the approval names. No
     figure's or paragraph's event is published."""
-    sources = {(f["measure"], f["area"], f["period"]): f["position"] for f in content["figures"]}
+    figures = {(f["measure"], f["area"], f["period"]): f["position"] for f in content["figures"]}
     numbers = {p["number"]: p["position"] for p in content["paragraphs"]}
-    positions = sorted({*sources.values(), *numbers.values(), approval_position})
+    positions = sorted({*figures.values(), *numbers.values(), approval_position})
     proofs = store.inclusion_proofs(positions, size)
     row = stored_rows(store, [approval_position])[approval_position]
     root = base64.b64encode(store.tree_root(size)).decode()
@@ -117,7 +117,7 @@ def gather_approved(
 
     approval = model.ProvenEvent(row, _b64(proofs[approval_position]))
     return (
-        {key: proof(p) for key, p in sources.items()},
+        {key: proof(p) for key, p in figures.items()},
         {number: proof(p) for number, p in numbers.items()},
         approval,
         root,
