@@ -304,6 +304,21 @@ def test_the_import_commands_write_a_good_file_once_and_say_so_the_second_time(r
     assert log[-1]["data"]["area"] == AREA
 
 
+def test_an_import_command_pauses_the_cyclic_collector_only_while_it_imports(run, files, monkeypatch):
+    import gc
+
+    seen = []
+    real = imports.import_figures
+    monkeypatch.setattr(imports, "import_figures", lambda *a, **k: seen.append(gc.isenabled()) or real(*a, **k))
+    run("measures", "import", str(files / "measures.csv"))
+    assert run("figures", "import", str(files / "figures.csv")).exit_code == 0
+    (files / "bad.csv").write_text("measure,period,value,source,note\nhomicide,2021-01/2021-12,x,,\n")
+    assert run("figures", "import", str(files / "bad.csv")).exit_code == 1
+
+    assert seen == [False, False]
+    assert gc.isenabled()
+
+
 def test_a_bad_file_exits_non_zero_lists_every_bad_row_and_writes_nothing(run, files):
     run("measures", "import", str(files / "measures.csv"))
     bad = files / "bad.csv"

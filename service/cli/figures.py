@@ -10,7 +10,7 @@ import typer
 from ..handlers import imports
 from ..handlers.figures import record_figure, revise_figure, withdraw_figure
 from .common import cli, ready
-from .recording import DRY_RUN, IMPORT_FILE, IMPORT_FORMAT, actor_option, echo_import, metadata, refusals
+from .recording import DRY_RUN, IMPORT_FILE, IMPORT_FORMAT, actor_option, bulk, echo_import, metadata, refusals
 
 figures_cli = typer.Typer(help="Figures: a value for one measure, area and reference period.", no_args_is_help=True)
 cli.add_typer(figures_cli, name="figures")
@@ -99,7 +99,7 @@ def import_(
     whole file is checked first; with any bad row nothing is written and every bad row is listed.
     """
     app = ready(ctx)
-    with refusals():
+    with refusals(), bulk():
         rows, problems, unit = imports.read_file(file, format, imports.FIGURE_COLUMNS, imports.FIGURE_OPTIONAL)
         report = imports.import_figures(
             app.store,

@@ -15,7 +15,7 @@ from ..handlers import imports
 from ..handlers.loading import all_measures
 from ..handlers.measures import amend_measure, define_measure, define_measure_in_area, retire_measure, set_measure_for_area
 from .common import cli, fail, ready
-from .recording import DRY_RUN, IMPORT_FILE, IMPORT_FORMAT, actor_option, echo_import, metadata, refusals
+from .recording import DRY_RUN, IMPORT_FILE, IMPORT_FORMAT, actor_option, bulk, echo_import, metadata, refusals
 
 measures_cli = typer.Typer(help="Measures: what is counted, for which priority, and which way is better.", no_args_is_help=True)
 cli.add_typer(measures_cli, name="measures")
@@ -105,7 +105,7 @@ def import_(
     The whole file is checked first; with any bad row nothing is written and every bad row is listed.
     """
     app = ready(ctx)
-    with refusals():
+    with refusals(), bulk():
         rows, problems, unit = imports.read_file(file, format, imports.MEASURE_COLUMNS, imports.MEASURE_OPTIONAL)
         report = imports.import_measures(
             app.store, rows, metadata(app, actor), name=str(file), problems=problems, unit=unit, dry_run=dry_run

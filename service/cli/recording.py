@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
@@ -44,6 +45,21 @@ def refusals() -> Iterator[None]:
         raise fail(str(exc), 1)
     except WrongExpectedVersion as exc:
         raise fail(f"{exc.stream} changed while this command was deciding (someone else wrote to it): run it again", 1)
+
+
+@contextmanager
+def bulk() -> Iterator[None]:
+    """An import of a file, with the cyclic garbage collector paused: its rows, checks and events hold
+    no reference cycles, yet collecting while a hundred thousand of them pile up took about a third
+    of a 100,000-figure import's CPU time (`python -m bench import`). Reference counting frees as
+    usual; the collector resumes when the import ends (a command, not the long-running server)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def echo_import(report: ImportReport, added: str, changed: str) -> None:
