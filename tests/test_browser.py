@@ -24,7 +24,9 @@ from publishers.stores import LocalDirectory
 from service.handlers.publishing import Publishing
 
 from .conftest import IN_CI, FakeClock
+from .hub_support import KENT, KENT_DUE, at, hub  # noqa: F401  (fixture)
 from .publish_support import EDITION, HOMICIDE_SERIES, LOADED_AT, SITE_URL, VERSION, example_database, published_example  # noqa: F401
+from .serving import StaticSite
 
 pytestmark = pytest.mark.browser
 
@@ -193,3 +195,21 @@ def test_every_feed_opens_in_the_browser_as_well_formed_xml(browser, site_url, f
         assert page.locator("parsererror").count() == 0, f"{feed} is not well-formed XML"
     finally:
         context.close()
+
+
+# A hub's pages: the root index listing the organisations, and one organisation's section.
+HUB_PAGES = ("index.html", "kent-police/", "kent-police/calendar.html", f"kent-police/editions/{KENT}/")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_hubs_index_and_an_organisations_section_pass_wcag_2_2_aa(browser, axe, hub, clock, width):  # noqa: F811
+    at(clock, KENT_DUE)
+    assert [a.edition for a in hub.scheduler.sweep()] == [KENT]
+    with StaticSite(hub.site.root) as url:
+        for path in HUB_PAGES:
+            context, page = open_page(browser, url, path, width)
+            try:
+                assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{path} scrolls sideways at {width} px"
+                assert violations(page, axe) == [], path
+            finally:
+                context.close()

@@ -23,6 +23,7 @@ from service.handlers.organisations import define_organisation, edition_organisa
 from .given import BASELINE, Y2021, a_figure, a_measure, an_approved_edition
 from .hub_support import ADMIN, KENT, KENT_DUE, KEY, SURREY, SURREY_DUE, SURREY_FIGURE, Hub, at, hub  # noqa: F401
 from .publish_support import SITE_URL
+from .serving import StaticSite
 
 SECTION_PAGES = ("index.html", "feed.atom", "feed.rss", "calendar.json", "calendar.ics", "calendar.atom", "calendar.html", "latest/index.html")
 
@@ -54,6 +55,12 @@ def consistent(hub: Hub, database_url: str) -> None:
     key.write_text(f"{KEY.verifier()}\n")
     kent = CliRunner().invoke(cli, ["proof", "check", str(hub.site.root / "kent-police" / "editions" / KENT / "r1"), "--key", str(key)])
     assert kent.exit_code == 0, kent.output
+    # And as the public reads it, over HTTP, following the links from the root into each section.
+    with StaticSite(hub.site.root) as url:
+        over_http = CliRunner().invoke(cli, ["proof", "check", url, "--key", str(key)])
+        assert over_http.exit_code == 0 and f"{len(site.editions)} edition(s)" in over_http.output, over_http.output
+        verified = CliRunner().invoke(cli, ["--database-url", database_url, "verify", "--site", url])
+        assert verified.exit_code == 0 and f"({len(site.editions)})" in verified.output, verified.output
 
 
 def public_file(store, database_url: str, hub: Hub, edition: str) -> int:

@@ -113,6 +113,8 @@ class HttpSite(ObjectStore):
 
 def _in_revision(key: str) -> bool:
     parts = key.split("/")
+    if len(parts) >= 5 and parts[1] == "editions":  # in an organisation's section of a hub
+        parts = parts[1:]
     return len(parts) >= 4 and parts[0] == "editions" and parts[2].startswith("r") and parts[2][1:].isdigit()
 
 
