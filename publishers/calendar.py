@@ -204,6 +204,7 @@ def calendar_feed(
     title: str = "Release calendar changes",
     author: str = SITE_TITLE,
     organisations: Mapping[str, str] = {},
+    section: str = "",
 ) -> bytes:
     """An Atom feed with one entry per calendar change (announced, confirmed, moved, cancelled, released), newest first.
 
@@ -211,7 +212,7 @@ def calendar_feed(
     unless every entry has one, and a change to the calendar is the publisher's."""
     releases = list(releases)
     feed = FeedGenerator()
-    feed.id(f"tag:{domain},2026:calendar")
+    feed.id(f"tag:{domain},2026:calendar" + (f"/{section}" if section else ""))  # a hub's section: its own feed
     feed.title(title)
     feed.link(href=feed_url, rel="self", type=ATOM_CONTENT_TYPE)
     feed.link(href=site_url, rel="alternate")
@@ -285,11 +286,11 @@ def calendar_html(releases: Iterable[Release], organisations: Mapping[str, str] 
 
 def calendar_files(
     releases: Iterable[Release], *, base_url: str, domain: str, name: str = "Release calendar",
-    organisations: Mapping[str, str] = {},
+    organisations: Mapping[str, str] = {}, section: str = "",
 ) -> CalendarFiles:
     """The calendar's files at `base_url` (the site's root, or an organisation's section), key -> (bytes,
     content type): mutable keys, short cache. `organisations` (edition -> organisation) places a hub's
-    editions, from the root, in their sections."""
+    editions, from the root, in their sections; `section` names the organisation whose section's calendar it is."""
     releases = [publishable(release) for release in releases]
     root = base_url.rstrip("/") + "/"
     files = CalendarFiles()
@@ -304,7 +305,7 @@ def calendar_files(
         "calendar.atom",
         lambda: calendar_feed(
             releases, feed_url=root + "calendar.atom", site_url=root, domain=domain, title=f"{name}: changes",
-            organisations=organisations,
+            organisations=organisations, section=section,
         ),  # fmt: skip
         ATOM_CONTENT_TYPE,
     )

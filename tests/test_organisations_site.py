@@ -89,6 +89,7 @@ def test_each_organisation_has_its_own_section_and_none_shows_another_s_edition_
         assert f"editions/{KENT}/r1/" in kent[f"kent-police/{page}"], page
     assert json.loads(kent["kent-police/calendar.json"])["releases"][0]["released"]["path"] == f"editions/{KENT}/r1/"
     assert f"{SITE_URL}kent-police/feed.atom" in kent["kent-police/feed.atom"]
+    assert ":statements/kent-police</id>" in kent["kent-police/feed.atom"] and ":calendar/kent-police</id>" in kent["kent-police/calendar.atom"]
     root = hub.text("index.html")
     assert 'href="kent-police/"' in root and 'href="surrey-police/"' in root and f"kent-police/editions/{KENT}/r1/" in root
     assert json.loads(hub.text("calendar.json"))["releases"][0]["released"]["path"] == f"kent-police/editions/{KENT}/r1/"

@@ -387,6 +387,7 @@ class Publishing:
                 organisation: calendar_files(
                     [release for release in calendar if owners.get(release.edition) == organisation],
                     base_url=f"{self.site_url}{organisation}/", domain=self.authority, name=f"{name}: release calendar",
+                    section=organisation,
                 )
                 for organisation, name in organisations.items()
             },
