@@ -87,6 +87,31 @@ def test_every_kind_of_text_refuses_it_figures_measures_paragraphs_people_and_th
     assert example_store.head() == head, "nothing was written"
 
 
+# str.strip() takes these off a text's ends, and the rules strip what people type: each must be refused
+# there as anywhere else, not trimmed away in silence.
+STRIPPED_BY_PYTHON = ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85"]
+
+
+@pytest.mark.parametrize("character", STRIPPED_BY_PYTHON)
+def test_a_character_no_text_may_carry_is_refused_at_a_texts_end_too(example_store, clock, character):
+    refusals = [
+        lambda: Releases(example_store, clock).announce("2099-01", "2027-03-02T09:30", title="Next" + character, provisional=True),
+        lambda: editions.amend_edition(example_store, EDITION, reason="new lead", metadata=ANALYST, lead_contact={"name": character + "A B"}),
+        lambda: figures.record_figure(example_store, "homicide", "west-midlands", "2022-01/2022-12", "5", ANALYST, note="late" + character),
+    ]
+    head = example_store.head()
+    for refusal in refusals:
+        with pytest.raises(InvalidValue, match=f"U\\+{ord(character):04X}"):
+            refusal()
+    assert example_store.head() == head, "nothing was written"
+
+
+def test_trimming_takes_off_exactly_the_white_space_that_can_be_published():
+    spaces = {chr(code) for code in range(0x110000) if chr(code).isspace()}
+    assert set(fields.TRIMMED) == {c for c in spaces if fields.uncarried(c) is None}
+    assert fields.trim("\u3000 a b\t\n") == "a b" and fields.trim("a\x85") == "a\x85"
+
+
 def a_database(example_database, tmp_path, monkeypatch) -> None:
     copy = tmp_path / "cli.db"
     shutil.copy(example_database, copy)

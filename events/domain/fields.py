@@ -76,6 +76,17 @@ def uncarried(value: str) -> tuple[int, str] | None:
     return None if match is None else (match.start(), match.group())
 
 
+# The white space `trim` takes off a text's ends: str.strip()'s, less VT, FF, the information separators
+# and NEL, which no text may carry. Trimming those away would accept in silence, as a shorter text, what
+# the boundary refuses naming the character and where it is.
+TRIMMED = "\t\n\r \xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+def trim(value: str) -> str:
+    """`value` without the white space at its ends that can be published (see TRIMMED)."""
+    return value.strip(TRIMMED)
+
+
 def carried(value: str) -> str:
     """`value` with every character XML, HTML or iCalendar cannot carry replaced by U+FFFD: how text
     recorded before the boundary refused such characters is published."""

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from events.domain.editions import DEFAULT_SECTIONS
-from events.domain.fields import NATIONAL_PRIORITIES
+from events.domain.fields import NATIONAL_PRIORITIES, trim
 from events.domain.rules.editions import Edition
 
 from ..handlers import editions as handlers
@@ -29,7 +29,7 @@ def _people(values: list[str]) -> list[dict[str, str]]:
     people = []
     for value in values:
         name, _, job_title = value.partition(":")
-        people.append({"name": name.strip(), "job_title": job_title.strip()})
+        people.append({"name": trim(name), "job_title": trim(job_title)})
     return people
 
 
@@ -39,7 +39,7 @@ def _sections(values: list[str]) -> list[tuple[str, str]]:
         slug, sep, title = value.partition("=")
         if not sep:
             raise fail(f"--section: expected SLUG=TITLE such as pcc-statement=PCC statement, found {value!r}", 2)
-        sections.append((slug.strip(), title.strip()))
+        sections.append((slug.strip(), trim(title)))
     return sections
 
 

@@ -21,6 +21,7 @@ from events.domain.figures import figure_stream
 from events.domain.measures import MeasureAmended, MeasureSetForArea, measure_stream
 from events.domain.rules import figures as figure_rules
 from events.domain.rules import measures as measure_rules
+from events.domain.fields import trim
 from events.domain.rules import values
 
 from .. import strict_json
@@ -142,14 +143,14 @@ def _parse_csv(text: str, known: tuple[str, ...], required: list[str]) -> tuple[
         for cells in reader:
             line = previous_end + 1
             previous_end = reader.line_num
-            if not cells or all(not cell.strip() for cell in cells):
+            if not cells or all(not trim(cell) for cell in cells):
                 continue
             if len(cells) != len(header):
                 problems.append(
                     RowProblem(line, None, f"expected {len(header)} values ({', '.join(header)}), found {len(cells)}")
                 )
                 continue
-            rows.append(Row(line, {name: cell.strip() for name, cell in zip(header, cells)}))
+            rows.append(Row(line, {name: trim(cell) for name, cell in zip(header, cells)}))
     except csv.Error as exc:
         problems.append(RowProblem(reader.line_num, None, f"expected CSV, found {exc}"))
     return rows, problems

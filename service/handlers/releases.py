@@ -14,7 +14,7 @@ from datetime import date, datetime
 from events import EventStore, IdempotencyKeyReused, Metadata, NewEvent, WrongExpectedVersion
 from events.domain import registry
 from events.domain.calendar import Release, release_stream
-from events.domain.fields import carried
+from events.domain.fields import carried, trim
 from events.domain.editions import edition_stream
 from events.domain.errors import ReleaseRefused
 from events.domain.rules import editions as edition_rules
@@ -98,7 +98,7 @@ class Releases:
         source: str = "cli",
     ) -> Release:
         # A title recorded before the boundary refused unpublishable characters is copied without them.
-        title = (title or "").strip() or carried(self._edition_title(edition))
+        title = trim(title or "") or carried(self._edition_title(edition))
         return self._decide_and_append(
             edition,
             lambda current: rules.announce(

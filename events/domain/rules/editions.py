@@ -40,7 +40,7 @@ from ..errors import (
     UnknownEdition,
     UnknownParagraph,
 )
-from ..fields import NATIONAL_PRIORITIES
+from ..fields import NATIONAL_PRIORITIES, trim
 from ..periods import Period
 from . import values
 from .figures import Figure, figure_key
@@ -175,12 +175,12 @@ def _require(current: Edition | None, edition: str) -> Edition:
 
 
 def _person(field_name: str, person: Any, keys: tuple[str, ...]) -> dict[str, str]:
-    if not isinstance(person, Mapping) or not str(person.get("name") or "").strip():
+    if not isinstance(person, Mapping) or not trim(str(person.get("name") or "")):
         raise InvalidValue(field_name, "a person with a name", person)
     unknown = set(person) - set(keys)
     if unknown:
         raise InvalidValue(field_name, f"only the keys {', '.join(keys)}", ", ".join(sorted(unknown)))
-    return {key: str(person.get(key) or "").strip() for key in keys}
+    return {key: trim(str(person.get(key) or "")) for key in keys}
 
 
 def _contact(contact: Any) -> dict[str, str]:

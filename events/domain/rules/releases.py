@@ -54,7 +54,7 @@ from ..errors import (
     TooLittleNotice,
     WeekendRelease,
 )
-from ..fields import carried
+from ..fields import carried, trim
 
 if TYPE_CHECKING:
     import holidays
@@ -131,7 +131,7 @@ def minute_of(moment: datetime) -> datetime:
 
 
 def _reason_or_none(text: str | None) -> str | None:
-    return text.strip() if text and text.strip() else None
+    return trim(text) if text and trim(text) else None
 
 
 def nation_of(area: str | None) -> str:
@@ -245,7 +245,7 @@ def announce(
             f"the release of {edition!r} is already announced for {_show(current.due)}: "
             f"use `policing-metrics reschedule {edition} --at DATE --reason TEXT` to change it"
         )
-    title = (title or "").strip()
+    title = trim(title or "")
     if not title:
         raise TitleRequired(f"edition {edition!r} has not been opened, so it has no title to show on the calendar: give --title")
     check_time(edition, due, now, confirmed=not provisional, override_reason=override_reason, notice=True, nation=nation)
@@ -293,7 +293,7 @@ def reschedule(
         edition=edition,
         release_at=zoned_text(due),
         previous_release_at=release.release_at,
-        reason=reason.strip(),
+        reason=trim(reason),
         override_reason=_reason_or_none(override_reason),
     )
 
@@ -302,7 +302,7 @@ def cancel(current: Release | None, *, edition: str, reason: str | None) -> Rele
     if _reason_or_none(reason) is None:
         raise ReasonRequired(f"cancelling {edition!r} needs --reason: the public is told why a release was cancelled")
     release = _require(edition, current, "cancelled")
-    return ReleaseCancelled(edition=edition, release_at=release.release_at, reason=reason.strip())
+    return ReleaseCancelled(edition=edition, release_at=release.release_at, reason=trim(reason))
 
 
 # -- pre-release access -------------------------------------------------------------------------
@@ -316,7 +316,7 @@ def grant_access(
     if current is not None and current.status == "released":
         raise EmbargoOver(f"{edition!r} was released at {current.released_at}: it is public, no access needs granting")
     return PreReleaseAccessGranted(
-        edition=edition, person=person.strip(), role=role.strip(), reason=reason.strip(), token_id=token_id
+        edition=edition, person=trim(person), role=trim(role), reason=trim(reason), token_id=token_id
     )
 
 
@@ -327,7 +327,7 @@ def record_access(
     same (flagged): refusing to record it would hide exactly the breach auditors need to see."""
     if current is not None and current.status == "released":
         raise EmbargoOver(f"{edition!r} was released at {current.released_at}: access to it is public and not recorded")
-    return PreReleaseAccessRecorded(edition=edition, person=person.strip(), what=what.strip(), accessed_at=now, granted=person.strip() in granted)
+    return PreReleaseAccessRecorded(edition=edition, person=trim(person), what=trim(what), accessed_at=now, granted=trim(person) in granted)
 
 
 # -- publishing and releasing -------------------------------------------------------------------
