@@ -1,8 +1,8 @@
 """A log rewritten after publication, against what was published (issue 17, "today's hole").
 
 Given the example published, when someone holding the database rewrites the log from position 23 on
-(homicide for 2021 46 -> 47) and re-hashes every later event by the rule in docs/hash-chain.md, the
-chain verifies again, but every published manifest still names the head it was frozen at: then
+(homicide for 2021 46 -> 47, and in the approval that names it) and re-hashes every later event by the
+rule in docs/hash-chain.md, the chain verifies again, but every published manifest still names the head it was frozen at: then
 `verify --site` and `site check` fail, naming the first edition that disagrees, its manifest's
 position and hash and the log's.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import rfc8785
 from typer.testing import CliRunner
 
 from events.database import make_engine
@@ -24,11 +25,26 @@ HOMICIDE_2021 = 23  # the example's FigureRecorded homicide, west-midlands, 2021
 SITE_URL = "https://statements.example.org/"
 
 
-def homicide_47(position: int, data: str) -> str:
+def figure_only_47(position: int, data: str) -> str:
+    """The figure's own event: 46 -> 47."""
     if position != HOMICIDE_2021:
         return data
     assert '"measure":"homicide"' in data and '"period":"2021-01/2021-12"' in data and '"value":"46"' in data
     return data.replace('"value":"46"', '"value":"47"')
+
+
+def homicide_47(position: int, data: str) -> str:
+    """The figure and every approval naming it (an approval states what its revision publishes): 46 -> 47,
+    as a rewriter who read docs/proofs.md would."""
+    if position == HOMICIDE_2021:
+        return figure_only_47(position, data)
+    approval = json.loads(data)
+    for figure in (approval.get("content") or {}).get("figures", []) if isinstance(approval, dict) else ():
+        if (figure["measure"], figure["area"], figure["period"]) == ("homicide", "west-midlands", "2021-01/2021-12"):
+            assert figure["value"] == "46"
+            figure["value"] = "47"
+            return rfc8785.dumps(approval).decode()
+    return data
 
 
 @pytest.fixture
@@ -49,10 +65,10 @@ def published(database_url, tmp_path, monkeypatch):
     return run, site, frozen
 
 
-def rewrite(database_url: str, **options) -> None:
+def rewrite(database_url: str, edit=homicide_47, **options) -> None:
     engine = make_engine(database_url)
     try:
-        rewrite_log(engine, HOMICIDE_2021, homicide_47, **options)
+        rewrite_log(engine, HOMICIDE_2021, edit, **options)
     finally:
         engine.dispose()
 
@@ -89,6 +105,18 @@ def test_a_log_rewritten_and_rehashed_from_position_23_verifies_alone_but_not_ag
     assert expected in check.output and "consistent" not in check.output
     size = json.loads((site / "editions/2022-02/r1/manifest.json").read_text())["checkpoint"]["size"]
     assert f"edition 2022-02 revision 1 disagrees with the log's tree: editions/2022-02/r1/manifest.json names the checkpoint of {size} events" in check.output
+
+
+def test_a_rewrite_of_the_figure_alone_is_caught_by_verify_without_the_site(published, database_url):
+    """The approval names what its revision publishes, and verify re-folds the log at its frozen position."""
+    run, _, _ = published
+    rewrite(database_url, edit=figure_only_47)
+    result = run("verify")
+    assert result.exit_code == 1
+    assert (
+        "approval disagrees with the log: edition 2022-02 revision 1: its approval (position 176) is not what the log "
+        "held at its frozen position 175: figure homicide west-midlands 2021-01/2021-12: it says value '46', the log '47'"
+    ) in result.output
 
 
 def test_a_rewrite_that_also_drops_the_releases_is_caught_by_every_manifest_on_the_site(published, database_url):
