@@ -102,6 +102,7 @@ def build_log(path: Path, batches: Iterable[Batch]) -> None:
     try:
         for batch in batches:
             writer(batch)
+        writer.store.catch_up_tree()  # the tree as its readers keep it: verify checks it, not builds it
     finally:
         writer.close()
 
