@@ -3,7 +3,7 @@
 #   until Ctrl-C: the edition appears on the site at its release time. DEMO_SERVE=0 publishes at once and stops.
 # make test: install what the tests need and run the whole suite.
 # make test-embargo: the embargo property test at length (hundreds of examples per engine).
-# make test-deploy: build the container image here and run it (podman; minutes), see deploy/README.md.
+# make test-deploy: build the container image here and run it, then the Compose stack (podman; minutes), see deploy/README.md.
 # make deploy-tools: the Debian packages deploy/'s checks run (the PyPI ones come with the test extras).
 PYTHON ?= python3
 VENV ?= .venv
@@ -44,8 +44,8 @@ test: $(STAMP) $(NODE_STAMP) deploy-tools
 	$(BIN)/python -m pytest
 
 test-deploy: $(STAMP) deploy-tools
-	$(MAKE) deploy-tools DEPLOY_TOOLS="mmdebstrap:mmdebstrap"
-	$(BIN)/python -m pytest -m deploy tests/test_deploy_image.py
+	$(MAKE) deploy-tools DEPLOY_TOOLS="mmdebstrap:mmdebstrap /usr/lib/cni/dnsname:golang-github-containernetworking-plugin-dnsname"
+	$(BIN)/python -m pytest -m deploy tests/test_deploy_image.py tests/test_deploy_compose.py
 
 # Installs only what is missing (apt-get needs root, as on CI); kubectl and systemd-analyze come with the machine.
 # podman: podman-compose (the Compose check) asks for it even to print the resolved file.

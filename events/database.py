@@ -122,13 +122,32 @@ def wait_for_current_schema(engine: Engine, timeout: float, interval: float = 1.
     """Return ("current" or "compatible") once the database answers with a schema this software works with; SchemaNotCurrent or the connection error after
     `timeout` seconds, or at once (SchemaNewer) for a schema newer than this software knows. An init container
     or a Compose dependency waits with it for the one-shot migration."""
+    return _retrying(
+        lambda: require_current_schema(engine), timeout, interval, (SchemaNotCurrent, OperationalError), SchemaNewer
+    )
+
+
+def wait_for_database(engine: Engine, timeout: float, interval: float = 1.0) -> None:
+    """Return once the database accepts a connection; the connection error after `timeout` seconds. The one-shot
+    migration waits with it for a database still starting (a Compose engine that ignores `service_healthy`)."""
+
+    def connect() -> None:
+        with engine.connect():
+            pass
+
+    _retrying(connect, timeout, interval, OperationalError)
+
+
+def _retrying(attempt, timeout: float, interval: float, retry, give_up=()):
+    """attempt() until it returns; an error in `retry` is tried again every `interval` seconds, then raised after
+    `timeout`; one in `give_up` at once."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return require_current_schema(engine)
-        except SchemaNewer:
+            return attempt()
+        except give_up:
             raise
-        except (SchemaNotCurrent, OperationalError):
+        except retry:
             if time.monotonic() + interval > deadline:
                 raise
             time.sleep(interval)

@@ -173,3 +173,16 @@ def pytest_terminal_summary(terminalreporter) -> None:
     ran = [r for r in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []) if "test_browser" in r.nodeid]
     if ran and SCREENSHOTS.is_dir():
         terminalreporter.write_line(f"browser screenshots: {SCREENSHOTS}")
+
+
+@pytest.fixture(scope="session")
+def container_image() -> Iterator[str]:
+    """This checkout's container image, built once for the deploy tests (marker `deploy`) and removed after; or the
+    image POLICING_METRICS_TEST_IMAGE names, built from this checkout already (kept)."""
+    from .containers import build_image, engine
+
+    given = os.environ.get("POLICING_METRICS_TEST_IMAGE")
+    image = given or build_image()
+    yield image
+    if not given:
+        engine("rmi", "--force", image, check=False)

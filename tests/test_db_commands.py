@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import socketserver
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 
 import psycopg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from events.database import MIGRATION_LOCK_KEY, make_engine, schema_revisions, upgrade
 
-from .serving import cli
+from .serving import cli, free_port
 
 pytestmark = pytest.mark.postgres
 
@@ -102,3 +108,66 @@ def test_db_wait_names_a_database_that_does_not_answer_without_its_password():
     assert result.returncode == 1
     assert "did not answer within 1 s" in result.stderr and "127.0.0.1:1" in result.stderr
     assert "s3cret" not in result.stderr
+
+
+def test_db_upgrade_wait_names_a_database_that_never_answers_without_its_password():
+    url = "postgresql+psycopg://postgres:s3cret@127.0.0.1:1/test?connect_timeout=1"
+    started = time.monotonic()
+    result = cli({"POLICING_METRICS_DATABASE_URL": url}, "db", "upgrade", "--wait", "2")
+    assert result.returncode == 1
+    assert 2 <= time.monotonic() - started
+    assert "did not answer within 2 s" in result.stderr and "127.0.0.1:1" in result.stderr
+    assert "s3cret" not in result.stderr
+
+
+def test_db_upgrade_wait_migrates_a_database_that_starts_answering_later(postgres_url):
+    # A database container still starting: nothing listens on the port at first, then PostgreSQL does.
+    target = make_url(postgres_url)
+    port = free_port()
+    late = make_url(postgres_url).set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+    upgrading = popen(late, "db", "upgrade", "--wait", "90")
+    time.sleep(3)
+    assert upgrading.poll() is None, upgrading.communicate()
+    with forwarding(port, target.host, target.port or 5432):
+        out, err = upgrading.communicate(timeout=90)
+    assert upgrading.returncode == 0, err
+    assert out.startswith("database schema at ")
+    engine = make_engine(postgres_url)
+    current, head = schema_revisions(engine)
+    engine.dispose()
+    assert current == head
+
+
+@contextlib.contextmanager
+def forwarding(port: int, host: str, target_port: int) -> Iterator[None]:
+    """Listens on 127.0.0.1:port and passes each connection through to host:target_port."""
+
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            with socket.create_connection((host, target_port)) as upstream:
+                pipes = [threading.Thread(target=pipe, args=(a, b), daemon=True)
+                         for a, b in ((self.request, upstream), (upstream, self.request))]  # fmt: skip
+                for thread in pipes:
+                    thread.start()
+                for thread in pipes:
+                    thread.join()
+
+    def pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                sink.shutdown(socket.SHUT_WR)
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -7,56 +7,28 @@ Slow (a few minutes: the wheelhouse, the build, and the first time a base image 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
 import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 
 from .conftest import POSTGRES_URL, require_postgres
+from .containers import LIMITS, ROOT, engine
 from .serving import free_port
 
 # Building the image takes minutes, more on a loaded machine: the timeout covers the module's build fixture.
 pytestmark = [pytest.mark.deploy, pytest.mark.postgres, pytest.mark.timeout(1800)]
 
-ROOT = Path(__file__).resolve().parents[1]
-CONTAINER = ROOT / "deploy" / "container"
-ENGINE = os.environ.get("ENGINE", "podman")
-BASE_IMAGE = os.environ.get("BASE_IMAGE", "localhost/debian-python:bookworm")
-IMAGE = f"localhost/policing-metrics:test-{uuid.uuid4().hex[:8]}"
-# What this machine's engine needs (deploy/README.md, "building without a registry"): it may not raise rlimits.
-LIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
 GRACE_SECONDS = 20
 
 
-def engine(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([ENGINE, *args], capture_output=True, text=True, timeout=timeout)
-    if check:
-        assert result.returncode == 0, f"{ENGINE} {' '.join(args)}:\n{result.stdout}{result.stderr}"
-    return result
-
-
 @pytest.fixture(scope="module")
-def image() -> str:
-    if shutil.which(ENGINE) is None:
-        pytest.fail(f"{ENGINE} is not installed: apt-get install podman (deploy/README.md)")
-    if engine("image", "exists", BASE_IMAGE, check=False).returncode != 0:
-        subprocess.run([CONTAINER / "base-image.sh", BASE_IMAGE], check=True, timeout=900)
-    subprocess.run(
-        [CONTAINER / "build.sh", *LIMITS],
-        env={**os.environ, "IMAGE": IMAGE, "BASE_IMAGE": BASE_IMAGE, "PYTHON": sys.executable},
-        check=True,
-        timeout=1200,
-    )
-    yield IMAGE
-    engine("rmi", "--force", IMAGE, check=False)
+def image(container_image) -> str:
+    return container_image
 
 
 @pytest.fixture

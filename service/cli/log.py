@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from events import Head, Metadata
-from events.database import schema_revisions, upgrade, wait_for_current_schema
+from events.database import schema_revisions, upgrade, wait_for_current_schema, wait_for_database
 from events.errors import SchemaNotCurrent
 from events.tree import TreeBreach
 
@@ -24,9 +24,23 @@ cli.add_typer(db_cli, name="db")
 
 
 @db_cli.command("upgrade")
-def db_upgrade(ctx: typer.Context, revision: str = typer.Argument("head", help="Target revision.")) -> None:
-    """Apply the schema migrations (to "head": nothing on a newer schema declared compatible with this software)."""
+def db_upgrade(
+    ctx: typer.Context,
+    revision: str = typer.Argument("head", help="Target revision."),
+    wait: float = typer.Option(
+        0.0, "--wait", min=0, metavar="SECONDS", help="Wait this long for the database to accept a connection first."
+    ),
+) -> None:
+    """Apply the schema migrations (to "head": nothing on a newer schema declared compatible with this software).
+
+    With --wait, a database still starting (a container beside this one) is waited for; exits 1 naming it if it
+    has not answered by then."""
     app: App = ctx.obj
+    if wait:
+        try:
+            wait_for_database(app.engine, wait)
+        except OperationalError as exc:
+            raise fail(_no_answer(app, wait, exc), 1)
     upgrade(app.engine, revision)
     if revision == "head":
         typer.echo(_schema_line(app, app.check_schema()))
@@ -44,14 +58,18 @@ def db_wait(
     A newer schema declared compatible with this software counts (a rolling upgrade). Exits 1 after --timeout
     naming what is still missing, and at once if the schema is newer than this software works with."""
     app: App = ctx.obj
-    where = app.engine.url.render_as_string(hide_password=True)
     try:
         state = wait_for_current_schema(app.engine, timeout)
     except SchemaNotCurrent as exc:
         raise fail(str(exc), 1)
     except OperationalError as exc:
-        raise fail(f"the database {where} did not answer within {timeout:g} s: {str(exc.orig).strip()}", 1)
+        raise fail(_no_answer(app, timeout, exc), 1)
     typer.echo(_schema_line(app, state))
+
+
+def _no_answer(app: App, timeout: float, exc: OperationalError) -> str:
+    where = app.engine.url.render_as_string(hide_password=True)
+    return f"the database {where} did not answer within {timeout:g} s: {str(exc.orig).strip()}"
 
 
 def _schema_line(app: App, state: str) -> str:
