@@ -27,7 +27,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 
 from events.canonical import canonical_bytes
 from events.chain import GENESIS_HASH
@@ -301,14 +301,27 @@ def _check_edition(store, directory, heads, roots: _Roots, report: Report, site,
     else:
         _check_events(document, size, root, name, report)
     proven = {(f.get("measure"), f.get("area"), f.get("period")): f.get("value") for f in document.get("figures", [])}
-    for line in document.get("scorecard", []):  # the scorecard shows the proven figures again: the same values
-        for period, value in ((line.get("period"), line.get("value")), (line.get("baseline_period"), line.get("baseline_value"))):
+    for line in document.get("scorecard", []):  # the scorecard shows proven figures again: the same values, no others
+        for period, value in _stated(line):
             key = (line.get("measure"), line.get("area"), period)
-            if value is not None and key in proven and proven[key] != value:
+            if value is None:
+                continue
+            if key not in proven:
+                report.fail(TAMPERED, f"{name}: tampered scorecard line {key[0]} {key[1]} {period}: it says {value!r}, but no proven figure is of that period")
+            elif proven[key] != value:
                 report.fail(
                     TAMPERED,
                     f"{name}: tampered scorecard line {key[0]} {key[1]} {period}: it says {value!r}, but the proven figure says {proven[key]!r}",
                 )
+
+
+def _stated(line: dict) -> list[tuple[Any, Any]]:
+    """Every (period, value) a scorecard line states: its latest, its baseline, each comparison's and each
+    point of its trend."""
+    pairs = [(line.get("period"), line.get("value")), (line.get("baseline_period"), line.get("baseline_value"))]
+    pairs += [(c.get("period"), c.get("value")) for c in line.get("comparisons") or [] if isinstance(c, dict)]
+    pairs += [(p.get("period"), p.get("value")) for p in line.get("series") or [] if isinstance(p, dict)]
+    return pairs
 
 
 def _check_events(document: dict, size: int, root: bytes, name: str, report: Report) -> None:

@@ -333,6 +333,29 @@ def test_a_scorecard_value_that_is_not_its_proven_figure_fails(site, tmp_path):
     assert "tampered scorecard line homicide west-midlands 2021-01/2021-12: it says '47', but the proven figure says '46'" in result.output
 
 
+@pytest.mark.parametrize(
+    "where, said",
+    [("series", "a trend's point"), ("series-extra", "a point no figure proves")],
+)
+def test_a_trend_point_that_is_not_a_proven_figure_fails(site, tmp_path, where, said):
+    def change(document):
+        line = next(line for line in document["scorecard"] if line["measure"] == "homicide")
+        if where == "series":
+            next(point for point in line["series"] if point["period"] == "2021-01/2021-12")["value"] = "47"
+        else:
+            line["series"].append({"period": "2023-01/2023-12", "value": "31337"})
+
+    rewrite_edition(site, 1, change)
+    result = run("proof", "check", str(site.root), "--key", key_file(tmp_path))
+    assert result.exit_code == 1, said
+    expected = (
+        "tampered scorecard line homicide west-midlands 2021-01/2021-12: it says '47', but the proven figure says '46'"
+        if where == "series"
+        else "tampered scorecard line homicide west-midlands 2023-01/2023-12: it says '31337', but no proven figure is of that period"
+    )
+    assert expected in result.output
+
+
 def test_a_figure_left_out_or_another_revisions_approval_fails_naming_it(site, example_store, tmp_path):
     rewrite_edition(site, 1, lambda d: d["figures"].remove(homicide(d)))
     result = run("proof", "check", str(site.root), "--key", key_file(tmp_path))
