@@ -140,6 +140,42 @@ def test_appends_and_reads_by_two_writers_in_turn_keep_one_tree(engine, store, c
     assert stored_rows(engine) == expected_rows(store)
 
 
+def test_readers_catching_up_while_another_writer_appends_each_see_the_tree_of_the_log_they_read(engine, store, clock):
+    import threading
+
+    readers = [EventStore(engine, test_registry, clock=clock) for _ in range(2)]
+    seen: list[tuple[int, bytes, dict]] = []
+    failures: list[BaseException] = []
+    done = threading.Event()
+
+    def read(reader: EventStore) -> None:
+        try:
+            while not done.is_set():
+                size, root = reader.tree_head()
+                if size:
+                    seen.append((size, root, reader.inclusion_proofs([1, size], size)))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=read, args=(reader,)) for reader in readers]
+    for thread in threads:
+        thread.start()
+    try:
+        for round_ in range(40):
+            store.append(f"s-{round_ % 3}", [counted(count=i) for i in range(round_ % 17 + 1)], expected_version=None)
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert not failures
+    tree = MemoryTree(leaves(store))
+    assert seen and all(root == tree.root(size) for size, root, _ in seen)
+    assert all(proofs == {1: tree.inclusion_proof(0, size), size: tree.inclusion_proof(size - 1, size)}
+               for size, _, proofs in seen)
+    assert store.tree_head() == (tree.size, tree.root())
+    assert stored_rows(engine) == expected_rows(store) and store.verify().ok
+
+
 def test_a_catch_up_that_fails_before_its_commit_writes_nothing_and_the_next_read_does_it(store, engine, monkeypatch):
     fill(store, [15, 20])
     original = store.tree.catch_up
