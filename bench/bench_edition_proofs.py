@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import sys
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
-from time import perf_counter
 
 from .bench_publish import EDITION, PARAGRAPHS, MEASURES, START, build_log, quiet_logs, row, table
-from .report import ROOT, git_commit, log, machine, quiet, record_results, wrapped
+from .report import ROOT, conclude, last_run, log, missed, quiet, section_text
+from .runs import common_options, new_record, timed
 
 TARGET_GATHER_MS = 50.0
 TARGET_SIGN_MS = 1.0
@@ -41,9 +40,7 @@ README_HEADING = "## Benchmarks: edition proofs"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench edition-proofs", description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7, help="runs per case; the table shows medians")
-    parser.add_argument("--wait-for-quiet", type=float, default=0, metavar="SECONDS")
-    parser.add_argument("--write", action=argparse.BooleanOptionalAction, default=True)
+    common_options(parser, runs=7)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     quiet_logs()
@@ -57,13 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     from service.handlers.publishing import Publishing
 
     tmp = Path(tempfile.mkdtemp(prefix="policing-metrics-bench-proofs-"))
-    record = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "git": git_commit(),
-        "machine": machine(tmp),
-        "runs": args.runs,
-        "workload": {"measures": MEASURES, "paragraphs": PARAGRAPHS},
-    }
+    record = new_record(tmp, runs=args.runs, workload={"measures": MEASURES, "paragraphs": PARAGRAPHS})
     rows = []
     try:
         build_log(tmp / "log.db")
@@ -82,15 +73,6 @@ def main(argv: list[str] | None = None) -> int:
         figures = [(f["measure"], f["area"], f["period"]) for f in document["figures"]]
         paragraphs = [p["number"] for p in document["paragraphs"]]
         kept = [("checkpoint", site.get(f"checkpoints/{size}").decode())]
-
-        def timed(action, runs):
-            action()  # warm
-            out = []
-            for _ in range(runs):
-                started = perf_counter()
-                action()
-                out.append(perf_counter() - started)
-            return out
 
         approval = document["approval"]
         content, frozen = approval["data"]["content"], approval["data"]["position"]
@@ -127,16 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     prose = (
         "`.venv/bin/python -m bench edition-proofs` records every run in `bench/results/edition-proofs.json`: the publishing "
         f"benchmark's edition ({MEASURES} measures, {PARAGRAPHS} paragraphs). Medians of {args.runs} runs "
-        f"(signing: {args.runs * 10}). Last run: {record['date']}, commit `{record['git']['commit'][:10]}`, "
-        f"{m['cpus']} × {m['cpu']}, Python {m['python']}; 1-minute load average {m['load_average_at_start'][0]:.2f} at the "
+        f"(signing: {args.runs * 10}). " + last_run(record)
+        + f"; 1-minute load average {m['load_average_at_start'][0]:.2f} at the "
         "start (the machine shared with other work)."
     )
-    text = "\n".join([README_HEADING, "", *wrapped(prose), "", table(rows)]) + "\n"
-    print()
-    print(table(rows))
-    if args.write:
-        record_results("edition-proofs", record, text, README_HEADING)
-    return 0
+    text = section_text(README_HEADING, [prose], table(rows))
+    return conclude("edition-proofs", record, table(rows), missed(rows), text, README_HEADING, write=args.write)
 
 
 if __name__ == "__main__":

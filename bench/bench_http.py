@@ -46,11 +46,11 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from datetime import datetime, timezone
 from pathlib import Path
 from time import perf_counter
 
-from .report import PASSED, ROOT, bullets, conclude, git_commit, log, machine, markdown_table, quiet, wrapped
+from .report import PASSED, ROOT, conclude, last_run, log, markdown_table, quiet, row_notes, section_text
+from .runs import common_options, new_record, stop_process, wait_until_answering, write_when_default
 
 README_HEADING = "## Benchmarks: HTTP"
 TARGET_RPS = 1000.0
@@ -85,6 +85,14 @@ def _cli_command() -> list[str]:
     return [sys.executable, "-c", "import sys; from service.cli import run; sys.exit(run())"]
 
 
+def run_cli(env: dict[str, str], directory: Path, *args: str) -> str:
+    """`policing-metrics ARGS` as a process of its own with `env`, in `directory`; its standard output (it must succeed)."""
+    done = subprocess.run([*_cli_command(), *args], env=env, cwd=directory, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"`policing-metrics {' '.join(args)}` failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+    return done.stdout
+
+
 class Server:
     """`policing-metrics serve --no-scheduler` on 127.0.0.1, prepared and stopped by this process."""
 
@@ -107,42 +115,25 @@ class Server:
 
     def cli(self, *args: str) -> str:
         """Run a CLI command against this server's database; its standard output."""
-        done = subprocess.run([*_cli_command(), *args], env=self.env, cwd=self.directory, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"`policing-metrics {' '.join(args)}` failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
-        return done.stdout
+        return run_cli(self.env, self.directory, *args)
 
     def token(self, role: str, name: str) -> str:
         return self.cli("tokens", "create", "--role", role, "--name", name).strip().splitlines()[-1]
 
     def start(self) -> None:
-        import httpx
-
         command = [*_cli_command(), "serve", "--no-scheduler", "--host", "127.0.0.1", "--port", str(self.port)]
         self._log_file = open(self.log_path, "ab")
         self.process = subprocess.Popen(command, env=self.env, cwd=self.directory, stdout=self._log_file, stderr=self._log_file)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"`serve` exited with {self.process.returncode}: {self.log_tail()}")
-            try:
-                if httpx.get(f"{self.base}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"`serve` was not ready within 60 s: {self.log_tail()}")
+        wait_until_answering(
+            self.process, f"{self.base}/readyz", 60, 0.2,
+            lambda: f"`serve` exited with {self.process.returncode}: {self.log_tail()}",
+            lambda: f"`serve` was not ready within 60 s: {self.log_tail()}",
+        )  # fmt: skip
 
     def stop(self) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # uvicorn's graceful shutdown
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, signal.SIGINT, 15)  # uvicorn's graceful shutdown
         self._log_file.close()
         self.process = None
 
@@ -745,20 +736,11 @@ def section(record: dict, rows: list[dict]) -> str:
         "every fourth accepted revision again with its Idempotency-Key. The log, read back through `/audit/log`, must "
         "then hold each accepted write's events exactly once at the positions its answer gave, none from a refused "
         "request or a retry, gapless stream versions, each figure's last accepted value; `/audit/verify` must pass.",
-        f"Last run: {record['date']}, commit `{record['git']['commit'][:10]}`, {m['cpus']} × {m['cpu']}, Python "
-        f"{m['python']}, SQLite {m['sqlite']}" + (f", PostgreSQL {pg['server_version'].split()[0]}" if pg else "")
+        last_run(record, f"SQLite {m['sqlite']}") + (f", PostgreSQL {pg['server_version'].split()[0]}" if pg else "")
         + (f", {m['wrk']}" if m.get("wrk") else "")
         + f", {record['seconds']:.0f} s; 1-minute load average before each case: {loads}.",
     ]
-    lines = [README_HEADING, ""]
-    for paragraph in prose:
-        lines += [*wrapped(paragraph), ""]
-    lines.append(table(rows))
-    notes = [f"{r['case']}: {r['note']}" for r in rows if r.get("note")]
-    notes += record.get("notes", [])
-    if notes:
-        lines += ["", *bullets(notes)]
-    return "\n".join(lines) + "\n"
+    return section_text(README_HEADING, prose, table(rows), row_notes(rows) + record.get("notes", []))
 
 
 def notes(record: dict) -> list[str]:
@@ -805,7 +787,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     from .on_postgres import DEFAULT_URL
 
     parser = argparse.ArgumentParser(prog="python -m bench http", description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="runs per case; the table shows medians")
+    common_options(parser, runs=3, write=None)
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each load run")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before the measured runs")
     parser.add_argument("--connections", type=int, default=16, help="keep-alive connections of each load generator")
@@ -824,15 +806,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--install-wrk", action=argparse.BooleanOptionalAction, default=True,
                         help="apt-get install wrk when it is missing (as root, or with passwordless sudo)")  # fmt: skip
     parser.add_argument("--tmpdir", type=Path, default=None, help="where the SQLite database goes (a real disk, not tmpfs)")
-    parser.add_argument("--wait-for-quiet", type=float, default=0, metavar="SECONDS",
-                        help="before each case, wait up to SECONDS for the load average to fall below half a CPU per CPU")  # fmt: skip
-    parser.add_argument("--write", action=argparse.BooleanOptionalAction, default=None,
-                        help="record results in bench/results/ and README.md (default: only for a full default run)")  # fmt: skip
     args = parser.parse_args(argv)
-    if args.write is None:
-        defaults = parser.parse_args([])
-        same = ("runs", "seconds", "connections", "rate", "figures", "writers", "revisions", "no_postgres", "no_bulk", "no_load")
-        args.write = all(getattr(args, k) == getattr(defaults, k) for k in same)
+    write_when_default(
+        parser, args, ("runs", "seconds", "connections", "rate", "figures", "writers", "revisions", "no_postgres", "no_bulk", "no_load")
+    )
     return args
 
 
@@ -840,20 +817,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     started = perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="policing-metrics-bench-http-", dir=args.tmpdir))
-    record = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "git": git_commit(),
-        "machine": machine(tmp),
-        "workload": {
+    record = new_record(
+        tmp,
+        workload={
             "runs": args.runs, "seconds": args.seconds, "warmup": args.warmup, "connections": args.connections,
             "wide_connections": args.wide_connections, "rate": args.rate, "open_connections": args.open_connections,
             "figures": args.figures, "writers": args.writers,
             "shared_figures": args.shared_figures, "revisions": args.revisions,
         },  # fmt: skip
-        "load_average_before_case": {},
-        "cases": {},
-        "notes": [],
-    }
+        load_average_before_case={},
+        cases={},
+        notes=[],
+    )
     rows: list[dict] = []
     try:
         wrk = None if args.no_load else ensure_wrk(args.install_wrk)

@@ -1,6 +1,6 @@
 """The import benchmark: a data owner's CSV of new figures through the CLI, against `eventsourcing`'s bare batched append.
 
-    python -m bench import [--runs 3] [--figures 100000] [--no-write]
+    python -m bench import [--runs 3] [--figures 100000] [--wait-for-quiet SECONDS] [--write/--no-write]
 
 Ours: `policing-metrics figures import FILE.csv` as a process of its own, timed end to end (start-up,
 reading and checking the file, deciding each figure, one append of every figure with its measures'
@@ -26,17 +26,16 @@ import pstats
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from time import perf_counter
 
 from . import es_reference
-from .bench_http import _cli_command, bulk_csv, example_measures
-from .report import PASSED, ROOT, bullets, conclude, git_commit, log, machine, markdown_table, quiet, wrapped
+from .bench_http import bulk_csv, example_measures, run_cli
+from .report import PASSED, ROOT, bullets, conclude, last_run, log, markdown_table, quiet, shared_machine, wrapped
+from .runs import common_options, new_record
 
 README_HEADING = "## Benchmarks: import"
 TARGET_VS_EVENTSOURCING = 1.0
@@ -61,19 +60,12 @@ def cli_env(database: Path, directory: Path) -> dict[str, str]:
     return env
 
 
-def cli(env: dict, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    done = subprocess.run([*_cli_command(), *args], env=env, cwd=cwd, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"`policing-metrics {' '.join(args)}` failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
-    return done
-
-
 def template(directory: Path) -> Path:
     """A SQLite database with the schema and the example's measures, copied for each run."""
     path = directory / "template.db"
     env = cli_env(path, directory)
-    cli(env, "db", "upgrade", cwd=directory)
-    cli(env, "measures", "import", str(MEASURES_CSV), cwd=directory)
+    run_cli(env, directory, "db", "upgrade")
+    run_cli(env, directory, "measures", "import", str(MEASURES_CSV))
     return path
 
 
@@ -86,10 +78,10 @@ def copy_database(source: Path, target: Path) -> None:
 
 def ours_once(database: Path, csv_path: Path, figures: int, directory: Path) -> float:
     started = perf_counter()
-    done = cli(cli_env(database, directory), "figures", "import", str(csv_path), cwd=directory)
+    said = run_cli(cli_env(database, directory), directory, "figures", "import", str(csv_path))
     seconds = perf_counter() - started
-    if f"{figures} recorded" not in done.stdout:
-        raise RuntimeError(f"the import did not record {figures} figures: {done.stdout[-500:]}")
+    if f"{figures} recorded" not in said:
+        raise RuntimeError(f"the import did not record {figures} figures: {said[-500:]}")
     return seconds
 
 
@@ -158,10 +150,8 @@ def profile_import(database: Path, csv_path: Path) -> dict:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench import", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--figures", type=int, default=100_000)
-    parser.add_argument("--wait-quiet", type=float, default=0, help="Seconds to wait for a quiet machine before each run.")
-    parser.add_argument("--no-write", dest="write", action="store_false", help="Record nothing (a trial run).")
+    common_options(parser, runs=3)
+    parser.add_argument("--figures", type=int, default=100_000, help="figures in the file")
     return parser.parse_args(argv)
 
 
@@ -169,14 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     started = time.monotonic()
     tmp = Path(tempfile.mkdtemp(prefix="bench-import-", dir=os.environ.get("BENCH_TMPDIR")))
-    record: dict = {
-        "benchmark": "import",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "git": git_commit(),
-        "machine": machine(tmp),
-        "workload": {"figures": args.figures, "runs": args.runs, "es_aggregates_per_save": ES_PER_SAVE},
-        "cases": {},
-    }
+    record = new_record(
+        tmp, benchmark="import", workload={"figures": args.figures, "runs": args.runs, "es_aggregates_per_save": ES_PER_SAVE}, cases={}
+    )
     try:
         base = template(tmp)
         measures = example_measures()[:10]
@@ -185,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             csv_path = tmp / f"run{run}.csv"
             csv_path.write_bytes(bulk_csv(args.figures, f"bench-run{run}", measures))
             payloads = figure_payloads(csv_path)
-            quiet(args.wait_quiet, record, f"run {run}")
+            quiet(args.wait_for_quiet, record, f"run {run}")
             database = tmp / f"run{run}.db"
             copy_database(base, database)
             order = ("ours", "reference") if run % 2 == 0 else ("reference", "ours")
@@ -245,9 +230,8 @@ def section(record: dict, table_text: str, args) -> str:
     )
     lines.append("")
     lines += wrapped(
-        f"Last run: {record['date']}, commit `{record['git']['commit'][:10]}`, {info['cpus']} × {info['cpu']}, "
-        f"Python {info['python']}, SQLite {info['sqlite']}, {record['seconds']:.0f} s; 1-minute load average "
-        "before each run " + ", ".join(f"{v:.2f}" for v in loads.values()) + ".",
+        last_run(record, f"SQLite {info['sqlite']}", f"{record['seconds']:.0f} s; 1-minute load average before each run ")
+        + ", ".join(f"{v:.2f}" for v in loads.values()) + ".",
         100,
     )
     lines += ["", table_text, ""]
@@ -266,12 +250,9 @@ def section(record: dict, table_text: str, args) -> str:
         + ", ".join(f"{r / o:.2f}×" for o, r in zip(record["cases"]["ours"]["seconds"], record["cases"]["eventsourcing"]["seconds"]))
         + ".",
     ]
-    shared = [v for v in loads.values() if v >= (info["cpus"] or 1) / 2]
-    if shared:
-        notes.append(
-            f"the machine was shared (load average up to {max(shared):.2f} on {info['cpus']} CPUs): absolute "
-            "rates are lower than on an idle machine; the ratio, both taking turns, is the steadier figure."
-        )
+    notes += shared_machine(
+        loads.values(), info["cpus"], "absolute rates are lower than on an idle machine; the ratio, both taking turns, is the steadier figure."
+    )
     lines += bullets(notes, 98)
     return "\n".join(lines) + "\n"
 

@@ -21,11 +21,11 @@ import shutil
 import statistics
 import sys
 import tempfile
-from datetime import datetime, timezone
 from pathlib import Path
 from time import perf_counter
 
-from .report import PASSED, ROOT, git_commit, log, machine, markdown_table, quiet, record_results, wrapped
+from .report import PASSED, ROOT, conclude, last_run, log, markdown_table, missed, quiet, row_notes, section_text
+from .runs import common_options, new_record
 
 README_HEADING = "## Benchmarks: proofs"
 EDITION_ITEMS = 150
@@ -173,7 +173,6 @@ def table(rows: list[dict]) -> str:
 
 
 def section(record: dict, rows: list[dict]) -> str:
-    m = record["machine"]
     loads = ", ".join(f"{case} {load:.2f}" for case, load in record.get("load_average_before_case", {}).items())
     prose = [
         "`.venv/bin/python -m bench proofs` records every run in `bench/results/proofs.json`. Appends: the store "
@@ -184,8 +183,7 @@ def section(record: dict, rows: list[dict]) -> str:
         f"tree); medians of {record['runs']} runs. Then signing one checkpoint (Ed25519, "
         f"`cryptography`), the inclusion proofs of an edition's {EDITION_ITEMS} items in a log of "
         f"{record['workload']['events']:,} events, and checking them with the checkpoint's signature as a reader does.",
-        f"Last run: {record['date']}, commit `{record['git']['commit'][:10]}`, {m['cpus']} × {m['cpu']}, "
-        f"Python {m['python']}; 1-minute load average before each case: {loads}. The machine is shared: "
+        last_run(record) + f"; 1-minute load average before each case: {loads}. The machine is shared: "
         "ratios of interleaved runs are what to read, not absolute rates.",
         "Appends write no tree hashes: the tree is caught up by whatever reads it first (a checkpoint, a proof, "
         "publishing, verify; docs/proofs.md \"Inside the database\"), so the appends-alone ratio compares the same "
@@ -199,35 +197,21 @@ def section(record: dict, rows: list[dict]) -> str:
         "are spread evenly over the log, the worst case (they share few of the 16-hash tiles a proof folds from); "
         "an edition's figures and paragraphs recorded together share most of them.",
     ]
-    notes = [f"- {r['case']}: {r['note']}" for r in rows if r["note"]]
-    lines = [README_HEADING, "", *wrapped(prose[0]), "", *wrapped(prose[1]), "", *wrapped(prose[2]), "", table(rows)]
-    if notes:
-        lines += ["", *notes]
-    return "\n".join(lines) + "\n"
+    return section_text(README_HEADING, prose, table(rows), row_notes(rows))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench proofs", description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="runs per case; the table shows medians")
+    common_options(parser, runs=5)
     parser.add_argument("--events", type=int, default=50_000, help="events per batched-append run and in the proofs' log")
     parser.add_argument("--single", type=int, default=1000, help="single-event appends per run")
     parser.add_argument("--postgres", default=None, metavar="URL", help="also PostgreSQL batched appends (e.g. the tests' URL)")
-    parser.add_argument("--wait-for-quiet", type=float, default=0, metavar="SECONDS",
-                        help="before each case, wait up to SECONDS for the load average to fall below half a CPU per CPU")  # fmt: skip
-    parser.add_argument("--write", action=argparse.BooleanOptionalAction, default=True,
-                        help="record results in bench/results/ and README.md")  # fmt: skip
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from .workload import batches
 
     tmp = Path(tempfile.mkdtemp(prefix="policing-metrics-bench-proofs-"))
-    record = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "git": git_commit(),
-        "machine": machine(tmp),
-        "runs": args.runs,
-        "workload": {"events": args.events, "single": args.single, "edition_items": EDITION_ITEMS},
-    }
+    record = new_record(tmp, runs=args.runs, workload={"events": args.events, "single": args.single, "edition_items": EDITION_ITEMS})
     rows = []
     started_all = perf_counter()
     try:
@@ -282,13 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
     record["seconds"] = perf_counter() - started_all
     record["rows"] = rows
-    text = section(record, rows)
-    print()
-    print(table(rows))
-    print()
-    if args.write:
-        record_results("proofs", record, text, README_HEADING)
-    return 0
+    return conclude("proofs", record, table(rows), missed(rows), section(record, rows), README_HEADING, write=args.write)
 
 
 if __name__ == "__main__":

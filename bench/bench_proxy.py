@@ -1,6 +1,6 @@
 """The proxy benchmark: public reads through HAProxy in front of three `serve` processes against one.
 
-    python -m bench proxy [--runs 3] [--seconds 8] [--connections 32] [--no-write]
+    python -m bench proxy [--runs 3] [--seconds 8] [--connections 32] [--wait-for-quiet SECONDS] [--write/--no-write]
 
 One SQLite database on disk, prepared with the CLI (`db upgrade`, `demo --publish-now`); three
 `policing-metrics serve --no-scheduler` on free ports of 127.0.0.1, sharing it and the published
@@ -30,12 +30,12 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from time import perf_counter
 
 from .bench_http import PERIOD, SCORECARD, Server, free_port, run_python_load
-from .report import ROOT, bullets, conclude, git_commit, log, machine, markdown_table, quiet, wrapped
+from .report import ROOT, bullets, conclude, last_run, log, markdown_table, quiet, shared_machine, wrapped
+from .runs import common_options, new_record, stop_process, wait_until_answering
 
 README_HEADING = "## Benchmarks: proxy"
 HAPROXY_CFG = ROOT / "deploy" / "haproxy" / "haproxy.cfg"
@@ -57,28 +57,14 @@ class Proxy:
         self.process = subprocess.Popen(["haproxy", "-W", "-db", "-f", str(HAPROXY_CFG)], env=env, stdout=self.log, stderr=self.log)
 
     def wait_ready(self, path: str = SCORECARD, timeout: float = 60) -> None:
-        import httpx
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"haproxy exited with {self.process.returncode}")
-            try:
-                if httpx.get(self.base + path, timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"haproxy did not answer 200 on {path} within {timeout:g} s")
+        wait_until_answering(
+            self.process, self.base + path, timeout, 0.3,
+            lambda: f"haproxy exited with {self.process.returncode}",
+            lambda: f"haproxy did not answer 200 on {path} within {timeout:g} s",
+        )  # fmt: skip
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGUSR1)  # graceful stop
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, signal.SIGUSR1, 10)  # HAProxy's graceful stop
         self.log.close()
 
 
@@ -185,7 +171,7 @@ def writes_case(args, tmp: Path, record: dict) -> dict | None:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench proxy", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=3)
+    common_options(parser, runs=3)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--warmup", type=float, default=6.0, help="Seconds of load first (the configuration's slowstart is 5 s).")
     parser.add_argument("--connections", type=int, default=32)
@@ -193,8 +179,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--writers", type=int, default=8, help="Threads submitting figures in the PostgreSQL case.")
     parser.add_argument("--max-writes", type=int, default=5_000, help="A bound on each writer's submissions per run.")
     parser.add_argument("--no-writes", dest="writes", action="store_false", help="Skip the PostgreSQL submissions case.")
-    parser.add_argument("--wait-quiet", type=float, default=0, help="Seconds to wait for a quiet machine before each run.")
-    parser.add_argument("--no-write", dest="write", action="store_false", help="Record nothing (a trial run).")
     return parser.parse_args(argv)
 
 
@@ -204,14 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("haproxy is not installed (Debian: apt-get install haproxy)")
     started = perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="bench-proxy-", dir=os.environ.get("BENCH_TMPDIR")))
-    record: dict = {
-        "benchmark": "proxy",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "git": git_commit(),
-        "machine": machine(tmp),
-        "workload": {k: getattr(args, k) for k in ("runs", "seconds", "warmup", "connections", "max_requests")},
-        "cases": {},
-    }
+    record = new_record(
+        tmp, benchmark="proxy", workload={k: getattr(args, k) for k in ("runs", "seconds", "warmup", "connections", "max_requests")}, cases={}
+    )
     servers: list[Server] = []
     proxies: dict[str, Proxy] = {}
     runs: dict[str, list[dict]] = {"three": [], "one": []}
@@ -237,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             proxy.wait_ready()
             run_python_load(proxy.base + SCORECARD, args.connections, args.warmup, args.max_requests)
         for run in range(args.runs):
-            quiet(args.wait_quiet, record, f"run {run}")
+            quiet(args.wait_for_quiet, record, f"run {run}")
             order = ("three", "one") if run % 2 == 0 else ("one", "three")
             for name in order:
                 result = run_python_load(proxies[name].base + SCORECARD, args.connections, args.seconds, args.max_requests)
@@ -252,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
         proxies, servers = {}, []
         if args.writes:
-            quiet(args.wait_quiet, record, "writes")
+            quiet(args.wait_for_quiet, record, "writes")
             writes = writes_case(args, tmp, record)
             if writes is not None:
                 record["cases"]["writes"] = writes
@@ -327,8 +306,7 @@ def section(record: dict, table_text: str, args) -> str:
     )
     lines.append("")
     lines += wrapped(
-        f"Last run: {record['date']}, commit `{record['git']['commit'][:10]}`, {info['cpus']} × {info['cpu']}, "
-        f"Python {info['python']}, {record['seconds']:.0f} s; 1-minute load average before each run "
+        last_run(record, f"{record['seconds']:.0f} s; 1-minute load average before each run ")
         + ", ".join(f"{v:.2f}" for v in loads.values()) + ".",
         100,
     )
@@ -350,12 +328,7 @@ def section(record: dict, table_text: str, args) -> str:
         "public reads per run, three: " + ", ".join(f"{r['requests_per_s']:.0f}" for r in record["cases"]["three"]["runs"])
         + "; one: " + ", ".join(f"{r['requests_per_s']:.0f}" for r in record["cases"]["one"]["runs"]) + " req/s."
     )
-    shared = [v for v in loads.values() if v >= (info["cpus"] or 1) / 2]
-    if shared:
-        notes.append(
-            f"the machine was shared with other work (load average up to {max(shared):.2f} on {info['cpus']} CPUs): "
-            "absolute rates are lower than on an idle machine."
-        )
+    notes += shared_machine(loads.values(), info["cpus"], "absolute rates are lower than on an idle machine.")
     lines += bullets(notes, 98)
     return "\n".join(lines) + "\n"
 

@@ -24,7 +24,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from time import perf_counter
 
-from .report import PASSED, ROOT, git_commit, log, machine, markdown_table, quiet, record_results, wrapped
+from .report import PASSED, ROOT, conclude, last_run, log, markdown_table, missed, quiet, row_notes, section_text
+from .runs import common_options, new_record
 
 MEASURES = 50
 PARAGRAPHS = 100
@@ -174,8 +175,6 @@ def _loads(record: dict) -> str:
 
 
 def section(record: dict, rows: list[dict]) -> str:
-    m = record["machine"]
-    notes = [f"- {r['case']}: {r['note']}" for r in rows if r["note"]]
     prose = [
         "`.venv/bin/python -m bench publish` records every run in `bench/results/publish.json`. An edition of "
         f"{MEASURES} measures (each with a baseline and three later figures) and {PARAGRAPHS} paragraphs binding "
@@ -183,36 +182,22 @@ def section(record: dict, rows: list[dict]) -> str:
         "(HTML, JSON, CSV, CSVW, manifest), every file written and verified, the release recorded, the site's "
         f"indexes and feeds written. The feeds case regenerates `feed.atom` and `feed.rss` for {SITE_EDITIONS:,} "
         f"editions. Medians of {record['runs']} runs.",
-        f"Last run: {record['date']}, commit `{record['git']['commit'][:10]}`, {m['cpus']} × {m['cpu']}, "
-        f"Python {m['python']}; 1-minute load average {_loads(record)}.",
+        last_run(record) + f"; 1-minute load average {_loads(record)}.",
     ]
-    lines = [README_HEADING, "", *wrapped(prose[0]), "", *wrapped(prose[1]), "", table(rows)]
-    if notes:
-        lines += ["", *notes]
-    return "\n".join(lines) + "\n"
+    return section_text(README_HEADING, prose, table(rows), row_notes(rows))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench publish", description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="runs per case; the table shows medians")
+    common_options(parser, runs=5)
     parser.add_argument("--no-s3", action="store_true", help="skip the SeaweedFS case")
-    parser.add_argument("--wait-for-quiet", type=float, default=0, metavar="SECONDS",
-                        help="before each case, wait up to SECONDS for the load average to fall below half a CPU per CPU")  # fmt: skip
-    parser.add_argument("--write", action=argparse.BooleanOptionalAction, default=True,
-                        help="record results in bench/results/ and README.md")  # fmt: skip
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     quiet_logs()
     from publishers.stores import S3, LocalDirectory
 
     tmp = Path(tempfile.mkdtemp(prefix="policing-metrics-bench-publish-"))
-    record = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "git": git_commit(),
-        "machine": machine(tmp),
-        "runs": args.runs,
-        "workload": {"measures": MEASURES, "paragraphs": PARAGRAPHS, "site_editions": SITE_EDITIONS},
-    }
+    record = new_record(tmp, runs=args.runs, workload={"measures": MEASURES, "paragraphs": PARAGRAPHS, "site_editions": SITE_EDITIONS})
     rows = []
     try:
         template = tmp / "template.db"
@@ -238,13 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     record["rows"] = rows
-    text = section(record, rows)
-    print()
-    print(table(rows))
-    print()
-    if args.write:
-        record_results("publish", record, text, README_HEADING)
-    return 0
+    return conclude("publish", record, table(rows), missed(rows), section(record, rows), README_HEADING, write=args.write)
 
 
 def run_s3(template: Path, tmp: Path, runs: int, S3) -> dict:

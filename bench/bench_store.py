@@ -17,13 +17,13 @@ import sys
 import tempfile
 import time
 import timeit
-from datetime import datetime, timezone
 from pathlib import Path
 from time import perf_counter
 from typing import Any, Callable
 
 from . import es_reference, memory, on_postgres, on_sqlite
-from .report import HEADING, Row, conclude, git_commit, log, machine, ratio, section, table, wait_for_quiet
+from .report import HEADING, Row, compared, conclude, log, ratio, section, table, wait_for_quiet
+from .runs import common_options, new_record, write_when_default
 from .workload import batches, data_bytes, payload
 
 GROUPS = ("batched", "single", "read", "memory", "postgres")
@@ -154,10 +154,9 @@ def run_batched(args, tmp: Path, cases: dict, rows: list[Row]) -> None:
     cases["sqlite_batched_raw_executemany"] = raw.record()
     cases["sqlite_batched_raw_multirow_insert"] = multi.record()
     rows.append(
-        Row(
+        compared(
             f"SQLite batched appends ({BATCH_SIZE:,}/append): ours vs `eventsourcing` 9.5",
-            ours.rate, es.rate, "events/s", f"≥ {TARGET_VS_EVENTSOURCING:g}×",
-            ratio(ours.rate, es.rate), ratio(ours.rate, es.rate) >= TARGET_VS_EVENTSOURCING,
+            ours.rate, es.rate, TARGET_VS_EVENTSOURCING,
             note=batched_note(ours.rate, raw.rate, multi.rate, es.rate),
         )
     )
@@ -169,9 +168,9 @@ def run_batched(args, tmp: Path, cases: dict, rows: list[Row]) -> None:
         )
     )
     rows.append(
-        Row(
+        compared(
             f"SQLite batched appends ({BATCH_SIZE:,}/append): ours vs raw multi-row INSERT, as ours inserts",
-            ours.rate, multi.rate, "events/s", "(report)", ratio(ours.rate, multi.rate), None,
+            ours.rate, multi.rate,
         )
     )
 
@@ -228,10 +227,9 @@ def run_single(args, tmp: Path, cases: dict, rows: list[Row]) -> None:
     cases["sqlite_single_eventsourcing"] = es.record()
     cases["sqlite_single_raw"] = raw.record()
     rows.append(
-        Row(
+        compared(
             "SQLite one durable event per append: ours vs raw one row per commit",
-            ours.rate, raw.rate, "events/s", f"≥ {TARGET_VS_RAW:g}×",
-            ratio(ours.rate, raw.rate), ratio(ours.rate, raw.rate) >= TARGET_VS_RAW,
+            ours.rate, raw.rate, TARGET_VS_RAW,
             note=(
                 f"one durable event per append: ours spends {_more_or_less(1e6 / ours.rate - 1e6 / raw.rate)} "
                 f"than raw's BEGIN, INSERT, COMMIT ({1e6 / raw.rate:.0f} µs, nearly all of it the fsync): it also reads the "
@@ -241,9 +239,9 @@ def run_single(args, tmp: Path, cases: dict, rows: list[Row]) -> None:
         )
     )
     rows.append(
-        Row(
+        compared(
             "SQLite one durable event per append: ours vs `eventsourcing` one event per save",
-            ours.rate, es.rate, "events/s", "(report)", ratio(ours.rate, es.rate),
+            ours.rate, es.rate,
         )
     )
 
@@ -277,23 +275,21 @@ def run_read(args, tmp: Path, cases: dict, rows: list[Row]) -> None:
     cases["sqlite_verify_ours"] = verify.record()
     cases["sqlite_read_fold_raw_c_scanner"] = scanner.record()
     rows.append(
-        Row(
+        compared(
             "SQLite read whole log + fold: `read_all` vs raw select + `json.loads`",
-            ours.rate, raw.rate, "events/s", f"≥ {TARGET_VS_RAW:g}×",
-            ratio(ours.rate, raw.rate), ratio(ours.rate, raw.rate) >= TARGET_VS_RAW,
+            ours.rate, raw.rate, TARGET_VS_RAW,
         )
     )
     rows.append(
-        Row(
+        compared(
             "SQLite read whole log + fold: `read_all` vs raw select + the same C JSON scanner ours uses",
-            ours.rate, scanner.rate, "events/s", "(report)", ratio(ours.rate, scanner.rate),
+            ours.rate, scanner.rate,
         )
     )
     rows.append(
-        Row(
+        compared(
             "SQLite `verify` whole log vs raw read + fold",
-            verify.rate, raw.rate, "events/s", f"≥ {TARGET_VS_RAW:g}×",
-            ratio(verify.rate, raw.rate), ratio(verify.rate, raw.rate) >= TARGET_VS_RAW,
+            verify.rate, raw.rate, TARGET_VS_RAW,
         )
     )
 
@@ -373,16 +369,16 @@ def run_postgres(args, tmp: Path, cases: dict, rows: list[Row]) -> None:
         results[label] = (ours, raw)
     ours, raw = results["batched"]
     rows.append(
-        Row(
+        compared(
             f"PostgreSQL batched appends ({BATCH_SIZE:,}/append): ours vs raw `executemany`",
-            ours.rate, raw.rate, "events/s", "(report)", ratio(ours.rate, raw.rate),
+            ours.rate, raw.rate,
         )
     )
     ours, raw = results["single"]
     rows.append(
-        Row(
+        compared(
             "PostgreSQL one durable event per append: ours vs raw one row per commit",
-            ours.rate, raw.rate, "events/s", "(report)", ratio(ours.rate, raw.rate),
+            ours.rate, raw.rate,
         )
     )
 
@@ -395,15 +391,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=100_000, help="events in the batched, read and small-RSS logs")
     parser.add_argument("--single", type=int, default=2_000, help="appends of one event each (each is an fsync)")
     parser.add_argument("--memory-events", type=int, default=1_000_000, help="events in the large-RSS log")
-    parser.add_argument("--runs", type=int, default=3, help="runs per case; the table shows medians")
+    common_options(parser, runs=3, write=None)
     parser.add_argument("--only", default=",".join(GROUPS), help=f"comma-separated groups out of {', '.join(GROUPS)}")
     parser.add_argument("--postgres-url", default=os.environ.get("POLICING_METRICS_BENCH_POSTGRES_URL", on_postgres.DEFAULT_URL))
     parser.add_argument("--tmpdir", type=Path, default=None, help="where the SQLite files go (a real disk, not tmpfs)")
-    parser.add_argument("--write", action=argparse.BooleanOptionalAction, default=None,
-                        help="record results in bench/results/ and README.md (default: only for a full default run)")
-    parser.add_argument("--wait-for-quiet", type=float, default=0, metavar="SECONDS",
-                        help="before each group, wait up to SECONDS for the 1-minute load average to fall "
-                        "below half a CPU per CPU (a shared machine)")
     args = parser.parse_args(argv)
     args.groups = [g.strip() for g in args.only.split(",") if g.strip()]
     unknown = [g for g in args.groups if g not in GROUPS]
@@ -413,9 +404,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--events and --memory-events must be multiples of {BATCH_SIZE:,}")
     if args.single % min(STREAMS, args.single):
         parser.error(f"--single must be at most {STREAMS:,} or a multiple of it")
-    if args.write is None:
-        defaults = parser.parse_args([])
-        args.write = all(getattr(args, k) == getattr(defaults, k) for k in ("events", "single", "memory_events", "runs", "only"))
+    write_when_default(parser, args, ("events", "single", "memory_events", "runs", "only"))
     return args
 
 
@@ -430,11 +419,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="policing-metrics-bench-", dir=args.tmpdir))
-    record = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "git": git_commit(),
-        "machine": machine(tmp),
-        "workload": {
+    record = new_record(
+        tmp,
+        workload={
             "events": args.events,
             "data_bytes": data_bytes(),
             "streams": STREAMS,
@@ -447,8 +434,8 @@ def main(argv: list[str] | None = None) -> int:
             "runs": args.runs,
             "groups": args.groups,
         },
-        "cases": {},
-    }
+        cases={},
+    )
     rows: list[Row] = []
     try:
         for group in args.groups:

@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -70,6 +70,43 @@ def bullets(notes: Sequence[str], width: int = 98) -> list[str]:
     return lines
 
 
+def last_run(record: dict, *details: str) -> str:
+    """The sentence a section names its last run in: when, the commit, the machine and Python, then `details`."""
+    m = record["machine"]
+    said = f"Last run: {record['date']}, commit `{record['git']['commit'][:10]}`, {m['cpus']} × {m['cpu']}, Python {m['python']}"
+    return ", ".join([said, *details])
+
+
+def shared_machine(loads: Iterable[float], cpus: int | None, consequence: str) -> list[str]:
+    """The note for a run that shared the machine (a load average of half a CPU per CPU or more before a
+    case), saying `consequence`; none for a quiet run."""
+    shared = [load for load in loads if load >= (cpus or 1) / 2]
+    if not shared:
+        return []
+    return [f"the machine was shared (load average up to {max(shared):.2f} on {cpus} CPUs): {consequence}"]
+
+
+def section_text(heading: str, paragraphs: Sequence[str], table_text: str, notes: Sequence[str] = ()) -> str:
+    """A README section: the heading, each paragraph wrapped, the table, then the notes as a list."""
+    lines = [heading, ""]
+    for paragraph in paragraphs:
+        lines += [*wrapped(paragraph), ""]
+    lines.append(table_text)
+    if notes:
+        lines += ["", *bullets(notes)]
+    return "\n".join(lines) + "\n"
+
+
+def missed(rows: Sequence[dict]) -> list[str]:
+    """The cases of a table whose target was missed."""
+    return [row["case"] for row in rows if row.get("passed") is False]
+
+
+def row_notes(rows: Sequence[dict]) -> list[str]:
+    """"case: note" for each row of a table that has a note."""
+    return [f"{row['case']}: {row['note']}" for row in rows if row.get("note")]
+
+
 def conclude(
     name: str, record: dict, table_text: str, missed: Sequence[str], text: str | None = None,
     heading: str | None = None, *, write: bool,
@@ -77,7 +114,8 @@ def conclude(
     """The end of a run: the table on stdout, the time taken, the results recorded (with `write`),
     the targets missed named; the exit status (0: a missed target is a finding, not a failure)."""
     print(f"\n{table_text}\n")
-    log(f"done in {record['seconds']:.0f} s")
+    if "seconds" in record:
+        log(f"done in {record['seconds']:.0f} s")
     if write:
         record_results(name, record, text, heading)
     if missed:
@@ -110,6 +148,15 @@ class Row:
     ratio: float | None = None
     passed: bool | None = None
     note: str = ""
+
+
+def compared(case: str, ours: float | None, reference: float | None, at_least: float | None = None, note: str = "") -> Row:
+    """A row of rates (events/s): ours vs the reference, passing when ours is at least `at_least` times it
+    (without `at_least`: reported, no target)."""
+    times = ratio(ours, reference)
+    if at_least is None:
+        return Row(case, ours, reference, "events/s", "(report)", times, None, note)
+    return Row(case, ours, reference, "events/s", f"≥ {at_least:g}×", times, times is not None and times >= at_least, note)
 
 
 def ratio(ours: float | None, reference: float | None) -> float | None:
@@ -156,24 +203,23 @@ def git_commit() -> dict:
     return {"commit": git("rev-parse", "HEAD"), "uncommitted_changes_in_events_or_bench": bool(changed)}
 
 
-def _cpu_model() -> str:
+def _proc_field(path: str, name: str) -> str | None:
+    """The value of the first `name: value` line of /proc/`path`, or None."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+        for line in Path("/proc", path).read_text().splitlines():
+            if line.startswith(name):
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or "unknown"
+    return None
+
+
+def _cpu_model() -> str:
+    return _proc_field("cpuinfo", "model name") or platform.processor() or "unknown"
 
 
 def _memory_total() -> str:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
+    return _proc_field("meminfo", "MemTotal") or "unknown"
 
 
 def _filesystem(path: Path) -> str:
@@ -260,9 +306,8 @@ def section(record: dict, rows: list[Row]) -> str:
     )
     lines.append("")
     lines += _paragraph(
-        f"Last run: {record['date']}, commit `{record['git']['commit'][:10]}`, {cpus} × {machine_info['cpu']}, "
-        f"Python {machine_info['python']}, SQLite {machine_info['sqlite']}{postgres}, {record['seconds']:.0f} s; "
-        f"1-minute load average {load:.2f} at the start."
+        last_run(record, f"SQLite {machine_info['sqlite']}{postgres}", f"{record['seconds']:.0f} s; ")
+        + f"1-minute load average {load:.2f} at the start."
     )
     lines += ["", table(rows), ""]
     notes = [

@@ -67,7 +67,11 @@ def test_the_same_data_as_a_plain_new_event_is_validated(tallies, size):
 
 
 def test_a_plain_invalid_event_among_model_events_is_refused_naming_it_and_nothing_is_written(tallies):
-    events = [NewEvent.of(Tally(count=1), registry), NewEvent("Tallied", {"count": -1}), NewEvent.of(Tally(count=2), registry)]
+    events = [
+        NewEvent.of(Tally(count=1), registry),
+        NewEvent("Tallied", {"count": -1}),
+        NewEvent.of(Tally(count=2), registry),
+    ]
 
     with pytest.raises(InvalidEvent) as invalid:
         tallies.append("t", events, expected_version=0)
