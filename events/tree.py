@@ -8,7 +8,7 @@ is stored (or of the events). So the table holds one row per 16 events, and any 
 costs at most 8 reads.
 
 Appends write events only. Hashing each event's leaf and interior nodes in the append cost a
-batched append about a tenth of its time (two SHA-256 per event beside the chain's one), so the
+batched append a tenth to a fifth of its time (two SHA-256 per event beside the chain's one), so the
 table is brought up to the log's head by `catch_up`, under the append lock, before anything reads
 it: the store's tree_head, tree_root, proofs and verify call it whenever the table does not yet
 cover the size they read (events/store.py). The table is derived from the events alone, so a crash
