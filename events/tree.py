@@ -38,6 +38,7 @@ outside the tree, raise events.merkle.ProofError.
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Iterable, Iterator, Sequence
 
 from .chain import Breach
@@ -64,6 +65,7 @@ LEVEL_STEP = 4  # the stored levels: 4, 8, 12, …
 TILE = 1 << LEVEL_STEP  # base hashes a stored level's node folds from, at most
 TABLE = "tree_hashes"
 IN_CHUNK = 500  # ids or positions per `IN (...)`, well inside both engines' limits on parameters
+_STORED_HASH = re.compile(r"[0-9a-f]{64}")  # what an append stores; anything else is damage verify names
 
 
 def _rows(cursor, sql: str, params: Sequence) -> list[tuple]:
@@ -89,6 +91,10 @@ class TreeBreach(Breach):
     """A place where the stored tree is not the tree of the log (the chain itself is sound)."""
 
 
+class DamagedLog(EventStoreError):
+    """An event's stored hash is not one an append writes: no tree can be built over it."""
+
+
 class TreeMissing(EventStoreError):
     """The tree table lacks hashes the log needs: it was never built, or rows were removed."""
 
@@ -97,6 +103,14 @@ class TreeMissing(EventStoreError):
 def leaf_hashes_of(hexes: Iterable[str]) -> list[bytes]:
     """The leaf hashes of events whose stored hashes (hex) are `hexes`."""
     return [sha256(LEAF_PREFIX + bytes.fromhex(item)).digest() for item in hexes]
+
+
+def _sound_prefix(rows: Sequence[tuple]) -> int:
+    """How many of `rows` ((position, hash), …), from the first, have a hash as appends store it."""
+    for index, row in enumerate(rows):
+        if not (isinstance(row[1], str) and _STORED_HASH.fullmatch(row[1])):
+            return index
+    return len(rows)
 
 
 class StoredTree:
@@ -233,7 +247,10 @@ class StoredTree:
             return self.rebuild(cursor, batch_size=batch_size).size
         appender = Appender(covered, frontier)
         for rows in self._event_batches(cursor, covered + 1, None, batch_size):
-            self._extend(cursor, appender, rows)
+            sound = _sound_prefix(rows)
+            self._extend(cursor, appender, rows[:sound])
+            if sound < len(rows):  # a stored hash no append wrote: the tree stops before it, verify names it
+                break
         return appender.size
 
     def rebuild(self, cursor, size: int | None = None, batch_size: int = 5000) -> Appender:
@@ -241,6 +258,9 @@ class StoredTree:
         cursor.execute(self._delete)
         appender = Appender()
         for rows in self._event_batches(cursor, 1, size, batch_size):
+            sound = _sound_prefix(rows)
+            if sound < len(rows):
+                raise DamagedLog(f"position {rows[sound][0]}'s stored hash is not 64 hexadecimal digits: `policing-metrics verify` names the damage")
             self._extend(cursor, appender, rows)
         return appender
 

@@ -12,8 +12,10 @@ from events import EventStore
 from events.database import alembic_config, make_engine, upgrade
 from events.merkle import EMPTY_ROOT, MemoryTree, ProofError, event_leaf_hash, verify_consistency, verify_inclusion
 from events.transfer import copy_log
-from events.tree import LEVEL_STEP, TABLE
+from events.errors import EventStoreError
+from events.tree import LEVEL_STEP, TABLE, DamagedLog
 
+from .conftest import bypass_triggers
 from .support import counted
 from .support import registry as test_registry
 
@@ -253,6 +255,21 @@ def test_a_tree_missing_a_hash_its_catch_up_resumes_from_is_rebuilt_by_the_next_
     assert fresh.tree_head() == (70, MemoryTree(leaves(store)).root())
     assert stored_rows(engine) == expected_rows(store)
     assert fresh.verify().ok
+
+
+def test_a_stored_hash_no_append_wrote_stops_the_tree_before_it_and_verify_names_its_position(store, engine):
+    """The tree is built from the events' stored hashes after their append: one altered into something
+    that is not a hash is the chain's damage to report, never a crash of the catch-up."""
+    fill(store, [40])
+    store.tree_head()
+    fill(store, [30])  # positions 41-70: not in the tree yet
+    bypass_triggers(engine, "UPDATE events SET hash = ? WHERE position = ?", ("z" * 64, 50))
+    report = store.verify()
+    assert not report.ok and report.breach.position == 50
+    with pytest.raises(DamagedLog, match="position 50's stored hash is not 64 hexadecimal digits"):
+        store.rebuild_tree()
+    with pytest.raises(EventStoreError):  # no proof over damage: the tree stops at 48, the last whole tile before it
+        store.tree_head()
 
 
 def test_upgrading_a_log_written_before_the_tree_builds_its_tree(database_url, clock):
