@@ -130,20 +130,13 @@ def chain_rows(
 
 
 def chain_rows_across(
-    prev_hex: str,
-    first_position: int,
-    streams: list[str],
-    versions: list[int],
-    types: list[str],
-    schema_versions: list[int],
-    texts: list[str],
-    meta_text: str,
-    recorded_at: str,
-    encoded: list[bytes] | None = None,
+    prev_hex: str, first_position: int, streams: list[str], versions: list[int], prepared: tuple, meta_text: str, recorded_at: str
 ) -> tuple[list[tuple], str]:
     """`chain_rows` for events appended to several streams at once (event i to `streams[i]` at
-    `versions[i]`): one format per type and schema version, with a slot for the stream, so that a
-    batch of a hundred thousand one-event streams (a bulk import) builds no format per event."""
+    `versions[i]`; `prepared` is what events.prepare made of them: types, schema versions, texts and
+    their bytes or None): one format per type and schema version, with a slot for the stream, so that
+    a batch of a hundred thousand one-event streams (a bulk import) builds no format per event."""
+    types, schema_versions, texts, encoded = prepared
     formats = {
         kind: chained_format(metadata=meta_text, recorded_at=recorded_at, schema_version=kind[1], stream=None, type=kind[0])
         for kind in set(zip(types, schema_versions))

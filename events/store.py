@@ -207,7 +207,8 @@ class EventStore:
         same events returns the original positions and writes nothing.
         """
         entries = _checked_entries(appends)
-        types, schema_versions, texts, encoded = prepare(self.registry, [event for _, events, _ in entries for event in events])
+        prepared = prepare(self.registry, [event for _, events, _ in entries for event in events])
+        types, schema_versions, texts, encoded = prepared
         if metadata is None and idempotency_key is None:
             meta_text = _DEFAULT_METADATA_TEXT
         else:
@@ -257,9 +258,8 @@ class EventStore:
                         event_versions.extend(range(version + 1, version + count + 1))
                         versions[stream] = version + count
                     rows, prev_hex = chain_rows_across(
-                        prev_hex, position + 1, streams, event_versions, types, schema_versions, texts, meta_text,
-                        recorded_at, encoded,
-                    )  # fmt: skip
+                        prev_hex, position + 1, streams, event_versions, prepared, meta_text, recorded_at
+                    )
                 position += len(rows)
                 self.dialect.insert(cursor, rows)
                 if idempotency_key is not None:

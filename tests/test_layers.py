@@ -105,14 +105,19 @@ def test_the_domain_imports_nothing_that_does_io():
     assert problems == []
 
 
-def test_importing_the_domain_loads_no_database_driver_or_web_framework():
-    loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, events.domain; print(' '.join(sorted(sys.modules)))"],
+def _loaded_by_importing(module: str) -> list[str]:
+    """The modules a fresh interpreter holds after `import module`."""
+    return subprocess.run(
+        [sys.executable, "-c", f"import sys, {module}; print(' '.join(sorted(sys.modules)))"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split()
+
+
+def test_importing_the_domain_loads_no_database_driver_or_web_framework():
+    loaded = _loaded_by_importing("events.domain")
     heavy = ("sqlalchemy", "psycopg", "sqlite3", "alembic", "fastapi", "httpx", "boto3", "structlog")
     assert [name for name in loaded if name.split(".")[0] in heavy] == []
 
@@ -120,13 +125,7 @@ def test_importing_the_domain_loads_no_database_driver_or_web_framework():
 def test_the_command_line_starts_without_loading_what_only_some_commands_use():
     # Every command pays for what `import service.cli` loads (a figures import's time counts it):
     # bank holidays, address and number checks, the PostgreSQL driver and boto3 load where they are used.
-    loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, service.cli; print(' '.join(sorted(sys.modules)))"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    loaded = _loaded_by_importing("service.cli")
     assert "service.cli.figures" in loaded
     deferred = ("holidays", "email_validator", "phonenumbers", "psycopg", "boto3", "botocore")
     assert [name for name in loaded if name.split(".")[0] in deferred] == []
