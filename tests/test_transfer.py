@@ -101,14 +101,15 @@ def test_a_site_whose_manifest_the_log_does_not_record_is_reported(example_store
     site = LocalDirectory(tmp_path / "site")
     publishing.publish(EDITION, to=site, now=True, override_reason="a test publishes at once", actor="test")
     [released] = [e for e in example_store.read_all(1) if e.type == "EditionReleased"]
-    entry = (EDITION, 1, released.data["manifest_hash"])
+    key = f"editions/{EDITION}/r1/manifest.json"
+    entry = (EDITION, 1, released.data["manifest_hash"], key)
     frozen = json.loads(site.get(f"editions/{EDITION}/r1/manifest.json"))["frozen_at"]
     assert check_against_log(site, [entry], lambda position: None) == [
         f"edition {EDITION} revision 1 disagrees with the log: editions/{EDITION}/r1/manifest.json was frozen at "
         f"position {frozen['position']} with head hash {frozen['head_hash']}, but the log has no event there: the log "
         f"was cut short at or before position {frozen['position']} after this revision was published"
     ]
-    assert "is not the manifest the log records" in check_against_log(site, [(EDITION, 1, "0" * 64)], lambda p: None)[-1]
+    assert "is not the manifest the log records" in check_against_log(site, [(EDITION, 1, "0" * 64, key)], lambda p: None)[-1]
 
 
 def big_log(path, events: int) -> str:
