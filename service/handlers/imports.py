@@ -143,14 +143,15 @@ def _parse_csv(text: str, known: tuple[str, ...], required: list[str]) -> tuple[
         for cells in reader:
             line = previous_end + 1
             previous_end = reader.line_num
-            if not cells or all(not trim(cell) for cell in cells):
+            trimmed = [trim(cell) for cell in cells]
+            if not any(trimmed):
                 continue
             if len(cells) != len(header):
                 problems.append(
                     RowProblem(line, None, f"expected {len(header)} values ({', '.join(header)}), found {len(cells)}")
                 )
                 continue
-            rows.append(Row(line, {name: trim(cell) for name, cell in zip(header, cells)}))
+            rows.append(Row(line, dict(zip(header, trimmed))))
     except csv.Error as exc:
         problems.append(RowProblem(reader.line_num, None, f"expected CSV, found {exc}"))
     return rows, problems
