@@ -129,6 +129,12 @@ def test_the_cli_defines_organisations_and_scoped_tokens(database_url):
     assert json.loads(run("organisations", "list", "--format", "json").output) == [
         {"organisation": "kent-police", "name": "Kent Police", "areas": ["kent", "surrey"]}
     ]
+    # An id the site's root uses for itself would put the section over the hub's pages (proofs/,
+    # comparison/, latest/, editions/) or stop every release (checkpoint/ beside the file checkpoint).
+    for name in ("checkpoint", "checkpoints", "proofs", "comparison", "latest", "editions"):
+        refused = run("organisations", "define", name, "--name", "A Force", "--areas", "Essex")
+        assert refused.exit_code != 0 and "organisation: expected an id the published site's root does not use itself" in refused.output
+        assert repr(name) in refused.output, refused.output
     created = run("tokens", "create", "--role", "data-owner", "--name", "Kent analysts", "--organisation", "kent-police")
     assert created.exit_code == 0, created.output
     assert "organisation=kent-police" in run("tokens", "list").output

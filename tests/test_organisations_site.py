@@ -11,7 +11,7 @@ import json
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from events.domain.rules.organisations import section_of
+from events.domain.rules.organisations import SITE_ROOT_NAMES, section_of
 from publishers.check import check_lag, check_site
 from publishers.proofcheck import check as proof_check
 from service.bootstrap import App
@@ -80,6 +80,10 @@ def test_each_organisation_has_its_own_section_and_none_shows_another_s_edition_
     keys = set(hub.site.list())
     assert f"kent-police/editions/{KENT}/r1/index.html" in keys and f"kent-police/editions/{KENT}/index.html" in keys
     assert not any(key.startswith("editions/") for key in keys), "a hub's edition is in its organisation's section"
+    # Beside the sections, the root holds only files and the names no organisation may take as its id.
+    # (editions/ is the root's only for editions of an area no organisation owns.)
+    top = {key.split("/")[0] for key in keys if "." not in key.split("/")[0]}
+    assert top == {"kent-police", "surrey-police"} | SITE_ROOT_NAMES - {"editions"}, top
     for page in SECTION_PAGES:
         assert f"kent-police/{page}" in keys and f"surrey-police/{page}" in keys, page
     kent = {key: text for key, text in hub.files().items() if key.startswith("kent-police/")}

@@ -11,6 +11,13 @@ from ..organisations import OrganisationDefined
 from . import values
 
 
+# The names the published site's root uses for itself (publishers: editions/, latest/, comparison/,
+# proofs/, checkpoints/, the file `checkpoint`). An organisation's section is `{organisation}/` beside
+# them, so one of these as its id would write its section over the hub's pages, or stop every
+# release (`checkpoint/...` cannot be written where the file `checkpoint` is).
+SITE_ROOT_NAMES = frozenset({"editions", "latest", "comparison", "proofs", "checkpoints", "checkpoint"})
+
+
 @dataclass(frozen=True)
 class Organisation:
     organisation: str
@@ -32,6 +39,10 @@ def owner_of(organisations: Mapping[str, Organisation], area: str) -> Organisati
 
 def define(organisations: Mapping[str, Organisation], organisation: str, name: str, areas: list[str]) -> OrganisationDefined:
     values.slug("organisation", organisation)
+    if organisation in SITE_ROOT_NAMES:
+        raise InvalidValue(
+            "organisation", f"an id the published site's root does not use itself (not {', '.join(sorted(SITE_ROOT_NAMES))})", organisation
+        )
     if organisation in organisations:
         raise InvalidValue("organisation", "an organisation not yet defined", organisation)
     name = values.text("name", name, required=True)
