@@ -237,7 +237,7 @@ class EventStore:
                 position, prev_hex, last_time = (0, GENESIS_HASH, "") if head is None else head
                 # recorded_at never decreases along the log
                 recorded_at = max(format_time(self.clock()), last_time)
-                first_position, head_hex = position + 1, prev_hex
+                first_position = position + 1
                 versions: dict[str, int] = {}
                 written = [(stream, part) for (stream, events, _), part in zip(entries, slices) if events]
                 if len(written) == 1:
