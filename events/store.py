@@ -15,7 +15,7 @@ import hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from sqlalchemy import Engine
 
@@ -33,6 +33,7 @@ from .types import EventRegistry
 from .writers import HeldWriter
 
 MAX_STREAM_LENGTH = 200
+T = TypeVar("T")
 
 
 def storable(name: str) -> bool:
@@ -529,19 +530,11 @@ class EventStore:
 
     def tree_head(self) -> tuple[int, bytes]:
         """(size, root) of the tree of the whole log as it is now: what a checkpoint signs."""
-        with self._cursor() as cursor:
-            cursor.execute(self._sql_head)
-            row = cursor.fetchone()
-            size = 0 if row is None else row[0]
-            self._tree_covering(cursor, size)
-            return size, self.tree.root(cursor, size)
+        return self._read_tree(None, lambda cursor, size: (size, self.tree.root(cursor, size)))
 
     def tree_root(self, size: int) -> bytes:
         """The root of the tree of the first `size` events (the root of the empty tree for 0)."""
-        with self._cursor() as cursor:
-            self._check_tree_size(cursor, size)
-            self._tree_covering(cursor, size)
-            return self.tree.root(cursor, size)
+        return self._read_tree(size, self.tree.root)
 
     def inclusion_proof(self, position: int, size: int) -> list[bytes]:
         """The proof that the event at `position` is leaf `position - 1` of the tree of `size` events."""
@@ -553,18 +546,12 @@ class EventStore:
         for position in wanted:
             if not (isinstance(position, int) and 1 <= position <= size):
                 raise ProofError(f"position {position!r} is not in a tree of {size} events (positions 1 to {size})")
-        with self._cursor() as cursor:
-            self._check_tree_size(cursor, size)
-            self._tree_covering(cursor, size)
-            proofs = self.tree.inclusion_proofs(cursor, [position - 1 for position in wanted], size)
+        proofs = self._read_tree(size, lambda cursor, n: self.tree.inclusion_proofs(cursor, [p - 1 for p in wanted], n))
         return dict(zip(wanted, proofs))
 
     def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
         """The proof that the tree of `new_size` events extends the tree of `old_size` (nothing rewritten)."""
-        with self._cursor() as cursor:
-            self._check_tree_size(cursor, new_size)
-            self._tree_covering(cursor, new_size)
-            return self.tree.consistency_proof(cursor, old_size, new_size)
+        return self._read_tree(new_size, lambda cursor, size: self.tree.consistency_proof(cursor, old_size, size))
 
     def catch_up_tree(self) -> int:
         """Extend the stored tree to the log's head, under the append lock; returns the tree's size.
@@ -576,11 +563,24 @@ class EventStore:
         """Recompute the stored tree from the log, under the append lock; returns the tree's size."""
         return self._under_append_lock(lambda cursor: self.tree.rebuild(cursor).size)
 
-    def _tree_covering(self, cursor, size: int) -> None:
-        """Catch the stored tree up first unless it holds what the tree of `size` events needs
-        already (the read goes on with `cursor`, which sees the catch-up's commit)."""
-        if not self.tree.covers(cursor, size):
-            self.catch_up_tree()
+    def _read_tree(self, size: int | None, read: Callable[[Any, int], T]) -> T:
+        """`read(cursor, size)` once the stored tree holds what the tree of `size` events (None: the log's
+        head now) needs. The check is made on one connection; a catch-up, which takes a connection of its
+        own, runs only after that one is back in the pool, then the read is made on another: a reader
+        holding a connection while it waited for a second one (with as many readers at once as the pool
+        holds connections, every one of them waited so until the pool's timeout) never happens."""
+        with self._cursor() as cursor:
+            if size is None:
+                cursor.execute(self._sql_head)
+                row = cursor.fetchone()
+                size = 0 if row is None else row[0]
+            else:
+                self._check_tree_size(cursor, size)
+            if self.tree.covers(cursor, size):
+                return read(cursor, size)
+        self.catch_up_tree()
+        with self._cursor() as cursor:
+            return read(cursor, size)
 
     def _under_append_lock(self, work: Callable[[Any], Any]) -> Any:
         """`work(cursor)` in a transaction of its own on a connection of its own, holding the append

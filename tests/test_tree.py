@@ -178,6 +178,28 @@ def test_readers_catching_up_while_another_writer_appends_each_see_the_tree_of_t
     assert stored_rows(engine) == expected_rows(store) and store.verify().ok
 
 
+def test_a_reader_catching_up_holds_no_connection_while_it_takes_another(database_url, store, clock):
+    # As many readers at once as the pool has connections (here one): each held its connection while the
+    # catch-up waited for another, so every one waited until the pool's timeout and failed (TimeoutError).
+    engine = make_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=2)
+    reader = EventStore(engine, test_registry, clock=clock)
+    try:
+        reads = [
+            lambda: reader.tree_head()[1],
+            lambda: reader.tree_root(store.head().position),
+            lambda: reader.inclusion_proofs([1], store.head().position)[1],
+            lambda: reader.consistency_proof(1, store.head().position),
+        ]
+        for round_, read in enumerate(reads):
+            store.append(f"s-{round_}", [counted(count=i) for i in range(17)], expected_version=None)
+            tree = MemoryTree(leaves(store))
+            expected = [tree.root(), tree.root(), tree.inclusion_proof(0, tree.size), tree.consistency_proof(1, tree.size)]
+            assert read() == expected[round_]
+        assert stored_rows(engine) == expected_rows(store)
+    finally:
+        engine.dispose()
+
+
 def test_a_catch_up_that_fails_before_its_commit_writes_nothing_and_the_next_read_does_it(store, engine, monkeypatch):
     fill(store, [15, 20])
     original = store.tree.catch_up
