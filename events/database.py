@@ -148,6 +148,7 @@ def _retrying(attempt, timeout: float, interval: float, retry, give_up=()):
         except give_up:
             raise
         except retry:
-            if time.monotonic() + interval > deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:  # given up only once the whole timeout has passed, as its message says
                 raise
-            time.sleep(interval)
+            time.sleep(min(interval, remaining))
