@@ -51,16 +51,16 @@ def an_edition(store: EventStore, edition: str = "2022-02", assessed: bool = Tru
             editions.assess_priority(store, edition, priority, True, f"{priority} applies to the West Midlands", ANALYST)
 
 
-def an_approved_edition(store: EventStore, edition: str, area: str, measure: str = "homicide", title: str = ""):
+def an_approved_edition(store: EventStore, edition: str, area: str, measure: str = "homicide", title: str = "", text: str = ""):
     """Another force's statement: opened for `area`, every priority assessed applicable, one paragraph
-    quoting `measure`'s 2021 figure and its baseline, approved (the approval is returned)."""
+    quoting `measure`'s 2021 figure and its baseline (or `text`), approved (the approval is returned)."""
     editions.open_edition(
         store, edition, area=area, title=title or f"{area}, February 2022",
         authors=[{"name": "A. Author", "job_title": "Analyst"}], lead_contact={"name": "A. Author"}, metadata=ANALYST,
     )  # fmt: skip
     for priority in NATIONAL_PRIORITIES:
         editions.assess_priority(store, edition, priority, True, f"{priority} applies", ANALYST)
-    text = f"{{{{value:{measure}:{Y2021}}}}} of {measure} against {{{{baseline:{measure}}}}}"
+    text = text or f"{{{{value:{measure}:{Y2021}}}}} of {measure} against {{{{baseline:{measure}}}}}"
     editions.write_paragraph(store, edition, 1, section="force-statement", text=text, metadata=ANALYST)
     return editions.approve_edition(store, edition, ANALYST)[1]
 

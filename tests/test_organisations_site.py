@@ -8,21 +8,26 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from events.domain.rules.organisations import SITE_ROOT_NAMES, section_of
 from publishers.check import check_lag, check_site
 from publishers.proofcheck import check as proof_check
+from publishers.stores import LocalDirectory
 from service.bootstrap import App
 from service.cli import cli
 from service.config import Settings
 from service.http import create_app
 from service.handlers.organisations import define_organisation, edition_organisation, load_organisations
+from service.handlers.publishing import HeldForAnotherRelease, Publishing, for_scheduler
+from service.scheduler import ReleaseScheduler
 
 from .given import BASELINE, Y2021, a_figure, a_measure, an_approved_edition
 from .hub_support import ADMIN, KENT, KENT_DUE, KEY, SURREY, SURREY_DUE, SURREY_FIGURE, Hub, at, hub  # noqa: F401
-from .publish_support import SITE_URL
+from .publish_support import SITE_URL, VERSION, announce
 from .serving import StaticSite
 
 SECTION_PAGES = ("index.html", "feed.atom", "feed.rss", "calendar.json", "calendar.ics", "calendar.atom", "calendar.html", "latest/index.html")
@@ -136,3 +141,35 @@ def test_an_edition_stays_in_the_section_it_was_first_approved_in(store):
     an_approved_edition(store, "kent-2022-02", "kent")
     assert edition_organisation(store, "kent-2022-02") == "kent-police"
     assert section_of(load_organisations(store)[0], "surrey") == ""
+
+
+def test_a_statement_quoting_another_forces_figure_waits_for_that_forces_release_announced_after_its_approval(store, clock, tmp_path):
+    # Kent's statement quotes Surrey's 2021 figure and is approved while no release of Surrey's is on the
+    # calendar; Surrey's is then announced for a week after Kent's. Kent's release published Surrey's
+    # figure a week early (its coverage was decided at its approval only); now it is refused until then.
+    define_organisation(store, "kent-police", "Kent Police", ["Kent"], ADMIN)
+    define_organisation(store, "surrey-police", "Surrey Police", ["Surrey"], ADMIN)
+    a_measure(store, "homicide")
+    for area, baseline, latest in (("kent", "20", "17"), ("surrey", "7", SURREY_FIGURE)):
+        a_figure(store, "homicide", BASELINE, baseline, area=area)
+        a_figure(store, "homicide", Y2021, latest, area=area)
+    quoting = f"{{{{value:homicide:{Y2021}}}}} in Kent, {{{{value:homicide:{Y2021}:surrey}}}} in Surrey"
+    an_approved_edition(store, KENT, "kent", title="Kent, February 2022", text=quoting)
+    announce(store, clock, KENT, KENT_DUE)
+    an_approved_edition(store, SURREY, "surrey", title="Surrey, February 2022")
+    announce(store, clock, SURREY, SURREY_DUE)
+    site = LocalDirectory(tmp_path / "site")
+    publishing = Publishing(store, site_url=SITE_URL, software_version=VERSION, clock=clock, signing_key=KEY)
+    hub = Hub(site, publishing, ReleaseScheduler(store, for_scheduler(publishing, lambda: site), clock=clock))
+
+    at(clock, KENT_DUE)
+    assert [a.outcome for a in hub.scheduler.sweep()] == ["failed"]
+    with pytest.raises(HeldForAnotherRelease, match=f"homicide surrey {Y2021} \\(edition {SURREY}'s release publishes it first\\)"):
+        publishing.publish(KENT, to=site, now=True, override_reason="try again")
+    assert all(SURREY_FIGURE not in text for text in hub.files().values())
+
+    at(clock, SURREY_DUE)
+    hub.scheduler.sweep()
+    assert f"surrey-police/editions/{SURREY}/r1/edition.json" in set(site.list())
+    publishing.publish(KENT, to=site)
+    assert SURREY_FIGURE in hub.text(f"kent-police/editions/{KENT}/r1/edition.json")

@@ -26,7 +26,7 @@ from publishers.publish import PublishError
 from publishers.times import period_label, signed, value_text
 
 from . import evidence
-from .editions import load_edition, view_edition
+from .editions import coverage_at, load_edition, view_edition
 from .organisations import edition_organisation
 from .loading import load_figures, load_measures
 
@@ -115,6 +115,21 @@ def content_of(store: EventStore, edition: str, position: int, frozen: Frozen) -
             for p in frozen.paragraphs if p.number in paragraphs
         ],
     }  # fmt: skip
+
+
+def held_since_approval(store: EventStore, edition: str, revision: int) -> list[str]:
+    """The figures the approved revision publishes that a release put on the calendar since its approval
+    publishes first (another force's statement announced for later, whose figure this one quotes), each
+    with that release: releasing the revision now would publish them before their own release."""
+    state, _ = load_edition(store, edition)
+    approval = approval_of(state, revision)
+    content = approval.content if approval.content is not None else approved_content(store, edition, approval.position)
+    now = coverage_at(store, state, store.head().position)
+    return [
+        f"{f['measure']} {f['area']} {f['period']} (edition {held}'s release publishes it first)"
+        for f in content["figures"]
+        if (held := now.held_for(f["measure"], f["area"], f["period"])) is not None
+    ]
 
 
 class ApprovalDisagrees(PublishError):

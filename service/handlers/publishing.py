@@ -48,7 +48,7 @@ from publishers.site import latest_keys, proofs_page, render_site
 from publishers.times import display_time
 from publishers.stores import ObjectNotFound, ObjectStore, StorageError
 
-from .editions_published import RevisionTimes, edition_document
+from .editions_published import RevisionTimes, edition_document, held_since_approval
 from .organisations import edition_organisation
 from .releases import PublishOutcome, Releases, released_editions
 
@@ -75,6 +75,10 @@ class NotApproved(PublishRefused):
 
 class RevisionSuperseded(PublishRefused):
     pass
+
+
+class HeldForAnotherRelease(PublishRefused):
+    """The revision quotes a figure a release announced after its approval publishes first."""
 
 
 class SiteIncomplete(PublishError):
@@ -309,6 +313,11 @@ class Publishing:
         """Decide, fix the release time on the calendar if it must move, render, and put the revision's
         own files (the manifest last). Nothing says they are released until the release is recorded."""
         revision, plan = self._plan(edition, revision, request)
+        if plan.mode != "again" and (held := held_since_approval(self.store, edition, revision)):
+            raise HeldForAnotherRelease(
+                f"edition {edition} revision {revision} publishes {'; '.join(held)}, which was put on the calendar after "
+                "this revision was approved: approve a new revision (which leaves it out) or move that release first"
+            )
         bound = log.bind(edition=edition, revision=revision, destination=to.location())
         rendered = self.render(edition, revision, plan.times)
         if plan.mode == "again":
