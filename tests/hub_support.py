@@ -38,14 +38,19 @@ class Hub:
         return {key: self.text(key) for key in self.site.list()}
 
 
-@pytest.fixture
-def hub(store, clock, tmp_path) -> Hub:
+def two_forces(store) -> None:
+    """Kent Police and Surrey Police, each with its homicide baseline and 2021 figure."""
     define_organisation(store, "kent-police", "Kent Police", ["Kent"], ADMIN)
     define_organisation(store, "surrey-police", "Surrey Police", ["Surrey"], ADMIN)
     a_measure(store, "homicide")
     for area, baseline, latest in (("kent", "20", "17"), ("surrey", "7", SURREY_FIGURE)):
         a_figure(store, "homicide", BASELINE, baseline, area=area)
         a_figure(store, "homicide", Y2021, latest, area=area)
+
+
+@pytest.fixture
+def hub(store, clock, tmp_path) -> Hub:
+    two_forces(store)
     an_approved_edition(store, KENT, "kent", title="Kent, February 2022")
     an_approved_edition(store, SURREY, "surrey", title="Surrey, February 2022")
     announce(store, clock, KENT, KENT_DUE)

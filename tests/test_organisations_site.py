@@ -26,7 +26,7 @@ from service.handlers.publishing import HeldForAnotherRelease, Publishing, for_s
 from service.scheduler import ReleaseScheduler
 
 from .given import BASELINE, Y2021, a_figure, a_measure, an_approved_edition
-from .hub_support import ADMIN, KENT, KENT_DUE, KEY, SURREY, SURREY_DUE, SURREY_FIGURE, Hub, at, hub  # noqa: F401
+from .hub_support import ADMIN, KENT, KENT_DUE, KEY, SURREY, SURREY_DUE, SURREY_FIGURE, Hub, at, hub, two_forces  # noqa: F401
 from .publish_support import SITE_URL, VERSION, announce
 from .serving import StaticSite
 
@@ -147,12 +147,7 @@ def test_a_statement_quoting_another_forces_figure_waits_for_that_forces_release
     # Kent's statement quotes Surrey's 2021 figure and is approved while no release of Surrey's is on the
     # calendar; Surrey's is then announced for a week after Kent's. Kent's release published Surrey's
     # figure a week early (its coverage was decided at its approval only); now it is refused until then.
-    define_organisation(store, "kent-police", "Kent Police", ["Kent"], ADMIN)
-    define_organisation(store, "surrey-police", "Surrey Police", ["Surrey"], ADMIN)
-    a_measure(store, "homicide")
-    for area, baseline, latest in (("kent", "20", "17"), ("surrey", "7", SURREY_FIGURE)):
-        a_figure(store, "homicide", BASELINE, baseline, area=area)
-        a_figure(store, "homicide", Y2021, latest, area=area)
+    two_forces(store)
     quoting = f"{{{{value:homicide:{Y2021}}}}} in Kent, {{{{value:homicide:{Y2021}:surrey}}}} in Surrey"
     an_approved_edition(store, KENT, "kent", title="Kent, February 2022", text=quoting)
     announce(store, clock, KENT, KENT_DUE)
